@@ -1,0 +1,9 @@
+//! HAR Monitor: operate a wearable-sensor human-activity-recognition model — live monitoring, evaluation and
+//! drift — from one library that the GUI and the command line share.
+
+pub mod classes;
+pub mod data;
+pub mod eval;
+pub mod model;
+pub mod monitor;
+pub mod sim;
