@@ -1,11 +1,13 @@
 //! Command-line parsing (SPEC §4) and dispatch to the library. Errors caused by the user's input exit with 2,
 //! anything else with 1.
 
+mod info;
 mod simulate;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use har_monitor::model::{Engine, EngineOptions, ModelError};
 
 #[derive(Debug, Parser)]
 #[command(name = "har-monitor", version, about = "Watch and evaluate a wearable-sensor activity-recognition model")]
@@ -16,6 +18,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print the model card, the graph's inputs/outputs and the ONNX Runtime in use.
+    Info(info::InfoArgs),
     /// Generate a synthetic wrist-IMU recording of the 11 behaviours (labeled, or unlabeled production schema).
     Simulate(simulate::SimulateArgs),
 }
@@ -26,11 +30,41 @@ pub struct ModelArgs {
     /// ONNX model; its card `<stem>.model.json` must be beside it. Default: the bundled demo model.
     #[arg(long, value_name = "M.onnx")]
     pub model: Option<PathBuf>,
+    /// ONNX Runtime shared library to load (default: ORT_DYLIB_PATH, beside the executable, the per-user cache,
+    /// else fetched once from PyPI).
+    #[arg(long, value_name = "LIB", global = true)]
+    pub ort_lib: Option<PathBuf>,
+    /// Threads per inference call (0: one per core).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+}
+
+impl ModelArgs {
+    /// The model file to use: the one given, or the bundled demo model.
+    pub fn model_path(&self) -> anyhow::Result<PathBuf> {
+        match &self.model {
+            Some(p) => Ok(p.clone()),
+            None => har_monitor::assets::demo_model().ok_or_else(|| {
+                InputError("no --model given and the bundled demo model (models/demo) was not found".into()).into()
+            }),
+        }
+    }
+
+    pub fn engine_options(&self) -> EngineOptions {
+        EngineOptions { runtime_library: self.ort_lib.clone(), intra_threads: self.threads, batch_size: 0 }
+    }
+
+    /// Loads the model and its card.
+    pub fn load_engine(&self) -> anyhow::Result<Engine> {
+        let path = self.model_path()?;
+        Ok(Engine::load(&path, &self.engine_options())?)
+    }
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => anyhow::bail!("the GUI is not built yet; try `har-monitor simulate --help`"),
+        Some(Command::Info(args)) => info::run(args),
         Some(Command::Simulate(args)) => simulate::run(args),
     }
 }
@@ -45,6 +79,8 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     let input = err.chain().any(|cause| {
         cause.is::<InputError>()
             || cause.is::<har_monitor::model::CardError>()
+            || cause.is::<har_monitor::model::RuntimeError>()
+            || cause.downcast_ref::<ModelError>().is_some_and(ModelError::is_input_error)
             || cause.is::<std::io::Error>()
     });
     if input { 2 } else { 1 }

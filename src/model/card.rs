@@ -127,6 +127,15 @@ pub enum InputLayout {
     Nct,
 }
 
+impl fmt::Display for InputLayout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            InputLayout::Ntc => "NTC",
+            InputLayout::Nct => "NCT",
+        })
+    }
+}
+
 /// What the graph's output holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum OutputKind {
@@ -185,6 +194,15 @@ fn default_name() -> String {
 }
 fn default_version() -> String {
     "0.0.0".to_string()
+}
+
+impl fmt::Display for OutputKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OutputKind::Probabilities => "probabilities",
+            OutputKind::Logits => "logits",
+        })
+    }
 }
 
 impl ModelCard {

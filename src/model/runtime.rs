@@ -1,0 +1,243 @@
+//! Finding (or, once, fetching) the ONNX Runtime shared library that `ort` loads at run time.
+//!
+//! Search order: an explicit path (command-line option), `ORT_DYLIB_PATH`, beside the executable, the per-user
+//! cache. When none has it, the pinned wheel is downloaded from PyPI with `python3 -m pip download` (the one host
+//! this product may fetch from) and the library is unpacked into the cache. `HAR_MONITOR_NO_FETCH=1` turns the
+//! download off. Nothing here panics: every failure is a [`RuntimeError`] that says how to get the library.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// The ONNX Runtime release this build is pinned to (the PyPI wheel `onnxruntime==ORT_VERSION`).
+pub const ORT_VERSION: &str = "1.32.0";
+
+/// Environment variable naming the library file explicitly (the same name `ort` itself uses).
+pub const ENV_DYLIB: &str = "ORT_DYLIB_PATH";
+/// Set to `1` to forbid the one-time download.
+pub const ENV_NO_FETCH: &str = "HAR_MONITOR_NO_FETCH";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(
+        "the ONNX Runtime library was not found (looked in: {tried}){fetch}.\n\
+         Get it once with:\n  python3 -m pip download onnxruntime=={ORT_VERSION} --no-deps -d /tmp/ort\n\
+         then unzip the wheel and point {ENV_DYLIB} (or --ort-lib) at onnxruntime/capi/{lib}",
+        tried = .tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+        fetch = .fetch_error.as_ref().map(|e| format!("; fetching it from PyPI failed: {e}")).unwrap_or_default(),
+        lib = library_file_name()
+    )]
+    NotFound { tried: Vec<PathBuf>, fetch_error: Option<String> },
+    #[error("the ONNX Runtime library {path} could not be loaded: {message}")]
+    Load { path: PathBuf, message: String },
+}
+
+/// Where the library came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuntimeOrigin {
+    Explicit,
+    Environment,
+    BesideExecutable,
+    Cache,
+    Downloaded,
+}
+
+/// The library in use by this process.
+#[derive(Debug, Clone)]
+pub struct RuntimeInfo {
+    pub path: PathBuf,
+    pub origin: RuntimeOrigin,
+    /// ONNX Runtime's own version string, e.g. `1.32.0`.
+    pub version: String,
+}
+
+/// The process-wide runtime: `ort` allows one environment per process, and every session is built on it.
+struct Loaded {
+    info: RuntimeInfo,
+    environment: ort::environment::Environment,
+}
+
+static LOADED: Mutex<Option<Loaded>> = Mutex::new(None);
+
+/// The platform's file name of the library as the PyPI wheel ships it.
+pub fn library_file_name() -> String {
+    if cfg!(target_os = "windows") {
+        "onnxruntime.dll".to_string()
+    } else if cfg!(target_os = "macos") {
+        format!("libonnxruntime.{ORT_VERSION}.dylib")
+    } else {
+        format!("libonnxruntime.so.{ORT_VERSION}")
+    }
+}
+
+/// The per-user cache directory holding the library.
+pub fn cache_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("org", "har-monitor", "har-monitor")
+        .map(|d| d.cache_dir().join(format!("onnxruntime-{ORT_VERSION}")))
+}
+
+/// The library loaded by this process, if any.
+pub fn loaded() -> Option<RuntimeInfo> {
+    LOADED.lock().ok().and_then(|g| g.as_ref().map(|l| l.info.clone()))
+}
+
+/// Makes sure the ONNX Runtime library is loaded into this process (once) and says which one it is.
+pub fn ensure_loaded(explicit: Option<&Path>) -> Result<RuntimeInfo, RuntimeError> {
+    environment(explicit).map(|(info, _)| info)
+}
+
+/// The loaded runtime and the environment that sessions are built on, loading the library on first use.
+pub(crate) fn environment(
+    explicit: Option<&Path>,
+) -> Result<(RuntimeInfo, ort::environment::Environment), RuntimeError> {
+    let mut guard = LOADED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(loaded) = guard.as_ref() {
+        return Ok((loaded.info.clone(), loaded.environment.clone()));
+    }
+    let (path, origin) = locate(explicit)?;
+    // `init_from` checks the file's exported API and version before anything else touches it.
+    let load_error = |message: String| RuntimeError::Load { path: path.clone(), message };
+    let environment = ort::init_from(&path)
+        .map_err(|e| load_error(e.to_string()))?
+        .with_name("har-monitor")
+        .build()
+        .map_err(|e| load_error(e.to_string()))?;
+    let version = version_from_build_info(ort::info()).unwrap_or_else(|| ORT_VERSION.to_string());
+    let info = RuntimeInfo { path, origin, version };
+    *guard = Some(Loaded { info: info.clone(), environment: environment.clone() });
+    Ok((info, environment))
+}
+
+/// Pulls `1.32.0` out of ONNX Runtime's build-info string (`ORT Build Info: git-branch=rel-1.32.0, ...`).
+fn version_from_build_info(info: &str) -> Option<String> {
+    let start = info.find("rel-")? + 4;
+    let rest = &info[start..];
+    let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+    let v = &rest[..end];
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+/// Finds the library without loading it, fetching it into the cache when allowed.
+pub fn locate(explicit: Option<&Path>) -> Result<(PathBuf, RuntimeOrigin), RuntimeError> {
+    let mut tried = Vec::new();
+    if let Some(p) = explicit {
+        if p.is_file() {
+            return Ok((p.to_path_buf(), RuntimeOrigin::Explicit));
+        }
+        // An explicit choice that is wrong is an error, not a reason to look elsewhere.
+        return Err(RuntimeError::NotFound { tried: vec![p.to_path_buf()], fetch_error: None });
+    }
+    if let Some(p) = std::env::var_os(ENV_DYLIB).filter(|v| !v.is_empty()).map(PathBuf::from) {
+        if p.is_file() {
+            return Ok((p, RuntimeOrigin::Environment));
+        }
+        return Err(RuntimeError::NotFound { tried: vec![p], fetch_error: None });
+    }
+    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+        for candidate in [dir.join(library_file_name()), dir.join("lib").join(library_file_name())] {
+            if candidate.is_file() {
+                return Ok((candidate, RuntimeOrigin::BesideExecutable));
+            }
+            tried.push(candidate);
+        }
+    }
+    let Some(cache) = cache_dir() else {
+        return Err(RuntimeError::NotFound { tried, fetch_error: Some("no home directory for a cache".into()) });
+    };
+    let cached = cache.join(library_file_name());
+    if cached.is_file() {
+        return Ok((cached, RuntimeOrigin::Cache));
+    }
+    tried.push(cached.clone());
+    if std::env::var(ENV_NO_FETCH).is_ok_and(|v| v == "1") {
+        return Err(RuntimeError::NotFound { tried, fetch_error: Some(format!("{ENV_NO_FETCH}=1 forbids it")) });
+    }
+    match fetch_into(&cache) {
+        Ok(path) => Ok((path, RuntimeOrigin::Downloaded)),
+        Err(e) => Err(RuntimeError::NotFound { tried, fetch_error: Some(e) }),
+    }
+}
+
+/// Downloads the pinned wheel with pip and unpacks the library into `cache`. Safe against a concurrent fetch by
+/// another process: each works in its own temporary directory and the final rename is atomic.
+fn fetch_into(cache: &Path) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(cache).map_err(|e| format!("cannot create {}: {e}", cache.display()))?;
+    let work = cache.join(format!(".fetch-{}", std::process::id()));
+    std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    let result = fetch_with_pip(&work, cache);
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
+fn fetch_with_pip(work: &Path, cache: &Path) -> Result<PathBuf, String> {
+    eprintln!(
+        "har-monitor: ONNX Runtime {ORT_VERSION} not found; fetching it once from PyPI with pip into {} ...",
+        cache.display()
+    );
+    let mut last_error = String::from("no python interpreter found (tried python3, python)");
+    let mut downloaded = false;
+    for python in ["python3", "python"] {
+        let output = Command::new(python)
+            .args(["-m", "pip", "download", "--disable-pip-version-check", "--no-deps", "--only-binary=:all:"])
+            .arg(format!("onnxruntime=={ORT_VERSION}"))
+            .arg("-d")
+            .arg(work)
+            .output();
+        match output {
+            Ok(out) if out.status.success() => {
+                downloaded = true;
+                break;
+            }
+            Ok(out) => {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                last_error = format!(
+                    "`{python} -m pip download onnxruntime=={ORT_VERSION}` failed: {}",
+                    stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message").trim()
+                );
+            }
+            Err(_) => continue,
+        }
+    }
+    if !downloaded {
+        return Err(last_error);
+    }
+    let wheel = std::fs::read_dir(work)
+        .map_err(|e| format!("cannot list {}: {e}", work.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .ok_or_else(|| "pip reported success but left no wheel".to_string())?;
+    let file = std::fs::File::open(&wheel).map_err(|e| format!("cannot open {}: {e}", wheel.display()))?;
+    let mut archive = zip::ZipArchive::new(file).map_err(|e| format!("{} is not a wheel: {e}", wheel.display()))?;
+    let wanted = format!("onnxruntime/capi/{}", library_file_name());
+    let mut entry = archive
+        .by_name(&wanted)
+        .map_err(|e| format!("{} holds no {wanted}: {e}", wheel.display()))?;
+    let tmp = work.join(library_file_name());
+    let mut out = std::fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::io::copy(&mut entry, &mut out).map_err(|e| format!("cannot unpack {wanted}: {e}"))?;
+    drop(out);
+    let target = cache.join(library_file_name());
+    std::fs::rename(&tmp, &target).map_err(|e| format!("cannot move the library to {}: {e}", target.display()))?;
+    eprintln!("har-monitor: ONNX Runtime {ORT_VERSION} is now cached at {}", target.display());
+    Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_info_version_is_parsed() {
+        let info = "ORT Build Info: git-branch=rel-1.32.0, git-commit-id=abc, build type=Release";
+        assert_eq!(version_from_build_info(info).as_deref(), Some("1.32.0"));
+        assert_eq!(version_from_build_info("no version here"), None);
+    }
+
+    #[test]
+    fn explicit_missing_path_is_not_found_and_named() {
+        let err = locate(Some(Path::new("/nonexistent/libonnxruntime.so"))).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/libonnxruntime.so"), "{err}");
+        assert!(err.contains("pip download onnxruntime=="), "the message says how to get it: {err}");
+    }
+}
