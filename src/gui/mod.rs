@@ -1,1 +1,51 @@
-//! TODO
+//! The desktop app (eframe/egui): a view over the pipeline. One file per view; widgets shared between views live
+//! in `widgets`; every number shown comes from the library code the CLI uses too.
+
+mod app;
+pub mod live_state;
+mod live;
+pub mod palette;
+pub mod settings;
+mod widgets;
+
+use std::path::PathBuf;
+
+pub use app::HarApp;
+pub use settings::{Settings, View};
+
+/// How the GUI was asked to start (SPEC §4 `gui` options). Anything not given comes from the saved settings, then
+/// from the bundled demo.
+#[derive(Debug, Clone, Default)]
+pub struct GuiOptions {
+    pub model: Option<PathBuf>,
+    pub replay: Option<PathBuf>,
+    pub simulate: bool,
+    pub evaluate: Option<PathBuf>,
+    pub view: Option<View>,
+    pub speed: Option<f64>,
+    /// Save a screenshot here after `screenshot_after` seconds, then quit.
+    pub screenshot: Option<PathBuf>,
+    pub screenshot_after: f64,
+    pub ort_lib: Option<PathBuf>,
+    /// Ignore saved settings and do not save (tests, scripted screenshots).
+    pub fresh: bool,
+}
+
+/// Window size the app opens with; screenshots for the README are taken at this size.
+pub const DEFAULT_SIZE: [f32; 2] = [1280.0, 800.0];
+
+/// Opens the app window and runs until it is closed.
+pub fn run(options: GuiOptions) -> anyhow::Result<()> {
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("HAR Monitor")
+            .with_app_id("har-monitor")
+            .with_inner_size(DEFAULT_SIZE)
+            .with_min_inner_size([960.0, 640.0])
+            .with_drag_and_drop(true),
+        persist_window: !options.fresh,
+        ..Default::default()
+    };
+    eframe::run_native("har-monitor", native, Box::new(move |cc| Ok(Box::new(HarApp::new(cc, options)))))
+        .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))
+}

@@ -1,0 +1,241 @@
+//! What the live view knows, built from pipeline events: the signal history (columnar, bounded), the predictions
+//! of the session, alerts and status. Plain data, so it is tested without a UI.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::monitor::alerts::Alert;
+use crate::pipeline::{LabelSpan, LivePrediction, ModelInfo, Status};
+use crate::source::{SampleBatch, SourceInfo};
+
+/// Samples kept for the signal plots: one hour at 50 Hz.
+pub const SIGNAL_CAPACITY: usize = 50 * 3600;
+/// Predictions kept for the timeline.
+pub const PREDICTION_CAPACITY: usize = 200_000;
+/// Alerts kept in the log.
+pub const ALERT_CAPACITY: usize = 1000;
+
+/// Columnar ring of recent samples.
+#[derive(Debug, Clone, Default)]
+pub struct SignalHistory {
+    pub time: VecDeque<f64>,
+    pub channels: Vec<VecDeque<f32>>,
+    capacity: usize,
+}
+
+impl SignalHistory {
+    pub fn new(channels: usize, capacity: usize) -> Self {
+        SignalHistory { time: VecDeque::new(), channels: vec![VecDeque::new(); channels], capacity }
+    }
+
+    pub fn clear(&mut self) {
+        self.time.clear();
+        self.channels.iter_mut().for_each(VecDeque::clear);
+    }
+
+    pub fn len(&self) -> usize {
+        self.time.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.time.is_empty()
+    }
+
+    pub fn push(&mut self, batch: &SampleBatch) {
+        if batch.channels.len() != self.channels.len() {
+            *self = SignalHistory::new(batch.channels.len(), self.capacity);
+        }
+        self.time.extend(&batch.time);
+        for (dst, src) in self.channels.iter_mut().zip(&batch.channels) {
+            dst.extend(src);
+        }
+        let excess = self.time.len().saturating_sub(self.capacity);
+        if excess > 0 {
+            self.time.drain(..excess);
+            for c in &mut self.channels {
+                c.drain(..excess.min(c.len()));
+            }
+        }
+    }
+
+    /// Index range of the samples with time in `[t0, t1]`.
+    pub fn range(&self, t0: f64, t1: f64) -> std::ops::Range<usize> {
+        let start = self.time.partition_point(|&t| t < t0);
+        let end = self.time.partition_point(|&t| t <= t1);
+        start..end.max(start)
+    }
+
+    /// Points of channel `c` in `range`, reduced to at most about `2 × buckets` points: the minimum and maximum of
+    /// each bucket, in time order, so peaks survive however long the range.
+    pub fn decimated(&self, c: usize, range: std::ops::Range<usize>, buckets: usize) -> Vec<[f64; 2]> {
+        let Some(values) = self.channels.get(c) else { return Vec::new() };
+        let n = range.len();
+        let buckets = buckets.max(1);
+        if n <= 2 * buckets {
+            return range.map(|i| [self.time[i], f64::from(values[i])]).collect();
+        }
+        let mut out = Vec::with_capacity(2 * buckets + 2);
+        for b in 0..buckets {
+            let lo = range.start + b * n / buckets;
+            let hi = range.start + (b + 1) * n / buckets;
+            if lo >= hi {
+                continue;
+            }
+            let (mut imin, mut imax) = (lo, lo);
+            for i in lo..hi {
+                if values[i] < values[imin] {
+                    imin = i;
+                }
+                if values[i] > values[imax] {
+                    imax = i;
+                }
+            }
+            let (a, b2) = if imin <= imax { (imin, imax) } else { (imax, imin) };
+            out.push([self.time[a], f64::from(values[a])]);
+            if b2 != a {
+                out.push([self.time[b2], f64::from(values[b2])]);
+            }
+        }
+        out
+    }
+}
+
+/// A fired alert with the wall-clock time it reached the UI.
+#[derive(Debug, Clone)]
+pub struct LoggedAlert {
+    pub alert: Alert,
+    pub wall: chrono::DateTime<chrono::Local>,
+}
+
+/// Everything the live view shows.
+#[derive(Debug, Default)]
+pub struct LiveState {
+    pub model: Option<Arc<ModelInfo>>,
+    pub source: Option<SourceInfo>,
+    pub label_track: Option<Arc<Vec<LabelSpan>>>,
+    pub signals: SignalHistory,
+    pub predictions: VecDeque<LivePrediction>,
+    pub alerts: VecDeque<LoggedAlert>,
+    pub status: Status,
+    pub errors: Vec<String>,
+    pub ended: bool,
+    /// Latest source time seen (end of the newest samples).
+    pub now: f64,
+}
+
+impl LiveState {
+    pub fn new() -> Self {
+        LiveState { signals: SignalHistory::new(6, SIGNAL_CAPACITY), ..Default::default() }
+    }
+
+    /// The newest prediction.
+    pub fn current(&self) -> Option<&LivePrediction> {
+        self.predictions.back()
+    }
+
+    pub fn classes(&self) -> &[String] {
+        self.model.as_ref().map(|m| m.card.classes.as_slice()).unwrap_or(&[])
+    }
+
+    pub fn class_name(&self, i: usize) -> &str {
+        self.classes().get(i).map(String::as_str).unwrap_or("?")
+    }
+
+    /// Applies one pipeline event.
+    pub fn apply(&mut self, event: crate::pipeline::Event) {
+        use crate::pipeline::Event;
+        match event {
+            Event::ModelLoaded(info) => {
+                self.signals = SignalHistory::new(info.card.channels.len(), SIGNAL_CAPACITY);
+                self.predictions.clear();
+                self.model = Some(info);
+            }
+            Event::SourceOpened { info, labels } => {
+                self.source = Some(info);
+                self.label_track = labels;
+                self.signals.clear();
+                self.predictions.clear();
+                self.ended = false;
+                self.now = 0.0;
+            }
+            Event::Samples(batch) => {
+                if let Some(&t) = batch.time.last() {
+                    self.now = t;
+                }
+                self.signals.push(&batch);
+            }
+            Event::Prediction(p) => {
+                // After a backwards seek, predictions from the future of the new position are replaced.
+                while self.predictions.back().is_some_and(|q| q.t_end > p.t_start + 1e-9 && q.t_start >= p.t_start) {
+                    self.predictions.pop_back();
+                }
+                if self.predictions.len() == PREDICTION_CAPACITY {
+                    self.predictions.pop_front();
+                }
+                self.predictions.push_back(p);
+            }
+            Event::Alert(alert) => {
+                if self.alerts.len() == ALERT_CAPACITY {
+                    self.alerts.pop_front();
+                }
+                self.alerts.push_back(LoggedAlert { alert, wall: chrono::Local::now() });
+            }
+            Event::Seeked { position } => {
+                self.signals.clear();
+                self.now = position;
+                self.ended = false;
+                // Predictions at or after the new position will come again.
+                while self.predictions.back().is_some_and(|q| q.t_end > position) {
+                    self.predictions.pop_back();
+                }
+            }
+            Event::Status(s) => self.status = s,
+            Event::Ended => self.ended = true,
+            Event::Error(e) => self.errors.push(e),
+        }
+    }
+
+    /// Prediction whose span (its last `step` seconds) covers time `t`.
+    pub fn prediction_at(&self, t: f64, step_s: f64) -> Option<&LivePrediction> {
+        let i = self.predictions.partition_point(|p| p.t_end < t);
+        self.predictions.get(i).filter(|p| p.t_end - step_s.min(p.t_end - p.t_start) <= t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(t0: f64, n: usize) -> SampleBatch {
+        let time: Vec<f64> = (0..n).map(|i| t0 + i as f64 * 0.02).collect();
+        let ch: Vec<f32> = (0..n).map(|i| (i % 7) as f32).collect();
+        SampleBatch { time, channels: vec![ch; 6], labels: None, starts_segment: false }
+    }
+
+    #[test]
+    fn history_is_bounded_and_columnar() {
+        let mut h = SignalHistory::new(6, 100);
+        h.push(&batch(0.0, 80));
+        h.push(&batch(1.6, 80));
+        assert_eq!(h.len(), 100);
+        assert!(h.channels.iter().all(|c| c.len() == 100));
+        assert!((h.time[0] - 1.2).abs() < 1e-9, "oldest samples dropped first");
+    }
+
+    #[test]
+    fn decimation_keeps_extremes_and_bounds_points() {
+        let mut h = SignalHistory::new(1, 100_000);
+        let n = 50_000;
+        let time: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        let mut v: Vec<f32> = (0..n).map(|i| ((i as f32) * 0.01).sin()).collect();
+        v[12_345] = 40.0;
+        v[33_333] = -40.0;
+        h.push(&SampleBatch { time, channels: vec![v], labels: None, starts_segment: false });
+        let pts = h.decimated(0, h.range(0.0, n as f64), 500);
+        assert!(pts.len() <= 1000, "{}", pts.len());
+        assert!(pts.iter().any(|p| p[1] == 40.0) && pts.iter().any(|p| p[1] == -40.0), "spikes survive");
+        assert!(pts.windows(2).all(|w| w[0][0] <= w[1][0]), "time order");
+        let few = h.decimated(0, h.range(10.0, 20.0), 500);
+        assert_eq!(few.len(), 11, "short ranges are not decimated");
+    }
+}

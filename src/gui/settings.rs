@@ -1,0 +1,75 @@
+//! Settings that survive a restart (eframe storage): last model and file, replay speed, plot window, alerts, view.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::monitor::alerts::AlertConfig;
+
+/// The app's screens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum View {
+    #[default]
+    Live,
+    Evaluation,
+    Drift,
+}
+
+impl View {
+    pub const ALL: [View; 3] = [View::Live, View::Evaluation, View::Drift];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            View::Live => "Live",
+            View::Evaluation => "Evaluation",
+            View::Drift => "Drift",
+        }
+    }
+}
+
+impl std::str::FromStr for View {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "live" => Ok(View::Live),
+            "evaluation" | "eval" => Ok(View::Evaluation),
+            "drift" => Ok(View::Drift),
+            other => Err(format!("unknown view `{other}` (expected live, evaluation or drift)")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub model: Option<PathBuf>,
+    pub replay: Option<PathBuf>,
+    pub speed: f64,
+    pub looping: bool,
+    /// Seconds of signal shown in the plots (4–60).
+    pub plot_seconds: f64,
+    pub alerts: AlertConfig,
+    pub view: View,
+    pub last_evaluation: Option<PathBuf>,
+    /// Colour confusion-matrix cells by row-normalised share rather than by count.
+    pub normalised_matrix: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            model: None,
+            replay: None,
+            speed: 1.0,
+            looping: true,
+            plot_seconds: 10.0,
+            alerts: AlertConfig::default(),
+            view: View::Live,
+            last_evaluation: None,
+            normalised_matrix: true,
+        }
+    }
+}
+
+/// Key under which the settings are stored.
+pub const STORAGE_KEY: &str = "har-monitor-settings";

@@ -1,0 +1,440 @@
+//! The worker thread behind [`super::PipelineHandle`]: owns the source, the clock, the windower, the engine and
+//! the alert engine, and does all the heavy work so the UI thread never has to.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+
+use super::windower::{LiveWindow, LiveWindower};
+use super::{Command, Event, LivePrediction, ModelInfo, PipelineConfig, Status};
+use crate::model::{Engine, EngineOptions};
+use crate::monitor::alerts::{AlertConfig, AlertEngine};
+use crate::source::{ReadState, SampleBatch, Source, SourceSpec};
+
+/// How often the worker wakes while playing.
+const TICK: Duration = Duration::from_millis(10);
+/// How often a status event is sent.
+const STATUS_EVERY: Duration = Duration::from_millis(250);
+/// Most samples read from a source per tick: bounds the work of one tick when the clock jumps.
+const MAX_SAMPLES_PER_TICK: usize = 50_000;
+/// Latencies kept for the percentiles.
+const LATENCY_HISTORY: usize = 512;
+
+pub const MIN_SPEED: f64 = 0.25;
+pub const MAX_SPEED: f64 = 100.0;
+
+struct Worker {
+    events: Sender<Event>,
+    wake: Box<dyn Fn() + Send>,
+    engine_options: EngineOptions,
+    engine: Option<Engine>,
+    source: Option<Box<dyn Source>>,
+    source_spec: Option<SourceSpec>,
+    windower: Option<LiveWindower>,
+    alerts: Option<AlertEngine>,
+    alert_config: AlertConfig,
+    playing: bool,
+    looping: bool,
+    speed: f64,
+    /// Source time the clock has reached.
+    position: f64,
+    window_index: u64,
+    batch: SampleBatch,
+    latencies: VecDeque<f64>,
+    received: VecDeque<(Instant, usize)>,
+    dropped: u64,
+    skipped_windows: u64,
+    sent_anything: bool,
+}
+
+pub(super) fn run(config: PipelineConfig, commands: Receiver<Command>, events: Sender<Event>, wake: Box<dyn Fn() + Send>) {
+    let mut worker = Worker {
+        events,
+        wake,
+        engine_options: config.engine.clone(),
+        engine: None,
+        source: None,
+        source_spec: None,
+        windower: None,
+        alerts: None,
+        alert_config: config.alerts.clone(),
+        playing: config.playing,
+        looping: config.looping,
+        speed: config.speed.clamp(MIN_SPEED, MAX_SPEED),
+        position: 0.0,
+        window_index: 0,
+        batch: SampleBatch::default(),
+        latencies: VecDeque::with_capacity(LATENCY_HISTORY),
+        received: VecDeque::new(),
+        dropped: 0,
+        skipped_windows: 0,
+        sent_anything: false,
+    };
+    worker.load_model(&config.model);
+    if let Some(spec) = config.source {
+        worker.open_source(spec);
+    }
+    worker.send_status();
+    let mut last_tick = Instant::now();
+    let mut last_status = Instant::now();
+    loop {
+        let timeout = if worker.is_running() { TICK } else { Duration::from_millis(100) };
+        match commands.recv_timeout(timeout) {
+            Ok(command) => {
+                if !worker.handle(command) {
+                    break;
+                }
+                // Apply everything that queued up before doing work.
+                while let Ok(command) = commands.try_recv() {
+                    if !worker.handle(command) {
+                        return;
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        let now = Instant::now();
+        let dt = now.duration_since(last_tick);
+        last_tick = now;
+        worker.advance(dt);
+        if now.duration_since(last_status) >= STATUS_EVERY {
+            last_status = now;
+            worker.send_status();
+        }
+        worker.flush_wake();
+    }
+}
+
+impl Worker {
+    fn is_running(&self) -> bool {
+        self.source.as_ref().is_some_and(|s| !s.paced() || self.playing)
+    }
+
+    fn send(&mut self, event: Event) {
+        match self.events.try_send(event) {
+            Ok(()) => self.sent_anything = true,
+            Err(TrySendError::Full(_)) => self.dropped += 1,
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+
+    fn flush_wake(&mut self) {
+        if self.sent_anything {
+            self.sent_anything = false;
+            (self.wake)();
+        }
+    }
+
+    fn error(&mut self, message: String) {
+        self.send(Event::Error(message));
+    }
+
+    /// Applies a command; false means stop.
+    fn handle(&mut self, command: Command) -> bool {
+        match command {
+            Command::Play => self.playing = true,
+            Command::Pause => self.playing = false,
+            Command::TogglePlay => self.playing = !self.playing,
+            Command::Seek(t) => self.seek(t),
+            Command::SetSpeed(x) => {
+                if x.is_finite() {
+                    self.speed = x.clamp(MIN_SPEED, MAX_SPEED);
+                }
+            }
+            Command::SetLoop(l) => self.looping = l,
+            Command::Restart => {
+                self.seek(0.0);
+                self.playing = true;
+            }
+            Command::OpenSource(spec) => self.open_source(spec),
+            Command::LoadModel(path) => self.load_model(&path),
+            Command::SetAlerts(config) => {
+                self.alert_config = config.clone();
+                if let Some(engine) = &self.engine {
+                    self.alerts = Some(AlertEngine::new(config, &engine.card().classes));
+                }
+            }
+            Command::Shutdown => return false,
+        }
+        self.send_status();
+        true
+    }
+
+    fn load_model(&mut self, path: &Path) {
+        match Engine::load(path, &self.engine_options) {
+            Ok(engine) => {
+                let card = engine.card().clone();
+                let info = ModelInfo {
+                    path: path.to_path_buf(),
+                    card: card.clone(),
+                    inputs: engine.inputs().to_vec(),
+                    outputs: engine.outputs().to_vec(),
+                    runtime_version: engine.runtime().version.clone(),
+                };
+                self.alerts = Some(AlertEngine::new(self.alert_config.clone(), &card.classes));
+                self.windower =
+                    Some(LiveWindower::new(card.window, card.step(), card.channels.len(), card.sample_rate_hz));
+                self.engine = Some(engine);
+                self.send(Event::ModelLoaded(Arc::new(info)));
+                // The card fixes channel order and units: reopen the source for the new model.
+                if let Some(spec) = self.source_spec.clone() {
+                    self.open_source(spec);
+                }
+            }
+            Err(e) => self.error(format!("{e}")),
+        }
+    }
+
+    fn open_source(&mut self, spec: SourceSpec) {
+        let Some(engine) = &self.engine else {
+            self.error("no model is loaded, so the source cannot be opened".into());
+            return;
+        };
+        match spec.open(engine.card()) {
+            Ok(source) => {
+                let labels = source.label_track().map(Arc::new);
+                let info = source.info().clone();
+                self.batch = SampleBatch::with_channels(engine.card().channels.len());
+                self.source = Some(source);
+                self.source_spec = Some(spec);
+                self.position = 0.0;
+                self.window_index = 0;
+                self.latencies.clear();
+                self.skipped_windows = 0;
+                self.reset_stream();
+                self.send(Event::SourceOpened { info, labels });
+            }
+            Err(e) => self.error(format!("{e}")),
+        }
+    }
+
+    fn reset_stream(&mut self) {
+        if let Some(w) = self.windower.as_mut() {
+            w.reset();
+        }
+        if let Some(a) = self.alerts.as_mut() {
+            a.reset();
+        }
+    }
+
+    fn seek(&mut self, t: f64) {
+        let Some(source) = self.source.as_mut() else { return };
+        let duration = source.info().duration.unwrap_or(f64::INFINITY);
+        let t = if t.is_finite() { t.clamp(0.0, duration) } else { 0.0 };
+        match source.seek(t) {
+            Ok(()) => {
+                self.position = t;
+                self.reset_stream();
+                self.send(Event::Seeked { position: t });
+            }
+            Err(e) => self.error(format!("{e}")),
+        }
+    }
+
+    /// Moves the clock by `dt` of wall time and processes what the source gives up to there.
+    fn advance(&mut self, dt: Duration) {
+        let Some(source) = self.source.as_ref() else { return };
+        let paced = source.paced();
+        if paced && !self.playing {
+            return;
+        }
+        if paced {
+            self.position += dt.as_secs_f64() * self.speed;
+        }
+        let until = if paced { self.position } else { f64::INFINITY };
+        let mut budget = MAX_SAMPLES_PER_TICK;
+        loop {
+            let Some(source) = self.source.as_mut() else { return };
+            let mut batch = std::mem::take(&mut self.batch);
+            let state = source.read(until, budget, &mut batch);
+            match state {
+                Err(e) => {
+                    self.batch = batch;
+                    self.playing = false;
+                    self.error(format!("{e}"));
+                    return;
+                }
+                Ok(state) => {
+                    let n = batch.len();
+                    if n > 0 {
+                        self.received.push_back((Instant::now(), n));
+                        self.process(&batch);
+                        self.send(Event::Samples(batch.clone()));
+                    }
+                    self.batch = batch;
+                    budget = budget.saturating_sub(n);
+                    if state == ReadState::Ended && n == 0 {
+                        self.end_of_source();
+                        return;
+                    }
+                    if n == 0 || budget == 0 {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn end_of_source(&mut self) {
+        if self.looping {
+            self.seek(0.0);
+        } else {
+            self.playing = false;
+            if let Some(d) = self.source.as_ref().and_then(|s| s.info().duration) {
+                self.position = d;
+            }
+            self.send(Event::Ended);
+        }
+    }
+
+    /// Windows the batch, classifies the finished windows in one call, and reports them.
+    fn process(&mut self, batch: &SampleBatch) {
+        let Some(windower) = self.windower.as_mut() else { return };
+        if batch.starts_segment {
+            windower.reset();
+        }
+        let channels = batch.channels.len();
+        let mut sample = vec![0.0f32; channels];
+        let mut windows: Vec<LiveWindow> = Vec::new();
+        for i in 0..batch.len() {
+            for (c, v) in sample.iter_mut().enumerate() {
+                *v = batch.channels[c][i];
+            }
+            let label = batch.labels.as_ref().and_then(|l| l.get(i).copied());
+            if let Some(w) = windower.push(batch.time[i], &sample, label) {
+                if w.raw.iter().all(|v| v.is_finite()) {
+                    windows.push(w);
+                } else {
+                    self.skipped_windows += 1;
+                }
+            }
+        }
+        if windows.is_empty() {
+            return;
+        }
+        let Some(engine) = self.engine.as_mut() else { return };
+        let card = engine.card();
+        let mean: Vec<f32> = card.scaler.mean.iter().map(|&m| m as f32).collect();
+        let scale: Vec<f32> = card.scaler.scale.iter().map(|&s| s as f32).collect();
+        let mut input = Vec::with_capacity(windows.len() * engine.window_len());
+        for w in &windows {
+            for row in w.raw.chunks_exact(channels) {
+                input.extend(row.iter().zip(mean.iter().zip(&scale)).map(|(x, (m, s))| (x - m) / s));
+            }
+        }
+        let started = Instant::now();
+        let result = engine.predict(&input);
+        let latency = started.elapsed();
+        let k = engine.n_classes();
+        match result {
+            Err(e) => {
+                self.playing = false;
+                self.error(format!("{e}"));
+            }
+            Ok(probabilities) => {
+                for (w, p) in windows.into_iter().zip(probabilities.chunks_exact(k)) {
+                    let (predicted, confidence) = argmax(p);
+                    let prediction = LivePrediction {
+                        index: self.window_index,
+                        t_start: w.t_start,
+                        t_end: w.t_end,
+                        probabilities: p.to_vec(),
+                        predicted,
+                        confidence,
+                        true_label: w.true_label,
+                        latency,
+                    };
+                    self.window_index += 1;
+                    if self.latencies.len() == LATENCY_HISTORY {
+                        self.latencies.pop_front();
+                    }
+                    self.latencies.push_back(latency.as_secs_f64() * 1000.0);
+                    let fired = self.alerts.as_mut().map(|a| a.observe(w.t_end, predicted, confidence));
+                    self.send(Event::Prediction(prediction));
+                    for alert in fired.into_iter().flatten() {
+                        self.send(Event::Alert(alert));
+                    }
+                }
+            }
+        }
+    }
+
+    fn send_status(&mut self) {
+        let now = Instant::now();
+        while self.received.front().is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(1)) {
+            self.received.pop_front();
+        }
+        let rate_received = self.received.iter().map(|(_, n)| *n).sum::<usize>() as f64;
+        let (duration, rate, paced) = match &self.source {
+            Some(s) => (s.info().duration, s.info().rate_hz, s.paced()),
+            None => (None, 0.0, true),
+        };
+        let running = self.is_running();
+        let rate_expected = if !running {
+            0.0
+        } else if paced {
+            rate * self.speed
+        } else {
+            rate
+        };
+        let mut sorted: Vec<f64> = self.latencies.iter().copied().collect();
+        sorted.sort_by(f64::total_cmp);
+        let status = Status {
+            playing: self.playing,
+            position: self.position,
+            duration,
+            speed: self.speed,
+            looping: self.looping,
+            rate_received,
+            rate_expected,
+            windows: self.window_index,
+            latency_p50_ms: percentile(&sorted, 0.50),
+            latency_p95_ms: percentile(&sorted, 0.95),
+            dropped_events: self.dropped,
+            skipped_windows: self.skipped_windows,
+        };
+        self.send(Event::Status(status));
+    }
+}
+
+/// Index and value of the largest probability; ties go to the smallest index.
+pub fn argmax(p: &[f32]) -> (usize, f32) {
+    let mut best = (0, f32::NEG_INFINITY);
+    for (i, &v) in p.iter().enumerate() {
+        if v > best.1 {
+            best = (i, v);
+        }
+    }
+    best
+}
+
+/// Nearest-rank percentile of sorted values (0 when empty).
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_ties_to_smallest_index() {
+        assert_eq!(argmax(&[0.2, 0.4, 0.4]), (1, 0.4));
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.5), 50.0);
+        assert_eq!(percentile(&v, 0.95), 95.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+}
