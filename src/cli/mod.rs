@@ -43,9 +43,7 @@ pub struct InputError(pub String);
 /// Exit code for an error: 2 when any cause in the chain is the user's input, else 1 (SPEC §4).
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     let input = err.chain().any(|cause| {
-        cause.is::<InputError>()
-            || cause.is::<har_monitor::model::CardError>()
-            || cause.is::<std::io::Error>()
+        cause.is::<InputError>() || cause.is::<har_monitor::model::CardError>() || cause.is::<std::io::Error>()
     });
     if input { 2 } else { 1 }
 }
