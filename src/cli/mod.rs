@@ -81,6 +81,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             || cause.is::<har_monitor::model::CardError>()
             || cause.is::<har_monitor::model::RuntimeError>()
             || cause.downcast_ref::<ModelError>().is_some_and(ModelError::is_input_error)
+            || cause.is::<har_monitor::data::DataError>()
             || cause.is::<std::io::Error>()
     });
     if input { 2 } else { 1 }

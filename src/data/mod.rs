@@ -1,6 +1,31 @@
 //! Sensor data: CSV loading (both schemas of SPEC §1, aliases, timestamps, units), windowing (SPEC §3) and the
 //! scaler that turns a window into model input.
+//!
+//! ```text
+//! load_csv(path, card, opts) -> Loaded { recording, report }    columnar f32, card channel order, card units
+//! window(&recording, card, mode) -> Windowing                   windows of card.window rows, every card.step()
+//! Scaler::from_card(card).fill(&recording, &window, out)        (x - mean) / scale, [t][c]
+//! StreamWindower::new(card).push(t, values, label)              the same windows for live samples
+//! ```
 
+mod columns;
+mod error;
+mod load;
 mod recording;
+mod report;
+mod scaler;
+mod stream;
+mod timestamp;
+mod units;
+mod window;
 
+pub use columns::{KnownChannel, MissingChannel, Sensor, candidate_names};
+pub use error::DataError;
+pub use load::{GAP_PERIODS, IGNORED_LABEL, LoadOptions, Loaded, load_csv, load_csv_from_reader};
 pub use recording::{Recording, Window, Windowing, WindowingMode};
+pub use report::{BadRow, BadRowKind, ColumnsUsed, LoadReport, MAX_BAD_ROW_DETAILS};
+pub use scaler::{ScaleError, Scaler};
+pub use stream::{StreamBreaks, StreamError, StreamWindow, StreamWindower};
+pub use timestamp::{TimestampKind, parse_iso8601};
+pub use units::{UNIT_BANDS, UnitDecision, UnitSource, unit_for_median};
+pub use window::{majority_label, segments, window};

@@ -67,4 +67,6 @@ pub struct Windowing {
     pub skipped_non_finite: usize,
     /// Number of segments the file was cut into.
     pub segments: usize,
+    /// Segments shorter than one window (their rows are in no window).
+    pub short_segments: usize,
 }

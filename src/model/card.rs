@@ -26,11 +26,7 @@ pub enum CardError {
         source: serde_json::Error,
     },
     #[error("model card {path}: field `{field}` {problem}")]
-    Invalid {
-        path: PathBuf,
-        field: &'static str,
-        problem: String,
-    },
+    Invalid { path: PathBuf, field: &'static str, problem: String },
     #[error(
         "no model card for {model}: expected {expected} beside it (see SPEC §2, or build one with models/tools/keras_to_onnx.py)"
     )]
@@ -240,8 +236,7 @@ impl ModelCard {
     /// `window_size`, `step`/`step_size`, `sampling_rate`) and `label_mapping.json` (`{"0": "ear_rubbing", ...}`).
     pub fn from_thesis_files(config: &Path, label_mapping: &Path) -> Result<ModelCard, CardError> {
         let read_json = |p: &Path| -> Result<serde_json::Value, CardError> {
-            let text =
-                std::fs::read_to_string(p).map_err(|source| CardError::Io { path: p.to_path_buf(), source })?;
+            let text = std::fs::read_to_string(p).map_err(|source| CardError::Io { path: p.to_path_buf(), source })?;
             serde_json::from_str(&text).map_err(|source| CardError::Parse { path: p.to_path_buf(), source })
         };
         let cfg = read_json(config)?;
@@ -266,8 +261,10 @@ impl ModelCard {
             .ok_or_else(|| invalid(label_mapping, "label_mapping", "must be an object {\"0\": \"class\", ...}"))?;
         let mut by_index = BTreeMap::new();
         for (k, v) in map {
-            let i: usize =
-                k.trim().parse().map_err(|_| invalid(label_mapping, "label_mapping", &format!("key `{k}` is not an index")))?;
+            let i: usize = k
+                .trim()
+                .parse()
+                .map_err(|_| invalid(label_mapping, "label_mapping", &format!("key `{k}` is not an index")))?;
             let name = v
                 .as_str()
                 .ok_or_else(|| invalid(label_mapping, "label_mapping", &format!("value of `{k}` is not a string")))?;
@@ -277,7 +274,8 @@ impl ModelCard {
         if by_index.keys().copied().ne(0..classes.len()) {
             return Err(invalid(label_mapping, "label_mapping", "indices must run 0, 1, 2, ... without gaps"));
         }
-        let get_usize = |keys: &[&str]| keys.iter().find_map(|k| cfg.get(*k).and_then(|v| v.as_u64())).map(|v| v as usize);
+        let get_usize =
+            |keys: &[&str]| keys.iter().find_map(|k| cfg.get(*k).and_then(|v| v.as_u64())).map(|v| v as usize);
         let window = get_usize(&["window_size", "window", "time_steps"]).unwrap_or(200);
         let step = get_usize(&["step", "step_size", "stride"]);
         let rate = ["sampling_rate", "sample_rate_hz", "sample_rate", "fs"]
@@ -307,7 +305,8 @@ impl ModelCard {
 
     /// Checks the card on its own (the graph is checked against it when the model loads).
     pub fn validate(&self, path: &Path) -> Result<(), CardError> {
-        let invalid = |field: &'static str, problem: String| CardError::Invalid { path: path.to_path_buf(), field, problem };
+        let invalid =
+            |field: &'static str, problem: String| CardError::Invalid { path: path.to_path_buf(), field, problem };
         if self.classes.is_empty() {
             return Err(invalid("classes", "is empty".into()));
         }
@@ -405,7 +404,10 @@ mod tests {
     fn scaler_length_mismatch_names_field_and_numbers() {
         let text = demo_json().replace("\"mean\": [0,0,0,0,0,0]", "\"mean\": [0,0,0]");
         let err = ModelCard::from_json(&text, Path::new("x.model.json")).unwrap_err().to_string();
-        assert!(err.contains("x.model.json") && err.contains("scaler") && err.contains("3") && err.contains("6"), "{err}");
+        assert!(
+            err.contains("x.model.json") && err.contains("scaler") && err.contains("3") && err.contains("6"),
+            "{err}"
+        );
     }
 
     #[test]

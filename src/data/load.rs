@@ -1,0 +1,649 @@
+//! Loading a sensor CSV file (SPEC §1) into a columnar `Recording`: header matched to the model card, timestamps
+//! understood, accelerometer unit detected and converted, bad rows skipped and reported, never silently used.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use super::columns::{ColumnMap, KnownChannel, Sensor, map_header};
+use super::error::{DataError, Shown};
+use super::recording::Recording;
+use super::report::{BadRowKind, ColumnsUsed, LoadReport};
+use super::timestamp::{RawTime, TimestampKind, median_in_place, median_step, numbers_are_milliseconds, parse_time};
+use super::units::{UnitDecision, decide};
+use crate::model::{AccelUnit, ModelCard};
+
+/// The label index given to rows whose label is not one of the card's classes, when the user asked to ignore them.
+pub const IGNORED_LABEL: u16 = u16::MAX;
+
+/// A timestamp step larger than this many sample periods starts a new segment (SPEC §3).
+pub const GAP_PERIODS: f64 = 2.5;
+
+/// How much of the file's start is read to recognise it (binary data, UTF-16, the delimiter).
+const SNIFF_BYTES: usize = 8 * 1024;
+/// The csv reader's buffer.
+const CSV_BUFFER: usize = 64 * 1024;
+/// Distinct unknown labels remembered by name (the row count covers them all).
+const MAX_UNKNOWN_LABEL_NAMES: usize = 1000;
+
+/// Choices the user makes about a file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// `--accel-unit`: the unit the file's accelerometer values are in. Beats both detection and the card's
+    /// `as-is`; `Some(AsIs)` turns detection and conversion off.
+    pub accel_unit: Option<AccelUnit>,
+    /// Keep rows whose label is not one of the card's classes (label `IGNORED_LABEL`) instead of refusing the file.
+    pub ignore_unknown_labels: bool,
+}
+
+/// A loaded file and what loading it did.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub recording: Recording,
+    pub report: LoadReport,
+}
+
+/// Loads a sensor CSV file for a model (see the module documentation and SPEC §1).
+pub fn load_csv(path: &Path, card: &ModelCard, opts: &LoadOptions) -> Result<Loaded, DataError> {
+    let file = File::open(path).map_err(|source| DataError::Io { file: path.to_path_buf(), source })?;
+    load(file, path.to_path_buf(), card, opts)
+}
+
+/// Loads sensor CSV text from any reader; `name` stands for the file in messages and in `Recording::source`.
+pub fn load_csv_from_reader<R: Read>(
+    reader: R,
+    name: impl AsRef<Path>,
+    card: &ModelCard,
+    opts: &LoadOptions,
+) -> Result<Loaded, DataError> {
+    load(reader, name.as_ref().to_path_buf(), card, opts)
+}
+
+/// A reader that remembers the last byte it handed out, to tell whether the file ended with a newline.
+struct LastByte<R> {
+    inner: R,
+    last: Option<u8>,
+}
+
+impl<R: Read> Read for LastByte<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(&b) = buf.get(..n).and_then(<[u8]>::last) {
+            self.last = Some(b);
+        }
+        Ok(n)
+    }
+}
+
+/// Reads the start of the file (at least `SNIFF_BYTES`, and on to the end of the first line when it is longer).
+fn read_prefix<R: Read>(reader: &mut R, file: &Path) -> Result<Vec<u8>, DataError> {
+    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(source) => return Err(DataError::Io { file: file.to_path_buf(), source }),
+        };
+        prefix.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        if prefix.len() >= SNIFF_BYTES && (prefix.contains(&b'\n') || prefix.len() >= 16 * SNIFF_BYTES) {
+            break;
+        }
+    }
+    Ok(prefix)
+}
+
+/// Refuses what is clearly not CSV text.
+fn check_text(prefix: &[u8], file: &Path) -> Result<(), DataError> {
+    let not_text = |reason: &str| DataError::NotText { file: file.to_path_buf(), reason: reason.to_string() };
+    if prefix.starts_with(&[0xFF, 0xFE]) || prefix.starts_with(&[0xFE, 0xFF]) {
+        return Err(not_text("it is UTF-16 text; save it as UTF-8"));
+    }
+    if prefix.contains(&0) {
+        return Err(not_text("it holds binary data (NUL bytes near its start)"));
+    }
+    Ok(())
+}
+
+/// The delimiter of the first line: the most frequent of `,` `;` tab `|` outside quotes (`,` when none occurs).
+fn sniff_delimiter(prefix: &[u8]) -> u8 {
+    let first_line = prefix.split(|&b| b == b'\n').next().unwrap_or_default();
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0), (b'|', 0)];
+    let mut quoted = false;
+    for &b in first_line {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted && let Some(c) = counts.iter_mut().find(|(d, _)| *d == b) {
+            c.1 += 1;
+        }
+    }
+    counts.iter().fold((b',', 0), |best, &c| if c.1 > best.1 { c } else { best }).0
+}
+
+/// The header as text, or why it is not text.
+fn header_names(header: &csv::ByteRecord, file: &Path) -> Result<Vec<String>, DataError> {
+    let mut names = Vec::with_capacity(header.len());
+    for (i, field) in header.iter().enumerate() {
+        let text = std::str::from_utf8(field).map_err(|_| DataError::NotText {
+            file: file.to_path_buf(),
+            reason: format!("the header line is not UTF-8 text (column {}: `{}`)", i + 1, Shown(field)),
+        })?;
+        let text = if i == 0 { text.trim_start_matches('\u{FEFF}') } else { text };
+        names.push(text.trim().to_string());
+    }
+    Ok(names)
+}
+
+/// A bad value found while parsing a row.
+struct Bad {
+    kind: BadRowKind,
+    reason: String,
+}
+
+fn bad(kind: BadRowKind, reason: String) -> Bad {
+    Bad { kind, reason }
+}
+
+/// A field as trimmed text, or why not.
+fn text_field<'a>(field: &'a [u8], column: &str) -> Result<&'a str, Bad> {
+    let text = std::str::from_utf8(field)
+        .map_err(|_| bad(BadRowKind::NotUtf8, format!("column `{column}`: `{}` is not UTF-8 text", Shown(field))))?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(bad(BadRowKind::EmptyField, format!("column `{column}` is empty")));
+    }
+    Ok(text)
+}
+
+/// A sensor value: a finite number that fits in `f32`. With a delimiter other than `,`, `1,5` is read as 1.5.
+fn parse_value(text: &str, column: &str, decimal_comma: bool) -> Result<f32, Bad> {
+    let parsed = match text.parse::<f64>() {
+        Ok(v) => Ok(v),
+        Err(e) if decimal_comma && text.bytes().filter(|&b| b == b',').count() == 1 && !text.contains('.') => {
+            text.replace(',', ".").parse::<f64>().map_err(|_| e)
+        }
+        Err(e) => Err(e),
+    };
+    let v = parsed.map_err(|_| {
+        bad(BadRowKind::NotANumber, format!("column `{column}`: `{}` is not a number", Shown(text.as_bytes())))
+    })?;
+    let narrow = v as f32;
+    if !narrow.is_finite() {
+        let what = if v.is_finite() { "is too large" } else { "is not finite" };
+        return Err(bad(BadRowKind::NonFinite, format!("column `{column}`: `{text}` {what}")));
+    }
+    Ok(narrow)
+}
+
+/// Looks up names (labels or users) with a one-entry cache, since they come in long runs.
+struct NameCache<T: Copy> {
+    last: Option<(String, T)>,
+}
+
+impl<T: Copy> NameCache<T> {
+    fn new() -> Self {
+        NameCache { last: None }
+    }
+
+    fn get_or(&mut self, name: &str, lookup: impl FnOnce(&str) -> T) -> T {
+        if let Some((last, value)) = &self.last
+            && last == name
+        {
+            return *value;
+        }
+        let value = lookup(name);
+        self.last = Some((name.to_string(), value));
+        value
+    }
+}
+
+/// The state of a load in progress.
+struct Loader<'a> {
+    card: &'a ModelCard,
+    file: PathBuf,
+    columns: ColumnMap,
+    report: LoadReport,
+    rec: Recording,
+    /// Raw timestamps as written (numbers or epoch seconds), one per kept row.
+    raw_time: Vec<f64>,
+    /// The kind of the first valid timestamp; later rows must agree.
+    time_is_iso: Option<bool>,
+    /// 1-based line of each kept row, to report rows dropped after conversion.
+    lines: Vec<u64>,
+    class_index: HashMap<&'a str, u16>,
+    class_index_lower: HashMap<String, u16>,
+    label_cache: NameCache<u16>,
+    user_index: HashMap<String, u32>,
+    user_cache: NameCache<u32>,
+    unknown_labels: HashMap<String, usize>,
+    unknown_label_rows: usize,
+    decimal_comma: bool,
+    row_values: Vec<f32>,
+}
+
+fn load<R: Read>(mut reader: R, file: PathBuf, card: &ModelCard, opts: &LoadOptions) -> Result<Loaded, DataError> {
+    let prefix = read_prefix(&mut reader, &file)?;
+    if prefix.iter().all(u8::is_ascii_whitespace) {
+        return Err(DataError::Empty { file });
+    }
+    check_text(&prefix, &file)?;
+    let delimiter = sniff_delimiter(&prefix);
+    let source = LastByte { inner: io::Cursor::new(prefix).chain(reader), last: None };
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .buffer_capacity(CSV_BUFFER)
+        .from_reader(source);
+    let io_error = |file: &Path, e: csv::Error| match e.into_kind() {
+        csv::ErrorKind::Io(source) => DataError::Io { file: file.to_path_buf(), source },
+        other => DataError::Io { file: file.to_path_buf(), source: io::Error::other(format!("{other:?}")) },
+    };
+
+    let mut record = csv::ByteRecord::new();
+    if !csv.read_byte_record(&mut record).map_err(|e| io_error(&file, e))? {
+        return Err(DataError::Empty { file });
+    }
+    let header = header_names(&record, &file)?;
+    let columns = match map_header(header.clone(), &card.channels) {
+        Ok(map) => map,
+        Err(missing) => return Err(DataError::MissingChannels { file, missing, found: header }),
+    };
+    let mut loader = Loader::new(card, file, columns, delimiter);
+
+    let mut data_row: u64 = 0;
+    let mut last_bad: Option<(u64, BadRowKind)> = None;
+    while csv.read_byte_record(&mut record).map_err(|e| io_error(&loader.file, e))? {
+        if data_row > u64::from(u32::MAX) {
+            return Err(DataError::TooManyRows { file: loader.file, max: u64::from(u32::MAX) });
+        }
+        let line = record.position().map_or(0, csv::Position::line);
+        loader.report.rows_read += 1;
+        last_bad = match loader.read_row(&record, data_row as u32, line) {
+            Ok(()) => None,
+            Err(b) => {
+                loader.report.add_bad_row(line, b.kind, || b.reason);
+                Some((line, b.kind))
+            }
+        };
+        data_row += 1;
+    }
+    let ended_with_newline = matches!(csv.get_ref().last, Some(b'\n' | b'\r'));
+    if let Some((line, kind)) = last_bad
+        && !ended_with_newline
+    {
+        loader.report.reclassify_last_bad_row(
+            line,
+            kind,
+            BadRowKind::TruncatedLastLine,
+            "last line is incomplete (no newline at the end of the file)",
+        );
+    }
+    loader.finish(opts)
+}
+
+impl<'a> Loader<'a> {
+    fn new(card: &'a ModelCard, file: PathBuf, columns: ColumnMap, delimiter: u8) -> Loader<'a> {
+        let name = |i: Option<usize>| i.and_then(|i| columns.header.get(i)).cloned();
+        let used = ColumnsUsed {
+            channels: card
+                .channels
+                .iter()
+                .zip(&columns.channels)
+                .map(|(c, &i)| (c.clone(), columns.header.get(i).cloned().unwrap_or_default()))
+                .collect(),
+            time: name(columns.time),
+            label: name(columns.label),
+            user: name(columns.user),
+            ignored: columns.ignored.iter().filter_map(|&i| columns.header.get(i).cloned()).collect(),
+        };
+        let mut report = LoadReport::new(file.clone());
+        report.delimiter = delimiter;
+        report.columns = used;
+        report.notes.extend(columns.notes.iter().cloned());
+        let rec = Recording {
+            source: file.clone(),
+            channel_names: card.channels.clone(),
+            channels: vec![Vec::new(); card.channels.len()],
+            labels: columns.label.map(|_| Vec::new()),
+            users: columns.user.map(|_| Vec::new()),
+            ..Recording::default()
+        };
+        // Class indices fit in u16 below IGNORED_LABEL; a card with more classes has the rest unreachable.
+        let class_index: HashMap<&str, u16> = card
+            .classes
+            .iter()
+            .take(usize::from(IGNORED_LABEL))
+            .enumerate()
+            .map(|(i, c)| (c.as_str(), i as u16))
+            .collect();
+        let mut class_index_lower = HashMap::new();
+        for (name, &i) in &class_index {
+            class_index_lower.entry(name.to_lowercase()).or_insert(i);
+        }
+        Loader {
+            card,
+            file,
+            columns,
+            report,
+            rec,
+            raw_time: Vec::new(),
+            time_is_iso: None,
+            lines: Vec::new(),
+            class_index,
+            class_index_lower,
+            label_cache: NameCache::new(),
+            user_index: HashMap::new(),
+            user_cache: NameCache::new(),
+            unknown_labels: HashMap::new(),
+            unknown_label_rows: 0,
+            decimal_comma: delimiter != b',',
+            row_values: vec![0.0; card.channels.len()],
+        }
+    }
+
+    fn column_name(&self, i: usize) -> &str {
+        self.columns.header.get(i).map_or("?", String::as_str)
+    }
+
+    /// Parses one record; keeps it only when every field it needs is good.
+    fn read_row(&mut self, record: &csv::ByteRecord, data_row: u32, line: u64) -> Result<(), Bad> {
+        let expected = self.columns.header.len();
+        if record.len() != expected {
+            return Err(bad(
+                BadRowKind::FieldCount,
+                format!("expected {expected} fields as in the header, found {}", record.len()),
+            ));
+        }
+        let field = |i: usize| record.get(i).unwrap_or_default();
+        for (slot, &col) in self.row_values.iter_mut().zip(&self.columns.channels) {
+            let name = self.columns.header.get(col).map_or("?", String::as_str);
+            let text = text_field(field(col), name)?;
+            *slot = parse_value(text, name, self.decimal_comma)?;
+        }
+        let time = match self.columns.time {
+            None => None,
+            Some(col) => {
+                let name = self.column_name(col);
+                let text = text_field(field(col), name)?;
+                let raw = parse_time(text).ok_or_else(|| {
+                    bad(
+                        BadRowKind::BadTimestamp,
+                        format!(
+                            "column `{name}`: `{}` is neither a number nor an ISO-8601 date-time",
+                            Shown(text.as_bytes())
+                        ),
+                    )
+                })?;
+                let (value, is_iso) = match raw {
+                    RawTime::Number(v) => (v, false),
+                    RawTime::Iso(v) => (v, true),
+                };
+                if let Some(file_is_iso) = self.time_is_iso
+                    && file_is_iso != is_iso
+                {
+                    let (this, earlier) =
+                        if is_iso { ("an ISO-8601 date-time", "numbers") } else { ("a number", "ISO-8601 date-times") };
+                    return Err(bad(
+                        BadRowKind::BadTimestamp,
+                        format!("column `{name}`: `{text}` is {this} but earlier rows have {earlier}"),
+                    ));
+                }
+                Some((value, is_iso))
+            }
+        };
+        let label = match self.columns.label {
+            None => None,
+            Some(col) => Some(text_field(field(col), self.column_name(col))?),
+        };
+        let user = match self.columns.user {
+            None => None,
+            Some(col) => Some(text_field(field(col), self.column_name(col))?),
+        };
+
+        // Every field is good: keep the row.
+        for (column, &v) in self.rec.channels.iter_mut().zip(&self.row_values) {
+            column.push(v);
+        }
+        if let Some((value, is_iso)) = time {
+            self.time_is_iso = Some(is_iso);
+            self.raw_time.push(value);
+        }
+        if let (Some(label), Some(labels)) = (label, self.rec.labels.as_mut()) {
+            let (exact, lower) = (&self.class_index, &self.class_index_lower);
+            let index = self.label_cache.get_or(label, |l| {
+                exact.get(l).or_else(|| lower.get(&l.to_lowercase())).copied().unwrap_or(IGNORED_LABEL)
+            });
+            if index == IGNORED_LABEL {
+                self.unknown_label_rows += 1;
+                let known = self.unknown_labels.len();
+                if let Some(n) = self.unknown_labels.get_mut(label) {
+                    *n += 1;
+                } else if known < MAX_UNKNOWN_LABEL_NAMES {
+                    self.unknown_labels.insert(label.to_string(), 1);
+                }
+            }
+            labels.push(index);
+        }
+        if let (Some(user), Some(users)) = (user, self.rec.users.as_mut()) {
+            let (index, names) = (&mut self.user_index, &mut self.rec.user_names);
+            let id = self.user_cache.get_or(user, |u| {
+                let next = names.len() as u32;
+                *index.entry(u.to_string()).or_insert_with(|| {
+                    names.push(u.to_string());
+                    next
+                })
+            });
+            users.push(id);
+        }
+        self.rec.file_row.push(data_row);
+        self.lines.push(line);
+        self.report.rows_kept += 1;
+        Ok(())
+    }
+
+    fn finish(mut self, opts: &LoadOptions) -> Result<Loaded, DataError> {
+        if self.report.rows_read == 0 {
+            return Err(DataError::HeaderOnly { file: self.file });
+        }
+        if self.report.rows_kept == 0 {
+            return Err(DataError::NoUsableRows { file: self.file, report: Box::new(self.report) });
+        }
+        if self.unknown_label_rows > 0 {
+            let mut labels: Vec<(String, usize)> = self.unknown_labels.drain().collect();
+            labels.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            if !opts.ignore_unknown_labels {
+                return Err(DataError::UnknownLabels { file: self.file, labels, classes: self.card.classes.clone() });
+            }
+            self.report.ignored_label_rows = self.unknown_label_rows;
+            self.report.ignored_labels = labels;
+        }
+        self.convert_units(opts);
+        self.drop_non_finite_after_conversion();
+        self.finish_time();
+        self.report.bad_row_details.sort_by_key(|b| b.line);
+        Ok(Loaded { recording: self.rec, report: self.report })
+    }
+
+    /// Indices of the card's accelerometer channels, and of its x, y and z axes when all three are there.
+    fn accel_channels(&self) -> (Vec<usize>, Option<[usize; 3]>) {
+        let known: Vec<Option<KnownChannel>> = self.card.channels.iter().map(|c| KnownChannel::from_name(c)).collect();
+        let accel: Vec<usize> = known
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| k.is_some_and(|k| k.sensor == Sensor::Accel))
+            .map(|(i, _)| i)
+            .collect();
+        let axis = |a: char| known.iter().position(|k| *k == Some(KnownChannel { sensor: Sensor::Accel, axis: a }));
+        let xyz = match (axis('x'), axis('y'), axis('z')) {
+            (Some(x), Some(y), Some(z)) => Some([x, y, z]),
+            _ => None,
+        };
+        (accel, xyz)
+    }
+
+    /// Median of |(ax, ay, az)| over the kept rows.
+    fn median_magnitude(&self, xyz: [usize; 3]) -> Option<f64> {
+        let [x, y, z] = xyz.map(|i| self.rec.channels.get(i));
+        let (x, y, z) = (x?, y?, z?);
+        let mut magnitudes: Vec<f64> = x
+            .iter()
+            .zip(y)
+            .zip(z)
+            .map(|((&a, &b), &c)| (f64::from(a).powi(2) + f64::from(b).powi(2) + f64::from(c).powi(2)).sqrt())
+            .collect();
+        median_in_place(&mut magnitudes)
+    }
+
+    fn convert_units(&mut self, opts: &LoadOptions) {
+        let (accel, xyz) = self.accel_channels();
+        if accel.is_empty() {
+            self.report.accel_unit = UnitDecision::NotApplicable;
+            if opts.accel_unit.is_some() || self.card.units.accel != AccelUnit::AsIs {
+                self.report.notes.push(
+                    "no accelerometer channel among the card's channels is known by name: unit not checked".into(),
+                );
+            }
+            return;
+        }
+        let median = xyz.and_then(|xyz| self.median_magnitude(xyz));
+        if median.is_none() && opts.accel_unit.is_none() && self.card.units.accel != AccelUnit::AsIs {
+            self.report.notes.push(
+                "unit detection needs the accelerometer's x, y and z channels; the values are used as they are".into(),
+            );
+        }
+        let decision = decide(self.card.units.accel, opts.accel_unit, median);
+        let factor = decision.factor();
+        if decision.converted() {
+            for &c in &accel {
+                if let Some(column) = self.rec.channels.get_mut(c) {
+                    for v in column.iter_mut() {
+                        *v = (f64::from(*v) * factor) as f32;
+                    }
+                }
+            }
+        }
+        match &decision {
+            UnitDecision::Ambiguous { .. } => self.report.warnings.push(format!("accelerometer unit {decision}")),
+            UnitDecision::NoTarget { .. } => self.report.warnings.push(format!("accelerometer unit {decision}")),
+            _ => {}
+        }
+        self.report.accel_unit = decision;
+    }
+
+    /// Rows whose values overflowed `f32` in the unit conversion are moved to the bad rows.
+    fn drop_non_finite_after_conversion(&mut self) {
+        let n = self.rec.len();
+        let bad: Vec<usize> =
+            (0..n).filter(|&r| self.rec.channels.iter().any(|c| c.get(r).is_some_and(|v| !v.is_finite()))).collect();
+        if bad.is_empty() {
+            return;
+        }
+        let unit = self.report.accel_unit.clone();
+        let mut keep = vec![true; n];
+        for &r in &bad {
+            if let Some(k) = keep.get_mut(r) {
+                *k = false;
+            }
+            let line = self.lines.get(r).copied().unwrap_or(0);
+            self.report.add_bad_row(line, BadRowKind::NonFiniteAfterConversion, || {
+                format!("a value is too large for the model's unit after conversion ({unit})")
+            });
+        }
+        self.report.rows_kept -= bad.len();
+        let rec = &mut self.rec;
+        for column in &mut rec.channels {
+            retain_by(column, &keep);
+        }
+        retain_by(&mut rec.file_row, &keep);
+        retain_by(&mut self.lines, &keep);
+        if !self.raw_time.is_empty() {
+            retain_by(&mut self.raw_time, &keep);
+        }
+        if let Some(labels) = rec.labels.as_mut() {
+            retain_by(labels, &keep);
+        }
+        if let Some(users) = rec.users.as_mut() {
+            retain_by(users, &keep);
+        }
+    }
+
+    /// Turns raw timestamps into seconds and counts gaps.
+    fn finish_time(&mut self) {
+        let rate = self.card.sample_rate_hz;
+        let kind = match (self.columns.time, self.time_is_iso) {
+            (None, _) | (_, None) => TimestampKind::Absent,
+            (Some(_), Some(true)) => TimestampKind::Iso8601,
+            (Some(_), Some(false)) if numbers_are_milliseconds(&self.raw_time, rate) => TimestampKind::Milliseconds,
+            (Some(_), Some(false)) => TimestampKind::Seconds,
+        };
+        self.rec.time = match kind {
+            TimestampKind::Absent => self.rec.file_row.iter().map(|&r| f64::from(r) / rate).collect(),
+            TimestampKind::Milliseconds => self.raw_time.iter().map(|t| t / 1000.0).collect(),
+            TimestampKind::Seconds | TimestampKind::Iso8601 => std::mem::take(&mut self.raw_time),
+        };
+        self.report.timestamps = kind;
+        if kind == TimestampKind::Absent {
+            return;
+        }
+        let step = median_step(&self.rec.time);
+        self.report.median_step_s = step;
+        let period = 1.0 / rate;
+        for w in self.rec.time.windows(2) {
+            let dt = w[1] - w[0];
+            if dt < 0.0 {
+                self.report.time_backwards += 1;
+            } else if dt > GAP_PERIODS * period {
+                self.report.time_gaps += 1;
+            }
+        }
+        if let Some(step) = step {
+            if step <= 0.0 {
+                self.report.warnings.push(format!(
+                    "the median step between timestamps is {step} s: the timestamps do not advance, so every row is \
+                     its own segment"
+                ));
+            } else if ((1.0 / step) / rate - 1.0).abs() > 0.1 {
+                self.report
+                    .warnings
+                    .push(format!("the timestamps say {:.2} Hz ({kind}), but the model expects {rate} Hz", 1.0 / step));
+            }
+        }
+    }
+}
+
+/// Keeps the elements whose `keep` flag is set.
+fn retain_by<T>(values: &mut Vec<T>, keep: &[bool]) {
+    let mut flags = keep.iter();
+    values.retain(|_| flags.next().copied().unwrap_or(false));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiter_is_sniffed_outside_quotes() {
+        assert_eq!(sniff_delimiter(b"a,b,c\n1,2,3"), b',');
+        assert_eq!(sniff_delimiter(b"a;b;c\n"), b';');
+        assert_eq!(sniff_delimiter(b"a\tb\tc"), b'\t');
+        assert_eq!(sniff_delimiter(b"\"a;b\",c\n"), b',');
+        assert_eq!(sniff_delimiter(b"abc"), b',');
+    }
+
+    #[test]
+    fn values_parse_with_reasons() {
+        assert_eq!(parse_value("1.5", "Ax", false).ok(), Some(1.5));
+        assert_eq!(parse_value("1,5", "Ax", true).ok(), Some(1.5));
+        assert!(parse_value("1,5", "Ax", false).is_err());
+        let e = parse_value("NaN", "Ax", false).err().unwrap();
+        assert_eq!(e.kind, BadRowKind::NonFinite);
+        let e = parse_value("1e39", "Ax", false).err().unwrap();
+        assert!(e.reason.contains("too large"), "{}", e.reason);
+        let e = parse_value("abc", "Ay", false).err().unwrap();
+        assert_eq!(e.kind, BadRowKind::NotANumber);
+        assert!(e.reason.contains("`Ay`") && e.reason.contains("abc"));
+    }
+}
