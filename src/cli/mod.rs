@@ -1,6 +1,7 @@
 //! Command-line parsing (SPEC §4) and dispatch to the library. Errors caused by the user's input exit with 2,
 //! anything else with 1.
 
+mod gui;
 mod info;
 mod simulate;
 
@@ -18,6 +19,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the desktop app (the default when no command is given).
+    Gui(gui::GuiArgs),
     /// Print the model card, the graph's inputs/outputs and the ONNX Runtime in use.
     Info(info::InfoArgs),
     /// Generate a synthetic wrist-IMU recording of the 11 behaviours (labeled, or unlabeled production schema).
@@ -63,7 +66,8 @@ impl ModelArgs {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        None => anyhow::bail!("the GUI is not built yet; try `har-monitor simulate --help`"),
+        None => gui::run(gui::GuiArgs::default()),
+        Some(Command::Gui(args)) => gui::run(args),
         Some(Command::Info(args)) => info::run(args),
         Some(Command::Simulate(args)) => simulate::run(args),
     }

@@ -248,7 +248,7 @@ impl HarApp {
     }
 
     fn handle_input(&mut self, ctx: &egui::Context) {
-        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().filter_map(|f| f.path.clone()).collect());
+        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
         for path in dropped {
             self.open_file(path);
         }
@@ -346,7 +346,7 @@ impl HarApp {
         if self.toasts.is_empty() {
             return;
         }
-        egui::Area::new(egui::Id::new("toasts"))
+        egui::Area::new(egui::Id::unique("toasts"))
             .anchor(egui::Align2::RIGHT_BOTTOM, [-12.0, -40.0])
             .order(egui::Order::Foreground)
             .show(ctx, |ui| {

@@ -243,7 +243,7 @@ impl LiveView {
         let buckets = ui.available_width().max(100.0) as usize;
         let groups: [(&str, &str, std::ops::Range<usize>); 2] =
             [("accelerometer", "m/s²", 0..3.min(channels.len())), ("gyroscope", "deg/s", 3.min(channels.len())..channels.len())];
-        let link = egui::Id::new("live_plots");
+        let link = egui::Id::unique("live_plots");
         let each = (height - 8.0) / 2.0;
         for (g, (title, unit, chans)) in groups.into_iter().enumerate() {
             if chans.is_empty() {
@@ -253,7 +253,7 @@ impl LiveView {
             let unit = unit.to_string();
             Plot::new(("signal", g))
                 .height(each)
-                .legend(Legend::default().position(egui_plot::Corner::LeftTop))
+                .legend(Legend::default().position(egui_plot::Corner::RightTop))
                 .allow_zoom(false)
                 .allow_drag(false)
                 .allow_scroll(false)
@@ -268,7 +268,7 @@ impl LiveView {
                     plot_ui.set_plot_bounds_x(t0..=t1);
                     if let Some(p) = current {
                         plot_ui.span(
-                            Span::new("classified window", p.t_start..=p.t_end)
+                            Span::new("", p.t_start..=p.t_end)
                                 .fill(class_color(p.predicted).gamma_multiply(0.12))
                                 .border(egui::Stroke::new(1.0, class_color(p.predicted).gamma_multiply(0.6))),
                         );

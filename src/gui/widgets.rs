@@ -36,6 +36,7 @@ pub fn clock(seconds: f64) -> String {
 }
 
 /// A small coloured square followed by the class name.
+#[allow(dead_code)]
 pub fn class_chip(ui: &mut Ui, index: usize, name: &str) -> egui::Response {
     ui.horizontal(|ui| {
         let (rect, _) = ui.allocate_exact_size(vec2(12.0, 12.0), Sense::hover());

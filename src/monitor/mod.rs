@@ -1,1 +1,3 @@
-//! TODO
+//! Drift statistics, baselines and alerts.
+
+pub mod alerts;

@@ -2,8 +2,6 @@
 //! sends events to whoever watches (the GUI, a test). Commands go the other way. Both channels are bounded;
 //! an event that does not fit is dropped and counted, never blocking the worker and never hidden.
 
-pub mod batch;
-mod windower;
 mod worker;
 
 use std::path::PathBuf;
@@ -12,8 +10,6 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-
-pub use windower::LiveWindower;
 
 use crate::model::{ModelCard, TensorInfo};
 use crate::monitor::alerts::{Alert, AlertConfig};

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
-use super::windower::{LiveWindow, LiveWindower};
 use super::{Command, Event, LivePrediction, ModelInfo, PipelineConfig, Status};
+use crate::data::{Scaler, StreamWindower};
 use crate::model::{Engine, EngineOptions};
 use crate::monitor::alerts::{AlertConfig, AlertEngine};
 use crate::source::{ReadState, SampleBatch, Source, SourceSpec};
@@ -33,7 +33,8 @@ struct Worker {
     engine: Option<Engine>,
     source: Option<Box<dyn Source>>,
     source_spec: Option<SourceSpec>,
-    windower: Option<LiveWindower>,
+    windower: Option<StreamWindower>,
+    scaler: Option<Scaler>,
     alerts: Option<AlertEngine>,
     alert_config: AlertConfig,
     playing: bool,
@@ -59,6 +60,7 @@ pub(super) fn run(config: PipelineConfig, commands: Receiver<Command>, events: S
         source: None,
         source_spec: None,
         windower: None,
+        scaler: None,
         alerts: None,
         alert_config: config.alerts.clone(),
         playing: config.playing,
@@ -176,8 +178,8 @@ impl Worker {
                     runtime_version: engine.runtime().version.clone(),
                 };
                 self.alerts = Some(AlertEngine::new(self.alert_config.clone(), &card.classes));
-                self.windower =
-                    Some(LiveWindower::new(card.window, card.step(), card.channels.len(), card.sample_rate_hz));
+                self.windower = Some(StreamWindower::new(&card));
+                self.scaler = Some(Scaler::from_card(&card));
                 self.engine = Some(engine);
                 self.send(Event::ModelLoaded(Arc::new(info)));
                 // The card fixes channel order and units: reopen the source for the new model.
@@ -293,39 +295,56 @@ impl Worker {
 
     /// Windows the batch, classifies the finished windows in one call, and reports them.
     fn process(&mut self, batch: &SampleBatch) {
-        let Some(windower) = self.windower.as_mut() else { return };
+        let (Some(windower), Some(scaler), Some(engine)) =
+            (self.windower.as_mut(), self.scaler.as_ref(), self.engine.as_mut())
+        else {
+            return;
+        };
         if batch.starts_segment {
             windower.reset();
         }
+        let period = 1.0 / engine.card().sample_rate_hz;
+        let per_window = engine.window_len();
         let channels = batch.channels.len();
         let mut sample = vec![0.0f32; channels];
-        let mut windows: Vec<LiveWindow> = Vec::new();
+        let mut input: Vec<f32> = Vec::new();
+        // (t_start, t_end, true label) of each window in `input`.
+        let mut spans: Vec<(f64, f64, Option<usize>)> = Vec::new();
+        let skipped_before = windower.breaks().non_finite;
+        let mut failure = None;
         for i in 0..batch.len() {
             for (c, v) in sample.iter_mut().enumerate() {
                 *v = batch.channels[c][i];
             }
             let label = batch.labels.as_ref().and_then(|l| l.get(i).copied());
-            if let Some(w) = windower.push(batch.time[i], &sample, label) {
-                if w.raw.iter().all(|v| v.is_finite()) {
-                    windows.push(w);
-                } else {
-                    self.skipped_windows += 1;
+            match windower.push(batch.time[i], &sample, label) {
+                Ok(Some(w)) => {
+                    let start = input.len();
+                    input.resize(start + per_window, 0.0);
+                    if scaler.fill_rows(w.rows, &mut input[start..]).is_ok() {
+                        spans.push((w.t_start, w.t_end + period, w.label));
+                    } else {
+                        input.truncate(start);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    break;
                 }
             }
         }
-        if windows.is_empty() {
+        if let Some(message) = failure {
+            self.playing = false;
+            self.error(message);
+            return;
+        }
+        // A non-finite sample restarts the window: what it would have spoiled is counted as skipped.
+        self.skipped_windows += self.windower.as_ref().map_or(0, |w| w.breaks().non_finite - skipped_before);
+        if spans.is_empty() {
             return;
         }
         let Some(engine) = self.engine.as_mut() else { return };
-        let card = engine.card();
-        let mean: Vec<f32> = card.scaler.mean.iter().map(|&m| m as f32).collect();
-        let scale: Vec<f32> = card.scaler.scale.iter().map(|&s| s as f32).collect();
-        let mut input = Vec::with_capacity(windows.len() * engine.window_len());
-        for w in &windows {
-            for row in w.raw.chunks_exact(channels) {
-                input.extend(row.iter().zip(mean.iter().zip(&scale)).map(|(x, (m, s))| (x - m) / s));
-            }
-        }
         let started = Instant::now();
         let result = engine.predict(&input);
         let latency = started.elapsed();
@@ -336,16 +355,16 @@ impl Worker {
                 self.error(format!("{e}"));
             }
             Ok(probabilities) => {
-                for (w, p) in windows.into_iter().zip(probabilities.chunks_exact(k)) {
+                for ((t_start, t_end, true_label), p) in spans.into_iter().zip(probabilities.chunks_exact(k)) {
                     let (predicted, confidence) = argmax(p);
                     let prediction = LivePrediction {
                         index: self.window_index,
-                        t_start: w.t_start,
-                        t_end: w.t_end,
+                        t_start,
+                        t_end,
                         probabilities: p.to_vec(),
                         predicted,
                         confidence,
-                        true_label: w.true_label,
+                        true_label,
                         latency,
                     };
                     self.window_index += 1;
@@ -353,7 +372,7 @@ impl Worker {
                         self.latencies.pop_front();
                     }
                     self.latencies.push_back(latency.as_secs_f64() * 1000.0);
-                    let fired = self.alerts.as_mut().map(|a| a.observe(w.t_end, predicted, confidence));
+                    let fired = self.alerts.as_mut().map(|a| a.observe(t_end, predicted, confidence));
                     self.send(Event::Prediction(prediction));
                     for alert in fired.into_iter().flatten() {
                         self.send(Event::Alert(alert));

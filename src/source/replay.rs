@@ -25,7 +25,12 @@ const GAP_PERIODS: f64 = 2.5;
 impl ReplaySource {
     pub fn open(path: &Path, card: &ModelCard) -> Result<Self, SourceError> {
         let loaded = data::load_csv(path, card, &LoadOptions::default())?;
-        Ok(Self::from_recording(loaded.recording, card, loaded.report.notes()))
+        let report = &loaded.report;
+        let mut notes: Vec<String> = report.notes.iter().chain(&report.warnings).cloned().collect();
+        if report.bad_rows > 0 {
+            notes.push(format!("{} bad rows skipped: {}", report.bad_rows, report.first_bad_rows(3)));
+        }
+        Ok(Self::from_recording(loaded.recording, card, notes))
     }
 
     /// Replays an already loaded recording.

@@ -1,0 +1,73 @@
+//! `har-monitor gui` (and `har-monitor` alone): the desktop app.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use har_monitor::gui::{GuiOptions, View};
+
+use super::InputError;
+
+#[derive(Debug, Args, Default)]
+pub struct GuiArgs {
+    /// ONNX model (its `<stem>.model.json` card beside it). Default: last used, else the bundled demo model.
+    #[arg(long, value_name = "M.onnx")]
+    pub model: Option<PathBuf>,
+    /// Replay this CSV in the live view. Default: last used, else the bundled demo production file.
+    #[arg(long, value_name = "FILE.csv", conflicts_with = "simulate")]
+    pub replay: Option<PathBuf>,
+    /// Use the simulated sensor instead of a replay.
+    #[arg(long)]
+    pub simulate: bool,
+    /// Evaluate this labeled CSV in the evaluation view.
+    #[arg(long, value_name = "LABELED.csv")]
+    pub evaluate: Option<PathBuf>,
+    /// View to open: live, evaluation or drift.
+    #[arg(long, value_name = "VIEW")]
+    pub view: Option<View>,
+    /// Replay speed (0.25–100).
+    #[arg(long, value_name = "X")]
+    pub speed: Option<f64>,
+    /// Save a screenshot of the window to this PNG, then quit.
+    #[arg(long, value_name = "OUT.png")]
+    pub screenshot: Option<PathBuf>,
+    /// Seconds to wait before the screenshot.
+    #[arg(long, value_name = "SECS", default_value_t = 3.0, requires = "screenshot")]
+    pub screenshot_after: f64,
+    /// Start from defaults: ignore and do not save the remembered settings.
+    #[arg(long)]
+    pub fresh: bool,
+    /// ONNX Runtime shared library to load.
+    #[arg(long, value_name = "LIB")]
+    pub ort_lib: Option<PathBuf>,
+}
+
+pub fn run(args: GuiArgs) -> anyhow::Result<()> {
+    for (what, path) in [("--model", &args.model), ("--replay", &args.replay), ("--evaluate", &args.evaluate)] {
+        if let Some(p) = path
+            && !p.is_file()
+        {
+            return Err(InputError(format!("{what} {}: no such file", p.display())).into());
+        }
+    }
+    if let Some(speed) = args.speed
+        && !(0.25..=100.0).contains(&speed)
+    {
+        return Err(InputError(format!("--speed {speed}: must be between 0.25 and 100")).into());
+    }
+    if !(args.screenshot_after.is_finite() && args.screenshot_after >= 0.0) {
+        return Err(InputError("--screenshot-after must be a number of seconds ≥ 0".into()).into());
+    }
+    let fresh = args.fresh || args.screenshot.is_some();
+    har_monitor::gui::run(GuiOptions {
+        model: args.model,
+        replay: args.replay,
+        simulate: args.simulate,
+        evaluate: args.evaluate,
+        view: args.view,
+        speed: args.speed,
+        screenshot: args.screenshot,
+        screenshot_after: args.screenshot_after,
+        ort_lib: args.ort_lib,
+        fresh,
+    })
+}
