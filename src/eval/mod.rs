@@ -1,1 +1,23 @@
-//! TODO
+//! Scoring and reporting: the confusion matrix, scikit-learn-compatible classification metrics, per-window
+//! predictions and their CSV, and the evaluation report directory (`report.json`, CSVs, `confusion_matrix.png`)
+//! that `har-monitor evaluate`/`predict` write and the GUI's evaluation view shows (SPEC §4).
+
+mod confusion;
+mod error;
+mod metrics;
+mod plot;
+mod prediction;
+mod report;
+mod text;
+
+pub use confusion::ConfusionMatrix;
+pub use error::EvalError;
+pub use metrics::{AveragedMetrics, ClassMetrics, ClassificationMetrics, UserAccuracy, natural_cmp, per_user};
+pub use plot::{ConfusionFigure, DEFAULT_FIGURE_SIZE};
+pub use prediction::{
+    PredictionColumns, WindowPrediction, format_float, windows_in_cell, write_predictions, write_predictions_csv,
+};
+pub use report::{
+    ClassReport, EvaluationReport, ModelInfo, ReportContext, WindowCounts, write_confusion_csv, write_per_class_csv,
+    write_report_dir,
+};

@@ -1,0 +1,252 @@
+//! The evaluation report (`report.json`, SPEC §4) built from per-window predictions, and the report directory:
+//! `report.json`, `confusion_matrix.csv`, `per_class.csv`, `predictions.csv` and `confusion_matrix.png`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::plot::{ConfusionFigure, DEFAULT_FIGURE_SIZE};
+use super::prediction::{PredictionColumns, WindowPrediction, format_float, write_predictions_csv};
+use super::{AveragedMetrics, ClassificationMetrics, ConfusionMatrix, EvalError, UserAccuracy, per_user};
+
+/// Which model was evaluated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub version: String,
+    /// The ONNX file, as given.
+    pub path: String,
+}
+
+/// Windows scored and windows left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowCounts {
+    pub used: u64,
+    pub skipped: u64,
+}
+
+/// One class's line of `per_class`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassReport {
+    pub class: String,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    /// Windows whose true class is this one.
+    pub support: u64,
+    /// Windows predicted as this class (an extra beyond SPEC).
+    pub predicted: u64,
+}
+
+/// What the caller knows about an evaluation run besides the predictions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportContext {
+    pub model: ModelInfo,
+    /// The data file, as given.
+    pub data: String,
+    /// Windows the caller left out before prediction (non-finite values, ...).
+    pub windows_skipped: u64,
+    /// Time the evaluation took, seconds.
+    pub seconds: f64,
+    /// Notes to carry into the report (unit conversions, skipped rows, ...).
+    pub notes: Vec<String>,
+}
+
+/// The content of `report.json`. The keys SPEC §4 lists come first and are exact; `classes`,
+/// `confusion_matrix_normalized` and `notes` are extras.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationReport {
+    pub model: ModelInfo,
+    pub data: String,
+    pub windows: WindowCounts,
+    pub accuracy: f64,
+    /// `null` when undefined (one class only, so the expected agreement is 1); scikit-learn returns NaN there.
+    pub cohen_kappa: Option<f64>,
+    #[serde(rename = "macro")]
+    pub macro_avg: AveragedMetrics,
+    pub weighted: AveragedMetrics,
+    pub per_class: Vec<ClassReport>,
+    /// Rows = true class, columns = predicted class, card order.
+    pub confusion_matrix: ConfusionMatrix,
+    /// Users in natural order ("2" before "10"); empty when the data has no user column.
+    pub per_user: Vec<UserAccuracy>,
+    pub seconds: f64,
+    /// The card's classes, naming the rows and columns of the matrices.
+    pub classes: Vec<String>,
+    /// `confusion_matrix` with each row divided by its sum (all zero for a class with no windows).
+    pub confusion_matrix_normalized: Vec<Vec<f64>>,
+    /// Plain-language notes about the data and the numbers.
+    pub notes: Vec<String>,
+}
+
+impl EvaluationReport {
+    /// Scores the predictions that have a true label. Predictions without one are counted as skipped.
+    ///
+    /// Errors: a prediction whose probability count differs from `classes.len()`, a true label outside the
+    /// classes, or no labelled prediction at all.
+    pub fn build(
+        context: ReportContext,
+        classes: &[String],
+        predictions: &[WindowPrediction],
+    ) -> Result<Self, EvalError> {
+        let n_classes = classes.len();
+        let mut matrix = ConfusionMatrix::new(n_classes);
+        let mut user_rows: Vec<(&str, usize, usize)> = Vec::new();
+        let mut unlabelled = 0u64;
+        let mut labelled_without_user = 0u64;
+        for p in predictions {
+            if p.probabilities.len() != n_classes {
+                return Err(EvalError::ProbabilityCount {
+                    window: p.window,
+                    got: p.probabilities.len(),
+                    expected: n_classes,
+                });
+            }
+            let Some(true_class) = p.true_label else {
+                unlabelled += 1;
+                continue;
+            };
+            let predicted = p.predicted();
+            matrix.add(true_class, predicted)?;
+            match &p.user {
+                Some(user) => user_rows.push((user.as_str(), true_class, predicted)),
+                None => labelled_without_user += 1,
+            }
+        }
+        if matrix.total() == 0 {
+            return Err(EvalError::NoLabelledWindows);
+        }
+
+        let metrics = ClassificationMetrics::from_confusion(&matrix);
+        let mut notes = context.notes;
+        if unlabelled > 0 {
+            notes.push(format!(
+                "{unlabelled} window(s) had no usable true label and are counted as skipped, not scored."
+            ));
+        }
+        if metrics.cohen_kappa.is_none() {
+            notes.push(
+                "Cohen's kappa is undefined here (every window and every prediction is the same class, so the \
+                 expected agreement is 1); it is written as null (scikit-learn returns NaN)."
+                    .to_owned(),
+            );
+        }
+        let absent: Vec<&str> = metrics
+            .per_class
+            .iter()
+            .zip(classes)
+            .filter(|(m, _)| m.support == 0)
+            .map(|(_, name)| name.as_str())
+            .collect();
+        if !absent.is_empty() {
+            notes.push(format!(
+                "No true windows of: {}. Their recall and F1 are 0 by convention (zero_division=0) and they still \
+                 count in the macro average.",
+                absent.join(", ")
+            ));
+        }
+        if !user_rows.is_empty() && labelled_without_user > 0 {
+            notes.push(format!("{labelled_without_user} scored window(s) had no user and are not in per_user."));
+        }
+
+        let per_class = metrics
+            .per_class
+            .iter()
+            .zip(classes)
+            .map(|(m, name)| ClassReport {
+                class: name.clone(),
+                precision: m.precision,
+                recall: m.recall,
+                f1: m.f1,
+                support: m.support,
+                predicted: m.predicted,
+            })
+            .collect();
+
+        Ok(Self {
+            model: context.model,
+            data: context.data,
+            windows: WindowCounts { used: metrics.windows, skipped: context.windows_skipped + unlabelled },
+            accuracy: metrics.accuracy,
+            cohen_kappa: metrics.cohen_kappa,
+            macro_avg: metrics.macro_avg,
+            weighted: metrics.weighted_avg,
+            per_class,
+            confusion_matrix_normalized: matrix.row_normalized(),
+            confusion_matrix: matrix,
+            per_user: per_user(&user_rows),
+            seconds: context.seconds,
+            classes: classes.to_vec(),
+            notes,
+        })
+    }
+}
+
+fn csv_error(path: &Path) -> impl FnOnce(csv::Error) -> EvalError + '_ {
+    move |source| EvalError::Csv { path: path.to_owned(), source }
+}
+
+/// Writes `confusion_matrix.csv`: a header of predicted classes (first cell `true\predicted`), then one row per
+/// true class starting with its name.
+pub fn write_confusion_csv(path: &Path, matrix: &ConfusionMatrix, classes: &[String]) -> Result<(), EvalError> {
+    let mut out = csv::Writer::from_path(path).map_err(csv_error(path))?;
+    let mut header = vec!["true\\predicted".to_owned()];
+    header.extend(classes.iter().cloned());
+    out.write_record(&header).map_err(csv_error(path))?;
+    for (i, name) in classes.iter().enumerate() {
+        let mut record = vec![name.clone()];
+        record.extend((0..classes.len()).map(|j| matrix.count(i, j).to_string()));
+        out.write_record(&record).map_err(csv_error(path))?;
+    }
+    out.flush().map_err(|source| EvalError::Io { path: path.to_owned(), source })
+}
+
+/// Writes `per_class.csv`: `class,precision,recall,f1,support,predicted`, card order.
+pub fn write_per_class_csv(path: &Path, per_class: &[ClassReport]) -> Result<(), EvalError> {
+    let mut out = csv::Writer::from_path(path).map_err(csv_error(path))?;
+    out.write_record(["class", "precision", "recall", "f1", "support", "predicted"]).map_err(csv_error(path))?;
+    for c in per_class {
+        out.write_record([
+            c.class.clone(),
+            format_float(c.precision),
+            format_float(c.recall),
+            format_float(c.f1),
+            c.support.to_string(),
+            c.predicted.to_string(),
+        ])
+        .map_err(csv_error(path))?;
+    }
+    out.flush().map_err(|source| EvalError::Io { path: path.to_owned(), source })
+}
+
+fn write_json(path: &Path, report: &EvaluationReport) -> Result<(), EvalError> {
+    let mut text =
+        serde_json::to_string_pretty(report).map_err(|source| EvalError::Json { path: path.to_owned(), source })?;
+    text.push('\n');
+    let mut file = std::fs::File::create(path).map_err(|source| EvalError::Io { path: path.to_owned(), source })?;
+    file.write_all(text.as_bytes()).map_err(|source| EvalError::Io { path: path.to_owned(), source })
+}
+
+/// Creates `dir` (and its parents) and writes the report directory of `evaluate` into it. Returns the files
+/// written: `report.json`, `confusion_matrix.csv`, `per_class.csv`, `predictions.csv`, `confusion_matrix.png`.
+pub fn write_report_dir(
+    dir: &Path,
+    report: &EvaluationReport,
+    predictions: &[WindowPrediction],
+    classes: &[String],
+) -> Result<Vec<PathBuf>, EvalError> {
+    std::fs::create_dir_all(dir).map_err(|source| EvalError::CreateDir { path: dir.to_owned(), source })?;
+    let json = dir.join("report.json");
+    write_json(&json, report)?;
+    let confusion = dir.join("confusion_matrix.csv");
+    write_confusion_csv(&confusion, &report.confusion_matrix, classes)?;
+    let per_class = dir.join("per_class.csv");
+    write_per_class_csv(&per_class, &report.per_class)?;
+    let predictions_csv = dir.join("predictions.csv");
+    let columns = PredictionColumns { true_label: true, user: predictions.iter().any(|p| p.user.is_some()) };
+    write_predictions_csv(&predictions_csv, predictions, classes, columns)?;
+    let png = dir.join("confusion_matrix.png");
+    ConfusionFigure::from_report(report).write_png(&png, DEFAULT_FIGURE_SIZE)?;
+    Ok(vec![json, confusion, per_class, predictions_csv, png])
+}
