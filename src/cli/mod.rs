@@ -3,6 +3,7 @@
 
 mod gui;
 mod info;
+mod score;
 mod simulate;
 
 use std::path::PathBuf;
@@ -23,6 +24,10 @@ pub enum Command {
     Gui(gui::GuiArgs),
     /// Print the model card, the graph's inputs/outputs and the ONNX Runtime in use.
     Info(info::InfoArgs),
+    /// Classify every window of a sensor CSV; one row per window.
+    Predict(score::PredictArgs),
+    /// Score a labeled CSV: accuracy, per-class P/R/F1, Cohen's kappa, confusion matrix, into a report directory.
+    Evaluate(score::EvaluateArgs),
     /// Generate a synthetic wrist-IMU recording of the 11 behaviours (labeled, or unlabeled production schema).
     Simulate(simulate::SimulateArgs),
 }
@@ -69,6 +74,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         None => gui::run(gui::GuiArgs::default()),
         Some(Command::Gui(args)) => gui::run(args),
         Some(Command::Info(args)) => info::run(args),
+        Some(Command::Predict(args)) => score::predict(args),
+        Some(Command::Evaluate(args)) => score::evaluate(args),
         Some(Command::Simulate(args)) => simulate::run(args),
     }
 }
@@ -86,6 +93,8 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             || cause.is::<har_monitor::model::RuntimeError>()
             || cause.downcast_ref::<ModelError>().is_some_and(ModelError::is_input_error)
             || cause.is::<har_monitor::data::DataError>()
+            || cause.downcast_ref::<har_monitor::pipeline::batch::BatchError>().is_some_and(|e| e.is_input_error())
+            || cause.is::<har_monitor::eval::EvalError>()
             || cause.is::<std::io::Error>()
     });
     if input { 2 } else { 1 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::data::{self, DataError, LoadOptions, LoadReport, Recording, Scaler, Windowing, WindowingMode};
-use crate::eval::WindowPrediction;
+use crate::eval::{EvaluationReport, ModelInfo as ReportModel, ReportContext, WindowPrediction};
 use crate::model::{Engine, ModelError};
 
 /// How to read and window a file.
@@ -131,4 +131,41 @@ pub fn score_recording(
         seconds: started.elapsed().as_secs_f64(),
         inference_seconds,
     })
+}
+
+impl ScoredFile {
+    /// The evaluation report of this file (SPEC §4 `report.json`): one computation for the CLI and the GUI.
+    pub fn evaluation_report(&self, engine: &Engine) -> Result<EvaluationReport, BatchError> {
+        let card = engine.card();
+        if self.recording.labels.is_none() {
+            return Err(BatchError::Input {
+                path: self.path.clone(),
+                problem: "the file has no label column (`activity`, `label` or `class`), so it cannot be evaluated"
+                    .into(),
+            });
+        }
+        let mut notes: Vec<String> =
+            self.load_report.notes.iter().chain(&self.load_report.warnings).cloned().collect();
+        if self.load_report.bad_rows > 0 {
+            notes.push(format!("{} bad rows skipped while loading", self.load_report.bad_rows));
+        }
+        if self.windowing.skipped_non_finite > 0 {
+            notes.push(format!("{} windows skipped for non-finite values", self.windowing.skipped_non_finite));
+        }
+        let context = ReportContext {
+            model: ReportModel {
+                name: card.name.clone(),
+                version: card.version.clone(),
+                path: engine.model_path().display().to_string(),
+            },
+            data: self.path.display().to_string(),
+            windows_skipped: self.windowing.skipped_non_finite as u64,
+            seconds: self.seconds,
+            notes,
+        };
+        EvaluationReport::build(context, &card.classes, &self.predictions).map_err(|e| BatchError::Input {
+            path: self.path.clone(),
+            problem: e.to_string(),
+        })
+    }
 }

@@ -2,6 +2,7 @@
 //! sends events to whoever watches (the GUI, a test). Commands go the other way. Both channels are bounded;
 //! an event that does not fit is dropped and counted, never blocking the worker and never hidden.
 
+pub mod batch;
 mod worker;
 
 use std::path::PathBuf;
