@@ -141,7 +141,7 @@ impl Worker {
             Command::Play => self.playing = true,
             Command::Pause => self.playing = false,
             Command::TogglePlay => self.playing = !self.playing,
-            Command::Seek(t) => self.seek(t),
+            Command::Seek(t) => self.seek(t, true),
             Command::SetSpeed(x) => {
                 if x.is_finite() {
                     self.speed = x.clamp(MIN_SPEED, MAX_SPEED);
@@ -149,7 +149,7 @@ impl Worker {
             }
             Command::SetLoop(l) => self.looping = l,
             Command::Restart => {
-                self.seek(0.0);
+                self.seek(0.0, true);
                 self.playing = true;
             }
             Command::OpenSource(spec) => self.open_source(spec),
@@ -209,6 +209,7 @@ impl Worker {
                 self.skipped_windows = 0;
                 self.reset_stream();
                 self.send(Event::SourceOpened { info, labels });
+                self.preroll();
             }
             Err(e) => self.error(format!("{e}")),
         }
@@ -223,7 +224,8 @@ impl Worker {
         }
     }
 
-    fn seek(&mut self, t: f64) {
+    /// Moves the source to `t`; `preroll` fills the first window at once (not when looping, which happens mid-pump).
+    fn seek(&mut self, t: f64, preroll: bool) {
         let Some(source) = self.source.as_mut() else { return };
         let duration = source.info().duration.unwrap_or(f64::INFINITY);
         let t = if t.is_finite() { t.clamp(0.0, duration) } else { 0.0 };
@@ -232,6 +234,9 @@ impl Worker {
                 self.position = t;
                 self.reset_stream();
                 self.send(Event::Seeked { position: t });
+                if preroll {
+                    self.preroll();
+                }
             }
             Err(e) => self.error(format!("{e}")),
         }
@@ -240,20 +245,35 @@ impl Worker {
     /// Moves the clock by `dt` of wall time and processes what the source gives up to there.
     fn advance(&mut self, dt: Duration) {
         let Some(source) = self.source.as_ref() else { return };
-        let paced = source.paced();
-        if paced && !self.playing {
+        if !source.paced() {
+            self.pump(f64::INFINITY);
             return;
         }
-        if paced {
-            self.position += dt.as_secs_f64() * self.speed;
+        if !self.playing {
+            return;
         }
-        let until = if paced { self.position } else { f64::INFINITY };
+        self.position += dt.as_secs_f64() * self.speed;
+        self.pump(self.position);
+    }
+
+    /// Reads the first window's worth of samples at once after a source opens or seeks, so the views have
+    /// signals and a prediction immediately instead of after one window of waiting.
+    fn preroll(&mut self) {
+        let (Some(source), Some(engine)) = (self.source.as_ref(), self.engine.as_ref()) else { return };
+        if !source.paced() {
+            return;
+        }
+        self.position = source.position() + engine.card().window_seconds();
+        self.pump(self.position);
+    }
+
+    /// Processes everything the source has up to source time `until`, within one tick's budget.
+    fn pump(&mut self, until: f64) {
         let mut budget = MAX_SAMPLES_PER_TICK;
         loop {
             let Some(source) = self.source.as_mut() else { return };
             let mut batch = std::mem::take(&mut self.batch);
-            let state = source.read(until, budget, &mut batch);
-            match state {
+            match source.read(until, budget, &mut batch) {
                 Err(e) => {
                     self.batch = batch;
                     self.playing = false;
@@ -283,7 +303,7 @@ impl Worker {
 
     fn end_of_source(&mut self) {
         if self.looping {
-            self.seek(0.0);
+            self.seek(0.0, false);
         } else {
             self.playing = false;
             if let Some(d) = self.source.as_ref().and_then(|s| s.info().duration) {
