@@ -300,7 +300,7 @@ impl Baseline {
     /// Writes the baseline as JSON.
     pub fn save(&self, path: &Path) -> Result<(), DriftError> {
         let text = serde_json::to_string(self)
-            .map_err(|source| DriftError::BaselineParse { path: path.to_path_buf(), source })?;
+            .map_err(|e| DriftError::BaselineIo { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
         std::fs::write(path, text).map_err(|source| DriftError::BaselineIo { path: path.to_path_buf(), source })
     }
 

@@ -128,7 +128,7 @@ impl DriftMonitor {
         let baseline_samples =
             baseline.channel_stats.iter().map(|c| c.sample.iter().map(|&v| f64::from(v)).collect()).collect();
         Ok(DriftMonitor {
-            summary: BaselineSummary::new(&baseline),
+            summary: BaselineSummary::new(&baseline, &config.input),
             layout: baseline.sensor_layout(),
             baseline_samples,
             config,
@@ -221,6 +221,17 @@ impl DriftMonitor {
                 self.config.js_threshold, self.config.min_verdict_windows
             ),
         ];
+        if self.layout.accel.is_none() || self.layout.gyro.is_none() {
+            notes.push(format!(
+                "sensor checks limited: the channels {:?} do not name {} axes x, y, z (e.g. Ax/acc_x, Gx/gyro_x)",
+                b.channels,
+                match (self.layout.accel, self.layout.gyro) {
+                    (None, None) => "accelerometer or gyroscope",
+                    (None, Some(_)) => "accelerometer",
+                    _ => "gyroscope",
+                }
+            ));
+        }
         for chunk in &self.closed {
             for note in &chunk.notes {
                 notes.push(format!("windows {}–{}: {note}", chunk.start_window, chunk.end_window() - 1));

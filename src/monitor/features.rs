@@ -122,9 +122,14 @@ pub fn noise_floor(values: impl Iterator<Item = f64>) -> Option<f64> {
 }
 
 impl WindowFeatures {
-    /// Computes the summaries of one window. `raw` must hold `window_len × channels` finite values and
-    /// `probabilities` at least one value (the caller checks both).
-    pub fn compute(raw: &[f32], channels: usize, probabilities: &[f32], layout: &SensorLayout) -> WindowFeatures {
+    /// Computes the summaries of one window. `raw` must hold `window_len × channels` finite values, the layout's
+    /// indices must be below `channels` and `probabilities` must hold at least one value (the callers check).
+    pub(crate) fn compute(
+        raw: &[f32],
+        channels: usize,
+        probabilities: &[f32],
+        layout: &SensorLayout,
+    ) -> WindowFeatures {
         let (class, confidence) = probabilities
             .iter()
             .copied()

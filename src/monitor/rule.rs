@@ -184,7 +184,7 @@ fn posture_mismatch(directions: &[[f64; 3]], reference: &[[f64; 3]], angle_deg: 
 }
 
 impl BaselineSummary {
-    pub(crate) fn new(baseline: &Baseline) -> BaselineSummary {
+    pub(crate) fn new(baseline: &Baseline, thresholds: &InputDriftThresholds) -> BaselineSummary {
         let k = baseline.classes.len();
         let features = &baseline.window_features;
         let per_class: Vec<ClassSummary> = (0..k)
@@ -204,7 +204,7 @@ impl BaselineSummary {
         let quiet = |level: fn(&ClassSummary) -> Option<f64>| -> Vec<bool> {
             let floor = per_class
                 .iter()
-                .filter(|s| s.windows >= InputDriftThresholds::default().min_baseline_class_windows)
+                .filter(|s| s.windows >= thresholds.min_baseline_class_windows)
                 .filter_map(level)
                 .fold(f64::INFINITY, f64::min);
             per_class.iter().map(|s| level(s).is_some_and(|v| v <= QUIET_CLASS_FACTOR * floor)).collect()
