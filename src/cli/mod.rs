@@ -1,6 +1,7 @@
 //! Command-line parsing (SPEC §4) and dispatch to the library. Errors caused by the user's input exit with 2,
 //! anything else with 1.
 
+mod drift;
 mod gui;
 mod info;
 mod score;
@@ -28,6 +29,10 @@ pub enum Command {
     Predict(score::PredictArgs),
     /// Score a labeled CSV: accuracy, per-class P/R/F1, Cohen's kappa, confusion matrix, into a report directory.
     Evaluate(score::EvaluateArgs),
+    /// Build the drift baseline of a model from reference data (writes `<stem>.baseline.json`).
+    Baseline(drift::BaselineArgs),
+    /// Compare a file with the model's baseline, chunk by chunk: prediction drift and input (sensor) drift.
+    Drift(drift::DriftArgs),
     /// Generate a synthetic wrist-IMU recording of the 11 behaviours (labeled, or unlabeled production schema).
     Simulate(simulate::SimulateArgs),
 }
@@ -76,6 +81,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Info(args)) => info::run(args),
         Some(Command::Predict(args)) => score::predict(args),
         Some(Command::Evaluate(args)) => score::evaluate(args),
+        Some(Command::Baseline(args)) => drift::baseline(args),
+        Some(Command::Drift(args)) => drift::drift(args),
         Some(Command::Simulate(args)) => simulate::run(args),
     }
 }
@@ -95,6 +102,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             || cause.is::<har_monitor::data::DataError>()
             || cause.downcast_ref::<har_monitor::pipeline::batch::BatchError>().is_some_and(|e| e.is_input_error())
             || cause.is::<har_monitor::eval::EvalError>()
+            || cause.is::<har_monitor::monitor::DriftError>()
             || cause.is::<std::io::Error>()
     });
     if input { 2 } else { 1 }

@@ -111,7 +111,12 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     let kappa = report.cohen_kappa.map(|k| format!("{k:.4}")).unwrap_or_else(|| "undefined".into());
     println!(
         "accuracy {:.4}  macro-F1 {:.4}  weighted-F1 {:.4}  kappa {kappa}  windows {} used, {} skipped  ({:.2} s)",
-        report.accuracy, report.macro_avg.f1, report.weighted.f1, report.windows.used, report.windows.skipped, report.seconds
+        report.accuracy,
+        report.macro_avg.f1,
+        report.weighted.f1,
+        report.windows.used,
+        report.windows.skipped,
+        report.seconds
     );
     for f in files {
         println!("wrote {}", f.display());

@@ -58,11 +58,8 @@ pub struct HarApp {
 
 impl HarApp {
     pub fn new(cc: &eframe::CreationContext<'_>, options: GuiOptions) -> Self {
-        let stored: Option<Settings> = if options.fresh {
-            None
-        } else {
-            cc.storage.and_then(|s| eframe::get_value(s, STORAGE_KEY))
-        };
+        let stored: Option<Settings> =
+            if options.fresh { None } else { cc.storage.and_then(|s| eframe::get_value(s, STORAGE_KEY)) };
         let mut settings = stored.unwrap_or_default();
         super::widgets::apply_theme(&cc.egui_ctx);
 
@@ -128,7 +125,8 @@ impl HarApp {
                 }
             }
             None => app.live.errors.push(
-                "No model: the bundled demo model was not found. Open an ONNX model (with its .model.json card).".into(),
+                "No model: the bundled demo model was not found. Open an ONNX model (with its .model.json card)."
+                    .into(),
             ),
         }
         app
@@ -322,16 +320,20 @@ impl HarApp {
             )
             .on_hover_text("samples received per second / expected at this speed");
             ui.separator();
-            widgets::status_item(ui, "latency p50/p95", &format!("{:.2} / {:.2} ms", s.latency_p50_ms, s.latency_p95_ms));
+            widgets::status_item(
+                ui,
+                "latency p50/p95",
+                &format!("{:.2} / {:.2} ms", s.latency_p50_ms, s.latency_p95_ms),
+            );
             ui.separator();
             widgets::status_item(ui, "windows", &s.windows.to_string());
             ui.separator();
             ui.label(RichText::new("dropped").weak());
-            ui.label(
-                RichText::new(s.dropped_events.to_string())
-                    .monospace()
-                    .color(if s.dropped_events > 0 { palette::WARN } else { ui.visuals().text_color() }),
-            )
+            ui.label(RichText::new(s.dropped_events.to_string()).monospace().color(if s.dropped_events > 0 {
+                palette::WARN
+            } else {
+                ui.visuals().text_color()
+            }))
             .on_hover_text("events the UI could not take in time (counted, never hidden)");
             if s.skipped_windows > 0 {
                 ui.separator();

@@ -109,10 +109,10 @@ impl LiveView {
                     });
                     ui.add_space(18.0);
                     ui.vertical(|ui| {
-                        let watched =
-                            live.model.as_ref().is_some_and(|_| {
-                                crate::classes::DEFAULT_WATCHED.contains(&live.class_name(p.predicted))
-                            });
+                        let watched = live
+                            .model
+                            .as_ref()
+                            .is_some_and(|_| crate::classes::DEFAULT_WATCHED.contains(&live.class_name(p.predicted)));
                         ui.label(RichText::new("window").small().weak());
                         ui.label(
                             RichText::new(format!("{} – {}", widgets::clock(p.t_start), widgets::clock(p.t_end)))
@@ -138,7 +138,8 @@ impl LiveView {
                 None => {
                     ui.vertical(|ui| {
                         ui.label(RichText::new("NOW").small().weak());
-                        let text = if live.model.is_none() { "loading model…" } else { "waiting for the first window…" };
+                        let text =
+                            if live.model.is_none() { "loading model…" } else { "waiting for the first window…" };
                         ui.label(RichText::new(text).size(28.0).weak());
                     });
                 }
@@ -184,7 +185,10 @@ impl LiveView {
             ui.separator();
             ui.label("plot");
             ui.add(
-                egui::Slider::new(&mut settings.plot_seconds, 4.0..=60.0).suffix(" s").integer().clamping(egui::SliderClamping::Always),
+                egui::Slider::new(&mut settings.plot_seconds, 4.0..=60.0)
+                    .suffix(" s")
+                    .integer()
+                    .clamping(egui::SliderClamping::Always),
             );
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 let position = match s.duration {
@@ -241,8 +245,10 @@ impl LiveView {
         let t0 = t1 - settings.plot_seconds;
         let range = live.signals.range(t0, t1);
         let buckets = ui.available_width().max(100.0) as usize;
-        let groups: [(&str, &str, std::ops::Range<usize>); 2] =
-            [("accelerometer", "m/s²", 0..3.min(channels.len())), ("gyroscope", "deg/s", 3.min(channels.len())..channels.len())];
+        let groups: [(&str, &str, std::ops::Range<usize>); 2] = [
+            ("accelerometer", "m/s²", 0..3.min(channels.len())),
+            ("gyroscope", "deg/s", 3.min(channels.len())..channels.len()),
+        ];
         let link = egui::Id::unique("live_plots");
         let each = (height - 8.0) / 2.0;
         for (g, (title, unit, chans)) in groups.into_iter().enumerate() {
@@ -276,9 +282,7 @@ impl LiveView {
                     for (k, c) in chans.clone().enumerate() {
                         let pts = live.signals.decimated(c, range.clone(), buckets);
                         let name = channels.get(c).cloned().unwrap_or_default();
-                        plot_ui.line(
-                            Line::new(name, PlotPoints::from(pts)).color(palette::AXES[k % 3]).width(1.3),
-                        );
+                        plot_ui.line(Line::new(name, PlotPoints::from(pts)).color(palette::AXES[k % 3]).width(1.3));
                     }
                 });
         }

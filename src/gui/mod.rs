@@ -2,8 +2,8 @@
 //! in `widgets`; every number shown comes from the library code the CLI uses too.
 
 mod app;
-pub mod live_state;
 mod live;
+pub mod live_state;
 pub mod palette;
 pub mod settings;
 mod widgets;

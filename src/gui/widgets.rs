@@ -32,7 +32,11 @@ pub fn status_item(ui: &mut Ui, label: &str, value: &str) {
 /// Seconds as `m:ss` (or `h:mm:ss`).
 pub fn clock(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
-    if s >= 3600 { format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60) } else { format!("{}:{:02}", s / 60, s % 60) }
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
 }
 
 /// A small coloured square followed by the class name.
@@ -164,7 +168,13 @@ pub fn timeline(
     let mut t = (t0 / step).ceil() * step;
     while t <= t1 {
         let x = x_of(t);
-        painter.text(pos2(x, axis_y), Align2::CENTER_CENTER, clock(t), FontId::monospace(10.0), ui.visuals().weak_text_color());
+        painter.text(
+            pos2(x, axis_y),
+            Align2::CENTER_CENTER,
+            clock(t),
+            FontId::monospace(10.0),
+            ui.visuals().weak_text_color(),
+        );
         t += step;
     }
     // Where the replay is now.

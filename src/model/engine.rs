@@ -250,10 +250,7 @@ impl Engine {
         let output_index = self.output_index;
         let path = self.model_path.clone();
         let err = |message: String| ModelError::Inference { path: path.clone(), message };
-        let outputs = self
-            .session
-            .run(ort::inputs![input_name.as_str() => tensor])
-            .map_err(|e| err(e.to_string()))?;
+        let outputs = self.session.run(ort::inputs![input_name.as_str() => tensor]).map_err(|e| err(e.to_string()))?;
         let (out_shape, values) = outputs[output_index].try_extract_tensor::<f32>().map_err(|e| err(e.to_string()))?;
         if values.len() != n * k {
             return Err(err(format!(
@@ -346,16 +343,12 @@ fn check_graph_against_card(
     let batch = input.shape[0];
     let fixed_batch = (batch > 0).then_some(batch as usize);
     // The class scores: the first output of rank 2, [batch, classes].
-    let (output_index, output) = outputs
-        .iter()
-        .enumerate()
-        .find(|(_, o)| o.shape.len() == 2)
-        .ok_or_else(|| {
-            format!(
-                "no output of rank 2 [batch, classes] among {}",
-                outputs.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(", ")
-            )
-        })?;
+    let (output_index, output) = outputs.iter().enumerate().find(|(_, o)| o.shape.len() == 2).ok_or_else(|| {
+        format!(
+            "no output of rank 2 [batch, classes] among {}",
+            outputs.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(", ")
+        )
+    })?;
     let classes = output.shape[1];
     if classes >= 0 && classes as usize != card.classes.len() {
         return Err(format!(

@@ -210,9 +210,7 @@ fn fetch_with_pip(work: &Path, cache: &Path) -> Result<PathBuf, String> {
     let file = std::fs::File::open(&wheel).map_err(|e| format!("cannot open {}: {e}", wheel.display()))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| format!("{} is not a wheel: {e}", wheel.display()))?;
     let wanted = format!("onnxruntime/capi/{}", library_file_name());
-    let mut entry = archive
-        .by_name(&wanted)
-        .map_err(|e| format!("{} holds no {wanted}: {e}", wheel.display()))?;
+    let mut entry = archive.by_name(&wanted).map_err(|e| format!("{} holds no {wanted}: {e}", wheel.display()))?;
     let tmp = work.join(library_file_name());
     let mut out = std::fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     std::io::copy(&mut entry, &mut out).map_err(|e| format!("cannot unpack {wanted}: {e}"))?;

@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::data::{self, DataError, LoadOptions, LoadReport, Recording, Scaler, Windowing, WindowingMode};
 use crate::eval::{EvaluationReport, ModelInfo as ReportModel, ReportContext, WindowPrediction};
 use crate::model::{Engine, ModelError};
+use crate::monitor::WindowObservation;
 
 /// How to read and window a file.
 #[derive(Debug, Clone, Default)]
@@ -97,10 +98,9 @@ pub fn score_recording(
     for (chunk_index, chunk) in windowing.windows.chunks(batch).enumerate() {
         let n = chunk.len();
         for (i, w) in chunk.iter().enumerate() {
-            scaler.fill(&recording, w, &mut input[i * per..(i + 1) * per]).map_err(|e| BatchError::Input {
-                path: recording.source.clone(),
-                problem: e.to_string(),
-            })?;
+            scaler
+                .fill(&recording, w, &mut input[i * per..(i + 1) * per])
+                .map_err(|e| BatchError::Input { path: recording.source.clone(), problem: e.to_string() })?;
         }
         let t = Instant::now();
         let probabilities = engine.predict(&input[..n * per])?;
@@ -144,8 +144,7 @@ impl ScoredFile {
                     .into(),
             });
         }
-        let mut notes: Vec<String> =
-            self.load_report.notes.iter().chain(&self.load_report.warnings).cloned().collect();
+        let mut notes: Vec<String> = self.load_report.notes.iter().chain(&self.load_report.warnings).cloned().collect();
         if self.load_report.bad_rows > 0 {
             notes.push(format!("{} bad rows skipped while loading", self.load_report.bad_rows));
         }
@@ -163,9 +162,34 @@ impl ScoredFile {
             seconds: self.seconds,
             notes,
         };
-        EvaluationReport::build(context, &card.classes, &self.predictions).map_err(|e| BatchError::Input {
-            path: self.path.clone(),
-            problem: e.to_string(),
+        EvaluationReport::build(context, &card.classes, &self.predictions)
+            .map_err(|e| BatchError::Input { path: self.path.clone(), problem: e.to_string() })
+    }
+}
+
+impl ScoredFile {
+    /// Raw values (physical units, `[t][c]`) of window `i`.
+    pub fn window_raw(&self, i: usize) -> Vec<f32> {
+        let Some(w) = self.windowing.windows.get(i) else { return Vec::new() };
+        let channels = &self.recording.channels;
+        let mut raw = Vec::with_capacity((w.end - w.start) * channels.len());
+        for row in w.start..w.end {
+            raw.extend(channels.iter().map(|c| c.get(row).copied().unwrap_or(f32::NAN)));
+        }
+        raw
+    }
+
+    /// Raw values of every window, in window order (for the drift statistics).
+    pub fn all_window_raw(&self) -> Vec<Vec<f32>> {
+        (0..self.windowing.windows.len()).map(|i| self.window_raw(i)).collect()
+    }
+
+    /// Drift observations of every window, borrowing `raw` (from [`Self::all_window_raw`]).
+    pub fn observations<'a>(&'a self, raw: &'a [Vec<f32>]) -> impl Iterator<Item = WindowObservation<'a>> + 'a {
+        raw.iter().zip(&self.predictions).map(|(raw, p)| WindowObservation {
+            raw,
+            probabilities: &p.probabilities,
+            true_label: p.true_label,
         })
     }
 }

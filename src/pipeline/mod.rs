@@ -91,12 +91,17 @@ pub struct Status {
 pub enum Event {
     ModelLoaded(Arc<ModelInfo>),
     /// A source opened; `labels` holds the whole file's true-label track when known in advance (replay).
-    SourceOpened { info: SourceInfo, labels: Option<Arc<Vec<LabelSpan>>> },
+    SourceOpened {
+        info: SourceInfo,
+        labels: Option<Arc<Vec<LabelSpan>>>,
+    },
     Samples(SampleBatch),
     Prediction(LivePrediction),
     Alert(Alert),
     /// The source clock jumped (seek, restart, loop): views drop the signal history after this point.
-    Seeked { position: f64 },
+    Seeked {
+        position: f64,
+    },
     Status(Status),
     /// A replay reached its end (and does not loop).
     Ended,

@@ -51,7 +51,12 @@ struct Worker {
     sent_anything: bool,
 }
 
-pub(super) fn run(config: PipelineConfig, commands: Receiver<Command>, events: Sender<Event>, wake: Box<dyn Fn() + Send>) {
+pub(super) fn run(
+    config: PipelineConfig,
+    commands: Receiver<Command>,
+    events: Sender<Event>,
+    wake: Box<dyn Fn() + Send>,
+) {
     let mut worker = Worker {
         events,
         wake,
