@@ -118,6 +118,7 @@ impl HarApp {
                     playing: true,
                     alerts: app.settings.alerts.clone(),
                     engine: EngineOptions { runtime_library: options.ort_lib.clone(), ..Default::default() },
+                    drift: crate::monitor::DriftConfig::default(),
                 };
                 match PipelineHandle::spawn(config, Box::new(move || ctx.request_repaint())) {
                     Ok(p) => app.pipeline = Some(p),

@@ -191,6 +191,7 @@ impl LiveState {
             }
             Event::Status(s) => self.status = s,
             Event::Ended => self.ended = true,
+            Event::DriftStatus { .. } | Event::DriftChunk(_) | Event::DriftRolling(_) => {}
             Event::Error(e) => self.errors.push(e),
         }
     }

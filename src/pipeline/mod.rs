@@ -103,6 +103,12 @@ pub enum Event {
         position: f64,
     },
     Status(Status),
+    /// Whether drift can be monitored for the loaded model, and against which baseline (or why not).
+    DriftStatus { baseline: Option<PathBuf>, message: String },
+    /// A drift chunk closed (every `chunk_windows` windows).
+    DriftChunk(Box<crate::monitor::ChunkReport>),
+    /// Drift over the most recent `chunk_windows` windows (sent at most about once a second).
+    DriftRolling(Box<crate::monitor::ChunkReport>),
     /// A replay reached its end (and does not loop).
     Ended,
     /// Something failed; the worker keeps running with what it had.
@@ -127,6 +133,7 @@ pub struct PipelineConfig {
     pub playing: bool,
     pub alerts: AlertConfig,
     pub engine: crate::model::EngineOptions,
+    pub drift: crate::monitor::DriftConfig,
 }
 
 impl PipelineHandle {

@@ -11,7 +11,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use super::{Command, Event, LivePrediction, ModelInfo, PipelineConfig, Status};
 use crate::data::{Scaler, StreamWindower};
 use crate::model::{Engine, EngineOptions};
-use crate::monitor::alerts::{AlertConfig, AlertEngine};
+use crate::monitor::alerts::{Alert, AlertConfig, AlertEngine, AlertKind};
+use crate::monitor::{Baseline, DriftConfig, DriftMonitor, WindowObservation};
 use crate::source::{ReadState, SampleBatch, Source, SourceSpec};
 
 /// How often the worker wakes while playing.
@@ -20,6 +21,8 @@ const TICK: Duration = Duration::from_millis(10);
 const STATUS_EVERY: Duration = Duration::from_millis(250);
 /// Most samples read from a source per tick: bounds the work of one tick when the clock jumps.
 const MAX_SAMPLES_PER_TICK: usize = 50_000;
+/// Least wall time between two rolling drift updates (each costs tens of milliseconds).
+const ROLLING_EVERY: Duration = Duration::from_millis(1000);
 /// Latencies kept for the percentiles.
 const LATENCY_HISTORY: usize = 512;
 
@@ -37,6 +40,11 @@ struct Worker {
     scaler: Option<Scaler>,
     alerts: Option<AlertEngine>,
     alert_config: AlertConfig,
+    drift_config: DriftConfig,
+    baseline: Option<Arc<Baseline>>,
+    drift: Option<DriftMonitor>,
+    last_rolling: Option<Instant>,
+    windows_since_rolling: usize,
     playing: bool,
     looping: bool,
     speed: f64,
@@ -68,6 +76,11 @@ pub(super) fn run(
         scaler: None,
         alerts: None,
         alert_config: config.alerts.clone(),
+        drift_config: config.drift.clone(),
+        baseline: None,
+        drift: None,
+        last_rolling: None,
+        windows_since_rolling: 0,
         playing: config.playing,
         looping: config.looping,
         speed: config.speed.clamp(MIN_SPEED, MAX_SPEED),
@@ -187,12 +200,81 @@ impl Worker {
                 self.scaler = Some(Scaler::from_card(&card));
                 self.engine = Some(engine);
                 self.send(Event::ModelLoaded(Arc::new(info)));
+                self.load_baseline(path, &card);
                 // The card fixes channel order and units: reopen the source for the new model.
                 if let Some(spec) = self.source_spec.clone() {
                     self.open_source(spec);
                 }
             }
             Err(e) => self.error(format!("{e}")),
+        }
+    }
+
+    /// Finds the model's drift baseline; without one, drift is off and the views say why.
+    fn load_baseline(&mut self, model: &Path, card: &crate::model::ModelCard) {
+        let path = Baseline::path_for_model(model, card);
+        self.drift = None;
+        self.baseline = None;
+        if !path.is_file() {
+            let message = format!(
+                "no drift baseline at {}: build one with `har-monitor baseline --model {} --data REFERENCE.csv`",
+                path.display(),
+                model.display()
+            );
+            self.send(Event::DriftStatus { baseline: None, message });
+            return;
+        }
+        match Baseline::load(&path).and_then(|b| b.check_card(card, &path).map(|()| b)) {
+            Ok(baseline) => {
+                let message = format!("{} reference windows from {}", baseline.windows, baseline.source);
+                self.baseline = Some(Arc::new(baseline));
+                self.reset_drift();
+                self.send(Event::DriftStatus { baseline: Some(path), message });
+            }
+            Err(e) => self.send(Event::DriftStatus { baseline: None, message: e.to_string() }),
+        }
+    }
+
+    fn reset_drift(&mut self) {
+        self.windows_since_rolling = 0;
+        self.drift = self.baseline.as_ref().and_then(|b| DriftMonitor::new(Arc::clone(b), self.drift_config.clone()).ok());
+    }
+
+    /// Feeds one classified window to the drift monitor; reports closed chunks, rolling state and drift alerts.
+    fn observe_drift(&mut self, raw: &[f32], probabilities: &[f32], true_label: Option<usize>, time: f64) {
+        let Some(monitor) = self.drift.as_mut() else { return };
+        let observation = WindowObservation { raw, probabilities, true_label };
+        let closed = match monitor.push(observation) {
+            Ok(closed) => closed,
+            Err(e) => {
+                self.drift = None;
+                self.send(Event::DriftStatus { baseline: None, message: format!("drift monitoring stopped: {e}") });
+                return;
+            }
+        };
+        self.windows_since_rolling += 1;
+        let due = self.last_rolling.is_none_or(|t| t.elapsed() >= ROLLING_EVERY);
+        let rolling = if due && self.windows_since_rolling >= 5 {
+            self.windows_since_rolling = 0;
+            self.last_rolling = Some(Instant::now());
+            monitor.rolling()
+        } else {
+            None
+        };
+        if let Some(chunk) = closed {
+            if chunk.input_drift {
+                let what = chunk.notes.first().cloned().unwrap_or_else(|| "a sensor check fired".into());
+                self.send(Event::Alert(Alert {
+                    kind: AlertKind::InputDrift,
+                    time,
+                    class: None,
+                    message: format!("input drift in windows {}–{}: {what}", chunk.start_window, chunk.start_window + chunk.windows),
+                }));
+            }
+            self.send(Event::DriftChunk(Box::new(chunk)));
+        }
+        if let Some(r) = rolling {
+            self.send(Event::DriftRolling(Box::new(r)));
         }
     }
 
@@ -224,6 +306,7 @@ impl Worker {
         if let Some(w) = self.windower.as_mut() {
             w.reset();
         }
+        self.reset_drift();
         if let Some(a) = self.alerts.as_mut() {
             a.reset();
         }
@@ -333,8 +416,9 @@ impl Worker {
         let channels = batch.channels.len();
         let mut sample = vec![0.0f32; channels];
         let mut input: Vec<f32> = Vec::new();
-        // (t_start, t_end, true label) of each window in `input`.
+        // (t_start, t_end, true label) of each window in `input`, and its raw rows for the drift monitor.
         let mut spans: Vec<(f64, f64, Option<usize>)> = Vec::new();
+        let mut raws: Vec<Vec<f32>> = Vec::new();
         let skipped_before = windower.breaks().non_finite;
         let mut failure = None;
         for i in 0..batch.len() {
@@ -348,6 +432,7 @@ impl Worker {
                     input.resize(start + per_window, 0.0);
                     if scaler.fill_rows(w.rows, &mut input[start..]).is_ok() {
                         spans.push((w.t_start, w.t_end + period, w.label));
+                        raws.push(w.rows.to_vec());
                     } else {
                         input.truncate(start);
                     }
@@ -380,7 +465,9 @@ impl Worker {
                 self.error(format!("{e}"));
             }
             Ok(probabilities) => {
-                for ((t_start, t_end, true_label), p) in spans.into_iter().zip(probabilities.chunks_exact(k)) {
+                for (((t_start, t_end, true_label), p), raw) in
+                    spans.into_iter().zip(probabilities.chunks_exact(k)).zip(raws)
+                {
                     let (predicted, confidence) = argmax(p);
                     let prediction = LivePrediction {
                         index: self.window_index,
@@ -402,6 +489,7 @@ impl Worker {
                     for alert in fired.into_iter().flatten() {
                         self.send(Event::Alert(alert));
                     }
+                    self.observe_drift(&raw, p, true_label, t_end);
                 }
             }
         }
