@@ -33,10 +33,7 @@ fn write_labeled_csv(path: &Path, seconds: usize) {
             let ay = 3.0 * (t / 5.0).sin() + 0.8 * (2.0 * w).cos();
             let az = -2.0 + 0.5 * w.cos();
             let (gx, gy, gz) = (60.0 * w.cos(), 20.0 * (w * 0.5).sin(), 10.0 * (t / 3.0).sin());
-            text += &format!(
-                "{t_ms},{ax:.4},{ay:.4},{az:.4},{gx:.3},{gy:.3},{gz:.3},{},{user}\n",
-                CLASSES[class]
-            );
+            text += &format!("{t_ms},{ax:.4},{ay:.4},{az:.4},{gx:.3},{gy:.3},{gz:.3},{},{user}\n", CLASSES[class]);
             t_ms += 20;
         }
         // A pause between users: the replay closes it up, the windows must not span it.

@@ -300,7 +300,7 @@ impl LiveView {
             bands.push(TimelineBand { label: "true", spans: widgets::label_spans(track) });
         }
         let describe = |t: f64| -> String {
-            let mut text = format!("{}", widgets::clock(t));
+            let mut text = widgets::clock(t).to_string();
             if let Some(p) = live.prediction_at(t, step_s) {
                 text += &format!("\npredicted {} ({:.0}%)", live.class_name(p.predicted), p.confidence * 100.0);
             }

@@ -185,7 +185,7 @@ impl Engine {
     /// Returns `n × classes` probabilities (softmax applied here when the card says the graph gives logits).
     pub fn predict(&mut self, windows: &[f32]) -> Result<Vec<f32>, ModelError> {
         let per = self.window_len();
-        if per == 0 || windows.len() % per != 0 {
+        if per == 0 || !windows.len().is_multiple_of(per) {
             return Err(self.inference_error(format!(
                 "input holds {} floats, not a whole number of {}-float windows",
                 windows.len(),

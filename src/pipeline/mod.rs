@@ -104,7 +104,10 @@ pub enum Event {
     },
     Status(Status),
     /// Whether drift can be monitored for the loaded model, and against which baseline (or why not).
-    DriftStatus { baseline: Option<PathBuf>, message: String },
+    DriftStatus {
+        baseline: Option<PathBuf>,
+        message: String,
+    },
     /// A drift chunk closed (every `chunk_windows` windows).
     DriftChunk(Box<crate::monitor::ChunkReport>),
     /// Drift over the most recent `chunk_windows` windows (sent at most about once a second).

@@ -76,7 +76,7 @@ pub(super) fn run(
         scaler: None,
         alerts: None,
         alert_config: config.alerts.clone(),
-        drift_config: config.drift.clone(),
+        drift_config: config.drift,
         baseline: None,
         drift: None,
         last_rolling: None,
@@ -237,7 +237,7 @@ impl Worker {
 
     fn reset_drift(&mut self) {
         self.windows_since_rolling = 0;
-        self.drift = self.baseline.as_ref().and_then(|b| DriftMonitor::new(Arc::clone(b), self.drift_config.clone()).ok());
+        self.drift = self.baseline.as_ref().and_then(|b| DriftMonitor::new(Arc::clone(b), self.drift_config).ok());
     }
 
     /// Feeds one classified window to the drift monitor; reports closed chunks, rolling state and drift alerts.
@@ -268,7 +268,11 @@ impl Worker {
                     kind: AlertKind::InputDrift,
                     time,
                     class: None,
-                    message: format!("input drift in windows {}–{}: {what}", chunk.start_window, chunk.start_window + chunk.windows),
+                    message: format!(
+                        "input drift in windows {}–{}: {what}",
+                        chunk.start_window,
+                        chunk.start_window + chunk.windows
+                    ),
                 }));
             }
             self.send(Event::DriftChunk(Box::new(chunk)));
