@@ -3,14 +3,93 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use har_monitor::model::AccelUnit;
+use har_monitor::sim::{ClassWeights, DriftOptions, SimError, SimFileOptions, write_csv_file};
+
+use super::InputError;
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// Output CSV file.
     #[arg(long, value_name = "FILE.csv")]
     pub out: PathBuf,
+    /// Number of users (sessions), one after another in the file.
+    #[arg(long, default_value_t = 6, value_name = "N")]
+    pub users: u32,
+    /// Session length per user in minutes (the default gives the thesis' 64,221 rows per user).
+    #[arg(long, default_value_t = 21.407, allow_negative_numbers = true, value_name = "M")]
+    pub minutes_per_user: f64,
+    /// Seed of the session randomness (same seed, same options: byte-identical file).
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    pub seed: u64,
+    /// Id of the first user. A user's profile (movement style, watch mounting, sensor) depends on the id only, so
+    /// files with different first users hold different people.
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub first_user: u32,
+    /// Write the production schema `timestamp,Ax,Ay,Az,Gx,Gy,Gz` (no labels, no users).
+    #[arg(long)]
+    pub unlabeled: bool,
+    /// Apply the drift options from this minute of each user's session on (default: from the start).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_name = "M")]
+    pub drift_after_min: f64,
+    /// Unit of the accelerometer columns.
+    #[arg(long, default_value = "m/s2", value_name = "m/s2|g|milli-g")]
+    pub accel_unit: String,
+    /// The watch mounted rotated by D degrees about its z axis.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_name = "D")]
+    pub rotate_deg: f64,
+    /// Factor on the sensor noise.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_name = "X")]
+    pub noise_scale: f64,
+    /// Constant offset added to all three gyroscope axes.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_name = "DEG_PER_S")]
+    pub gyro_bias: f64,
+    /// How often each behaviour's bouts are chosen, e.g. `smoking=3,standing=0` (unlisted: 1).
+    #[arg(long, value_name = "name=w,name=w")]
+    pub class_weights: Option<String>,
 }
 
-pub fn run(_args: SimulateArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+impl SimulateArgs {
+    /// The library options, with every value checked; a bad one is an input error naming its option.
+    fn file_options(&self) -> Result<SimFileOptions, SimError> {
+        let accel_unit: AccelUnit =
+            self.accel_unit.parse().map_err(|problem: String| SimError::Invalid { option: "--accel-unit", problem })?;
+        let class_weights = self.class_weights.as_deref().map(ClassWeights::parse).transpose()?;
+        let options = SimFileOptions {
+            users: self.users,
+            first_user: self.first_user,
+            minutes_per_user: self.minutes_per_user,
+            seed: self.seed,
+            labeled: !self.unlabeled,
+            drift: DriftOptions {
+                after_s: self.drift_after_min * 60.0,
+                accel_unit,
+                rotate_deg: self.rotate_deg,
+                noise_scale: self.noise_scale,
+                gyro_bias_dps: self.gyro_bias,
+                class_weights,
+            },
+        };
+        options.validate()?;
+        Ok(options)
+    }
+}
+
+pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    let options = args.file_options().map_err(|e| InputError(e.to_string()))?;
+    let started = std::time::Instant::now();
+    let summary = write_csv_file(&args.out, &options)?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "wrote {} rows ({} users from id {} x {} rows, seed {}, {} schema) to {} in {:.2} s",
+        summary.rows,
+        options.users,
+        options.first_user,
+        options.rows_per_user(),
+        options.seed,
+        if options.labeled { "labeled" } else { "production" },
+        args.out.display(),
+        seconds
+    );
+    Ok(())
 }

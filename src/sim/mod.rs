@@ -1,1 +1,168 @@
-//! TODO
+//! A synthetic wrist-worn IMU (accelerometer in m/s² with gravity, gyroscope in deg/s, 50 Hz) performing the
+//! thesis' eleven behaviours, for demos, tests and drift scenarios. [`SensorSim`] streams one user's session
+//! sample by sample (the GUI's simulated sensor); [`write_csv`] writes whole files in the SPEC §1 schemas through
+//! the same code (`har-monitor simulate`).
+//!
+//! Physics in short: a behaviour sets the forearm's posture (where gravity falls in the watch frame) and moves the
+//! wrist (rotations seen by the gyroscope and as a tilt of gravity, hand displacements whose second derivative the
+//! accelerometer adds, impacts). Each user has their own amplitude, tempo, style, watch mounting and sensor errors;
+//! a session is a sequence of bouts of random length and order with smooth posture transitions between them.
+
+mod behaviour;
+mod noise;
+mod profile;
+mod sensor;
+mod vec3;
+mod writer;
+
+use std::path::PathBuf;
+
+use crate::classes::THESIS_CLASSES;
+use crate::model::AccelUnit;
+
+pub use behaviour::CLASS_COUNT;
+pub use sensor::{SensorSim, SimSample};
+pub use writer::{SimFileOptions, SimSummary, format_fixed, write_csv, write_csv_file};
+
+/// Sample rate of the simulated watch.
+pub const SAMPLE_RATE_HZ: f64 = 50.0;
+/// Time between samples in milliseconds (files carry integer epoch milliseconds).
+pub const SAMPLE_PERIOD_MS: i64 = 20;
+/// Epoch milliseconds of the first sample of the first user in a file (2024-03-04 09:00:00 UTC).
+pub const FILE_START_EPOCH_MS: i64 = 1_709_542_800_000;
+/// Pause between one user's session and the next in a file.
+pub const PAUSE_BETWEEN_USERS_MS: i64 = 60_000;
+
+/// Errors in simulator settings or writing its output. Setting errors name the option as the command line spells it.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("{option}: {problem}")]
+    Invalid { option: &'static str, problem: String },
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn invalid(option: &'static str, problem: impl Into<String>) -> SimError {
+    SimError::Invalid { option, problem: problem.into() }
+}
+
+/// Which behaviours a session performs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Script {
+    /// Bouts of random behaviours in random order, as often as the class weights say.
+    #[default]
+    Random,
+    /// One behaviour (index into `THESIS_CLASSES`) in back-to-back bouts.
+    Fixed(usize),
+}
+
+/// How often each behaviour's bouts are chosen, relative to each other (thesis class order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassWeights([f64; CLASS_COUNT]);
+
+impl Default for ClassWeights {
+    fn default() -> Self {
+        ClassWeights([1.0; CLASS_COUNT])
+    }
+}
+
+impl ClassWeights {
+    /// Parses `name=w,name=w` (unlisted behaviours keep weight 1). Names are the thesis class names.
+    pub fn parse(spec: &str) -> Result<ClassWeights, SimError> {
+        const OPTION: &str = "--class-weights";
+        let mut weights = [1.0; CLASS_COUNT];
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (name, value) = item
+                .split_once('=')
+                .ok_or_else(|| invalid(OPTION, format!("`{item}` is not of the form name=weight")))?;
+            let name = name.trim();
+            let class = THESIS_CLASSES.iter().position(|c| c.eq_ignore_ascii_case(name)).ok_or_else(|| {
+                invalid(OPTION, format!("unknown behaviour `{name}` (known: {})", THESIS_CLASSES.join(", ")))
+            })?;
+            let weight: f64 = value
+                .trim()
+                .parse()
+                .map_err(|_| invalid(OPTION, format!("weight `{}` of `{name}` is not a number", value.trim())))?;
+            if !(weight.is_finite() && weight >= 0.0) {
+                return Err(invalid(OPTION, format!("weight of `{name}` must be a finite number ≥ 0, not {weight}")));
+            }
+            weights[class] = weight;
+        }
+        ClassWeights::new(weights)
+    }
+
+    /// Weights in thesis class order; at least one must be positive, none negative or non-finite.
+    pub fn new(weights: [f64; CLASS_COUNT]) -> Result<ClassWeights, SimError> {
+        if let Some((i, w)) = weights.iter().enumerate().find(|(_, w)| !(w.is_finite() && **w >= 0.0)) {
+            let name = THESIS_CLASSES.get(i).copied().unwrap_or("?");
+            return Err(invalid("--class-weights", format!("weight of `{name}` must be a finite number ≥ 0, not {w}")));
+        }
+        if weights.iter().all(|w| *w == 0.0) {
+            return Err(invalid("--class-weights", "every weight is 0: at least one behaviour must be able to occur"));
+        }
+        Ok(ClassWeights(weights))
+    }
+
+    pub fn as_array(&self) -> &[f64; CLASS_COUNT] {
+        &self.0
+    }
+}
+
+/// Changes of the sensor, its mounting or the behaviour mix that start `after_s` seconds into each session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriftOptions {
+    /// Session time (seconds, each user's own clock) from which the options below apply.
+    pub after_s: f64,
+    /// Unit the accelerometer is written in.
+    pub accel_unit: AccelUnit,
+    /// The watch turned by this many degrees about its z axis (accelerometer and gyroscope vectors rotate).
+    pub rotate_deg: f64,
+    /// Factor on the sensor's white noise.
+    pub noise_scale: f64,
+    /// Constant offset added to all three gyroscope axes (deg/s).
+    pub gyro_bias_dps: f64,
+    /// Bout frequencies; `None` = all behaviours equally often.
+    pub class_weights: Option<ClassWeights>,
+}
+
+impl Default for DriftOptions {
+    fn default() -> Self {
+        DriftOptions {
+            after_s: 0.0,
+            accel_unit: AccelUnit::MetersPerSecond2,
+            rotate_deg: 0.0,
+            noise_scale: 1.0,
+            gyro_bias_dps: 0.0,
+            class_weights: None,
+        }
+    }
+}
+
+impl DriftOptions {
+    /// Checks every value; the error names the offending option.
+    pub fn validate(&self) -> Result<(), SimError> {
+        if !(self.after_s.is_finite() && self.after_s >= 0.0) {
+            return Err(invalid(
+                "--drift-after-min",
+                format!("must be a finite number ≥ 0, not {}", self.after_s / 60.0),
+            ));
+        }
+        if self.accel_unit == AccelUnit::AsIs {
+            return Err(invalid("--accel-unit", "the simulator writes a definite unit: m/s2, g or milli-g"));
+        }
+        if !self.rotate_deg.is_finite() {
+            return Err(invalid("--rotate-deg", format!("must be a finite number, not {}", self.rotate_deg)));
+        }
+        if !(self.noise_scale.is_finite() && self.noise_scale >= 0.0) {
+            return Err(invalid("--noise-scale", format!("must be a finite number ≥ 0, not {}", self.noise_scale)));
+        }
+        if !self.gyro_bias_dps.is_finite() {
+            return Err(invalid("--gyro-bias", format!("must be a finite number, not {}", self.gyro_bias_dps)));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,163 @@
+//! `har-monitor simulate` as a user runs it: both schemas parse with the csv crate, timestamps are continuous
+//! integer milliseconds per user, files are byte-identical for a seed, and bad values exit 2 naming the option.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use har_monitor::classes::THESIS_CLASSES;
+
+fn simulate(dir: &Path, name: &str, args: &[&str]) -> (PathBuf, Output) {
+    let out = dir.join(name);
+    let output = Command::new(env!("CARGO_BIN_EXE_har-monitor"))
+        .arg("simulate")
+        .arg("--out")
+        .arg(&out)
+        .args(args)
+        .output()
+        .unwrap();
+    (out, output)
+}
+
+fn ok(output: &Output) {
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn labeled_file_parses_and_holds_continuous_user_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, output) =
+        simulate(dir.path(), "l.csv", &["--users", "3", "--minutes-per-user", "0.5", "--first-user", "7"]);
+    ok(&output);
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(header, ["timestamp", "Ax_w", "Ay_w", "Az_w", "Gx_w", "Gy_w", "Gz_w", "activity", "User"]);
+    let mut rows: Vec<(i64, String)> = Vec::new();
+    for record in reader.records() {
+        let record = record.unwrap();
+        let t: i64 = record[0].parse().expect("integer epoch milliseconds");
+        for v in record.iter().skip(1).take(6) {
+            assert!(v.parse::<f64>().unwrap().is_finite());
+        }
+        assert!(THESIS_CLASSES.contains(&&record[7]), "label {}", &record[7]);
+        rows.push((t, record[8].to_string()));
+    }
+    assert_eq!(rows.len(), 3 * 1500);
+    let users: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(users[0], "7");
+    assert_eq!(users[1500], "8");
+    assert_eq!(users[4499], "9");
+    for (i, w) in rows.windows(2).enumerate() {
+        if w[0].1 == w[1].1 {
+            assert_eq!(w[1].0 - w[0].0, 20, "row {i}: a session is continuous at 50 Hz");
+        } else {
+            assert!(w[1].0 - w[0].0 > 20, "row {i}: the next user starts after the previous one");
+        }
+    }
+}
+
+#[test]
+fn unlabeled_file_has_the_production_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, output) = simulate(dir.path(), "u.csv", &["--users", "1", "--minutes-per-user", "0.2", "--unlabeled"]);
+    ok(&output);
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(header, ["timestamp", "Ax", "Ay", "Az", "Gx", "Gy", "Gz"]);
+    let mut n = 0;
+    for record in reader.records() {
+        let record = record.unwrap();
+        assert_eq!(record.len(), 7);
+        record[0].parse::<i64>().unwrap();
+        n += 1;
+    }
+    assert_eq!(n, 600);
+}
+
+#[test]
+fn thesis_sized_sessions_have_the_thesis_row_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, output) = simulate(dir.path(), "t.csv", &["--users", "1", "--minutes-per-user", "21.407"]);
+    ok(&output);
+    let rows = std::fs::read_to_string(&path).unwrap().lines().count() - 1;
+    assert_eq!(rows, 64_221);
+}
+
+#[test]
+fn same_seed_gives_a_byte_identical_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--users", "2", "--minutes-per-user", "1", "--seed", "9", "--rotate-deg", "-30", "--accel-unit", "g"];
+    let (a, out_a) = simulate(dir.path(), "a.csv", &args);
+    let (b, out_b) = simulate(dir.path(), "b.csv", &args);
+    ok(&out_a);
+    ok(&out_b);
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let (c, out_c) = simulate(dir.path(), "c.csv", &["--users", "2", "--minutes-per-user", "1", "--seed", "10"]);
+    ok(&out_c);
+    assert_ne!(std::fs::read(&a).unwrap(), std::fs::read(&c).unwrap());
+}
+
+#[test]
+fn files_with_different_first_users_hold_different_people() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, out_a) = simulate(dir.path(), "a.csv", &["--users", "1", "--minutes-per-user", "0.5", "--first-user", "1"]);
+    let (b, out_b) = simulate(dir.path(), "b.csv", &["--users", "1", "--minutes-per-user", "0.5", "--first-user", "2"]);
+    ok(&out_a);
+    ok(&out_b);
+    let data = |p: &Path| -> Vec<String> {
+        std::fs::read_to_string(p).unwrap().lines().skip(1).map(|l| l.split(',').skip(1).take(6).collect()).collect()
+    };
+    assert_ne!(data(&a), data(&b));
+}
+
+#[test]
+fn compact_numbers_keep_the_resolution() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, output) = simulate(dir.path(), "c.csv", &["--users", "1", "--minutes-per-user", "0.2"]);
+    ok(&output);
+    let text = std::fs::read_to_string(&path).unwrap();
+    for line in text.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        for (i, f) in fields[1..7].iter().enumerate() {
+            let decimals = f.split_once('.').map_or(0, |(_, d)| d.len());
+            assert!(decimals <= if i < 3 { 2 } else { 1 }, "{f} in {line}");
+            let trailing_zero = f.contains('.') && f.ends_with('0');
+            assert!(!f.ends_with('.') && !trailing_zero, "{f} is not compact");
+        }
+    }
+    assert!(text.len() < 600 * 75, "{} bytes for 600 rows", text.len());
+}
+
+#[test]
+fn bad_values_exit_2_naming_the_option() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, option) in [
+        (vec!["--users", "0"], "--users"),
+        (vec!["--minutes-per-user", "0"], "--minutes-per-user"),
+        (vec!["--minutes-per-user", "-1"], "--minutes-per-user"),
+        (vec!["--class-weights", "smokng=2"], "--class-weights"),
+        (vec!["--class-weights", "smoking=-2"], "--class-weights"),
+        (vec!["--class-weights", "smoking"], "--class-weights"),
+        (vec!["--accel-unit", "furlongs"], "--accel-unit"),
+        (vec!["--accel-unit", "as-is"], "--accel-unit"),
+        (vec!["--noise-scale", "-0.5"], "--noise-scale"),
+        (vec!["--drift-after-min", "-3"], "--drift-after-min"),
+        (vec!["--rotate-deg", "abc"], "--rotate-deg"),
+    ] {
+        let (path, output) = simulate(dir.path(), "bad.csv", &args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(option), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(!path.exists(), "{args:?} left a file behind");
+    }
+}
+
+#[test]
+fn an_unwritable_output_exits_2_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, output) =
+        simulate(&dir.path().join("missing-dir"), "x.csv", &["--users", "1", "--minutes-per-user", "0.1"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+}
