@@ -42,7 +42,8 @@ impl LiveView {
             ui.add_space(4.0);
             self.controls(ui, live, settings, &mut actions);
             ui.add_space(4.0);
-            let timeline_h = if live.label_track.is_some() { 64.0 } else { 44.0 };
+            let two_bands = live.label_track.is_some() || live.source.as_ref().is_some_and(|s| s.has_labels);
+            let timeline_h = if two_bands { 64.0 } else { 44.0 };
             let plots_h = (ui.available_height() - timeline_h - 16.0).max(160.0);
             self.signal_plots(ui, live, settings, plots_h);
             ui.add_space(6.0);
@@ -127,11 +128,12 @@ impl LiveView {
                         ui.vertical(|ui| {
                             ui.label(RichText::new("true label").small().weak());
                             let ok = t == p.predicted;
-                            ui.label(
-                                RichText::new(format!("{} {}", if ok { "✔" } else { "✘" }, live.class_name(t)))
-                                    .size(16.0)
-                                    .color(if ok { palette::OK } else { palette::BAD }),
-                            );
+                            ui.label(RichText::new(live.class_name(t)).size(16.0).color(if ok {
+                                palette::OK
+                            } else {
+                                palette::BAD
+                            }));
+                            ui.label(RichText::new(if ok { "correct" } else { "missed" }).small().weak());
                         });
                     }
                 }
@@ -266,7 +268,7 @@ impl LiveView {
                 .allow_boxed_zoom(false)
                 .show_x(true)
                 .y_axis_label(format!("{title} [{unit}]"))
-                .y_axis_min_width(44.0)
+                .y_axis_min_width(58.0)
                 .link_cursor(link, [true, false])
                 .x_axis_formatter(|mark, _| widgets::clock(mark.value))
                 .show(ui, |plot_ui| {
@@ -298,6 +300,11 @@ impl LiveView {
         }];
         if let Some(track) = &live.label_track {
             bands.push(TimelineBand { label: "true", spans: widgets::label_spans(track) });
+        } else if live.source.as_ref().is_some_and(|s| s.has_labels) {
+            // A live source that knows its labels (the simulated sensor): the true band grows with the predictions.
+            let spans =
+                live.predictions.iter().map(|p| ((p.t_end - step_s).max(p.t_start), p.t_end, p.true_label)).collect();
+            bands.push(TimelineBand { label: "true", spans });
         }
         let describe = |t: f64| -> String {
             let mut text = widgets::clock(t).to_string();
