@@ -1,0 +1,187 @@
+//! `cargo bench --bench evaluate`: `har-monitor evaluate` on a thesis-sized file (385,326 rows, 6 users, made by the
+//! generator) against a Python peer doing the same job (benches/python_peer.py: pandas, numpy windowing,
+//! onnxruntime with the same batch size, scikit-learn metrics), both timed end to end as processes on the same
+//! machine in one run, with their peak memory; plus raw inference throughput of the engine against
+//! onnxruntime-Python at batch 64. Prints a Markdown table (the README's).
+//!
+//! The peer needs a Python with numpy, pandas, onnxruntime and scikit-learn: set `HAR_BENCH_PYTHON` to it
+//! (default `python3`). Without one, only the Rust side is measured.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use har_monitor::model::{Engine, EngineOptions};
+use har_monitor::sim::{SimFileOptions, write_csv_file};
+
+const RUNS: usize = 3;
+
+/// Wall seconds and peak resident memory (MiB) of one child process.
+struct Measured {
+    seconds: f64,
+    peak_mib: f64,
+    stdout: String,
+}
+
+fn run_measured(program: &Path, args: &[&str]) -> Result<Measured, String> {
+    let started = Instant::now();
+    let child = Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+    let pid = child.id() as libc::pid_t;
+    // Wait with wait4 to get the child's own peak RSS (std's wait has no rusage).
+    let mut status: libc::c_int = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let seconds = started.elapsed().as_secs_f64();
+    if waited != pid {
+        return Err(format!("wait4 failed for {}", program.display()));
+    }
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    if let Some(mut out) = child.stdout {
+        let _ = std::io::Read::read_to_string(&mut out, &mut stdout);
+    }
+    if let Some(mut err) = child.stderr {
+        let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
+    }
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        return Err(format!("{} {:?} failed: {stderr}", program.display(), args));
+    }
+    // ru_maxrss is in KiB on Linux.
+    Ok(Measured { seconds, peak_mib: usage.ru_maxrss as f64 / 1024.0, stdout })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn python() -> Option<PathBuf> {
+    let python = PathBuf::from(std::env::var("HAR_BENCH_PYTHON").unwrap_or_else(|_| "python3".into()));
+    let ok = Command::new(&python)
+        .args(["-c", "import numpy, pandas, onnxruntime, sklearn"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(python)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing to parse.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let work = root.join("target").join("bench-data");
+    std::fs::create_dir_all(&work).expect("create target/bench-data");
+    let data = work.join("thesis_sized.csv");
+    if !data.is_file() {
+        let summary = write_csv_file(&data, &SimFileOptions::default()).expect("generate the thesis-sized file");
+        eprintln!("generated {} ({} rows)", data.display(), summary.rows);
+    }
+    let model = har_monitor::assets::demo_model().expect("the bundled demo model (models/demo)");
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_har-monitor"));
+    let model_s = model.display().to_string();
+    let data_s = data.display().to_string();
+
+    let mut rust = Vec::new();
+    let mut rust_peak = 0.0f64;
+    for i in 0..RUNS {
+        let out = work.join(format!("rust-report-{i}"));
+        let m = run_measured(&exe, &["evaluate", "--model", &model_s, "--data", &data_s, "--out", &out.display().to_string()])
+            .expect("har-monitor evaluate");
+        eprintln!("rust run {i}: {:.2} s, peak {:.0} MiB", m.seconds, m.peak_mib);
+        rust.push(m.seconds);
+        rust_peak = rust_peak.max(m.peak_mib);
+    }
+
+    let python = python();
+    let mut peer = Vec::new();
+    let mut peer_peak = 0.0f64;
+    let mut peer_inference = Vec::new();
+    if let Some(py) = &python {
+        let script = root.join("benches").join("python_peer.py");
+        for i in 0..RUNS {
+            let out = work.join(format!("python-report-{i}"));
+            let m = run_measured(py, &[&script.display().to_string(), &model_s, &data_s, &out.display().to_string()])
+                .expect("python peer");
+            let line: serde_json::Value = serde_json::from_str(m.stdout.trim()).expect("peer prints JSON");
+            eprintln!("python run {i}: {:.2} s, peak {:.0} MiB ({line})", m.seconds, m.peak_mib);
+            peer.push(m.seconds);
+            peer_peak = peer_peak.max(m.peak_mib);
+            peer_inference.push(line["inference_seconds"].as_f64().unwrap_or(f64::NAN));
+        }
+    } else {
+        eprintln!("no Python with numpy/pandas/onnxruntime/scikit-learn (set HAR_BENCH_PYTHON): peer skipped");
+    }
+
+    // Inference throughput at batch 64 on the same random windows, one process each.
+    let n_windows = 4096usize;
+    let mut engine = Engine::load(&model, &EngineOptions::default()).expect("load the demo model");
+    let per = engine.window_len();
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let input: Vec<f32> = (0..n_windows * per)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 3.0
+        })
+        .collect();
+    let _ = engine.predict(&input[..64 * per]).expect("warm-up");
+    let mut rust_rate = Vec::new();
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        engine.predict(&input).expect("inference");
+        rust_rate.push(n_windows as f64 / t.elapsed().as_secs_f64());
+    }
+    let mut python_rate = Vec::new();
+    if let Some(py) = &python {
+        let code = format!(
+            "import numpy as np, onnxruntime as ort, time\n\
+             s = ort.InferenceSession(r'{model_s}', providers=['CPUExecutionProvider'])\n\
+             n = s.get_inputs()[0].name\n\
+             x = (np.random.default_rng(0).random(({n_windows}, 200, 6), dtype=np.float32) - 0.5) * 3\n\
+             s.run(None, {{n: x[:64]}})\n\
+             for _ in range({RUNS}):\n\
+             \x20   t = time.perf_counter()\n\
+             \x20   [s.run(None, {{n: x[i:i+64]}}) for i in range(0, {n_windows}, 64)]\n\
+             \x20   print({n_windows} / (time.perf_counter() - t))\n"
+        );
+        let out = Command::new(py).args(["-c", &code]).output().expect("python inference benchmark");
+        python_rate = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect();
+    }
+
+    let rust_s = median(rust);
+    let rust_rate = median(rust_rate);
+    let mut table = String::new();
+    table += &format!(
+        "evaluate, thesis-sized file (385,326 rows, 6 users, {} windows), median of {RUNS} runs, {} cores\n\n",
+        385_326 / 100,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    table += "| | end to end | peak memory | inference (batch 64) |\n|---|---|---|---|\n";
+    table += &format!(
+        "| har-monitor evaluate (Rust) | {rust_s:.2} s | {rust_peak:.0} MiB | {:.0} windows/s |\n",
+        rust_rate
+    );
+    if !peer.is_empty() {
+        let peer_s = median(peer);
+        table += &format!(
+            "| Python peer (pandas, numpy, onnxruntime, scikit-learn) | {peer_s:.2} s | {peer_peak:.0} MiB | {:.0} windows/s |\n",
+            if python_rate.is_empty() { f64::NAN } else { median(python_rate.clone()) }
+        );
+        table += &format!("\nRust is {:.1}× faster end to end", peer_s / rust_s);
+        if !python_rate.is_empty() {
+            table += &format!(
+                "; engine throughput is {:.0}% of onnxruntime-Python's",
+                100.0 * rust_rate / median(python_rate)
+            );
+        }
+        table += &format!(" (peer's own inference time: {:.2} s).\n", median(peer_inference));
+    }
+    println!("{table}");
+    let results = root.join("target").join("bench-results");
+    let _ = std::fs::create_dir_all(&results);
+    let _ = std::fs::write(results.join("evaluate.md"), &table);
+}
