@@ -1,6 +1,7 @@
 //! Loading a sensor CSV file (SPEC §1) into a columnar `Recording`: header matched to the model card, timestamps
 //! understood, accelerometer unit detected and converted, bad rows skipped and reported, never silently used.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
@@ -157,14 +158,20 @@ fn text_field<'a>(field: &'a [u8], column: &str) -> Result<&'a str, Bad> {
     Ok(text)
 }
 
-/// A sensor value: a finite number that fits in `f32`. With a delimiter other than `,`, `1,5` is read as 1.5.
+/// With a delimiter other than `,` (a spreadsheet export), a number may be written with a decimal comma: `1,5`.
+fn with_decimal_point(text: &str, decimal_comma: bool) -> Cow<'_, str> {
+    if decimal_comma && !text.contains('.') && text.bytes().filter(|&b| b == b',').count() == 1 {
+        Cow::Owned(text.replace(',', "."))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// A sensor value: a finite number that fits in `f32`.
 fn parse_value(text: &str, column: &str, decimal_comma: bool) -> Result<f32, Bad> {
     let parsed = match text.parse::<f64>() {
         Ok(v) => Ok(v),
-        Err(e) if decimal_comma && text.bytes().filter(|&b| b == b',').count() == 1 && !text.contains('.') => {
-            text.replace(',', ".").parse::<f64>().map_err(|_| e)
-        }
-        Err(e) => Err(e),
+        Err(e) => with_decimal_point(text, decimal_comma).parse::<f64>().map_err(|_| e),
     };
     let v = parsed.map_err(|_| {
         bad(BadRowKind::NotANumber, format!("column `{column}`: `{}` is not a number", Shown(text.as_bytes())))
@@ -368,7 +375,7 @@ impl<'a> Loader<'a> {
             Some(col) => {
                 let name = self.column_name(col);
                 let text = text_field(field(col), name)?;
-                let raw = parse_time(text).ok_or_else(|| {
+                let raw = parse_time(&with_decimal_point(text, self.decimal_comma)).ok_or_else(|| {
                     bad(
                         BadRowKind::BadTimestamp,
                         format!(
@@ -535,7 +542,7 @@ impl<'a> Loader<'a> {
 
     /// Rows whose values overflowed `f32` in the unit conversion are moved to the bad rows.
     fn drop_non_finite_after_conversion(&mut self) {
-        let n = self.rec.len();
+        let n = self.rec.file_row.len(); // `time` is filled later, by `finish_time`.
         let bad: Vec<usize> =
             (0..n).filter(|&r| self.rec.channels.iter().any(|c| c.get(r).is_some_and(|v| !v.is_finite()))).collect();
         if bad.is_empty() {
