@@ -36,7 +36,7 @@ fn load_ok(text: &str) -> Loaded {
 }
 
 fn load_err(text: &[u8]) -> String {
-    let err = load(text).err().expect("the file should be refused");
+    let err = load(text).expect_err("the file should be refused");
     let msg = err.to_string();
     assert!(msg.contains("probe.csv"), "message must name the file: {msg}");
     msg
@@ -204,6 +204,11 @@ fn a_value_that_overflows_in_the_unit_conversion_is_skipped() {
     assert!(reason.contains("conversion"), "{reason}");
     assert_eq!(loaded.recording.len(), 6);
     assert!(loaded.recording.channels.iter().flatten().all(|v| v.is_finite()));
+    // When that was the only row, nothing is left: an error, not an empty recording (found by the property test).
+    let opts = LoadOptions { accel_unit: Some(AccelUnit::G), ..LoadOptions::default() };
+    let text = "Ax,Ay,Az,Gx,Gy,Gz\n3e38,1,1,1,1,1\n";
+    let err = data::load_csv_from_reader(text.as_bytes(), "probe.csv", &card(), &opts).unwrap_err().to_string();
+    assert!(err.contains("no usable rows") && err.contains("line 2"), "{err}");
 }
 
 #[test]
@@ -288,8 +293,8 @@ fn thousands_of_bad_rows_are_all_counted_and_the_first_thousand_detailed() {
 
 #[test]
 fn quoted_fields_with_newlines_keep_line_numbers_right() {
-    let text = format!("timestamp,Ax,Ay,Az,Gx,Gy,Gz,note\n0,1,1,9,1,1,1,\"two\nlines\"\n0.02,1,1,9,1,zz,1,ok\n");
-    let (line, kind, _) = only_bad_row(&load_ok(&text));
+    let text = "timestamp,Ax,Ay,Az,Gx,Gy,Gz,note\n0,1,1,9,1,1,1,\"two\nlines\"\n0.02,1,1,9,1,zz,1,ok\n";
+    let (line, kind, _) = only_bad_row(&load_ok(text));
     assert_eq!((line, kind), (4, BadRowKind::NotANumber));
 }
 

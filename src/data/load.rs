@@ -102,7 +102,11 @@ fn check_text(prefix: &[u8], file: &Path) -> Result<(), DataError> {
     if prefix.starts_with(&[0xFF, 0xFE]) || prefix.starts_with(&[0xFE, 0xFF]) {
         return Err(not_text("it is UTF-16 text; save it as UTF-8"));
     }
-    if prefix.contains(&0) {
+    // A NUL byte in the header line, or many near the start, mean binary data; a stray one in a row only spoils
+    // that row.
+    let first_line = prefix.split(|&b| b == b'\n').next().unwrap_or_default();
+    let nuls = prefix.iter().filter(|&&b| b == 0).count();
+    if first_line.contains(&0) || nuls * 10 > prefix.len() {
         return Err(not_text("it holds binary data (NUL bytes near its start)"));
     }
     Ok(())
@@ -221,11 +225,15 @@ struct Loader<'a> {
     lines: Vec<u64>,
     class_index: HashMap<&'a str, u16>,
     class_index_lower: HashMap<String, u16>,
-    label_cache: NameCache<u16>,
+    /// Label of each kept row while loading: a class index, or `classes + k` for the k-th unknown label name
+    /// (`classes + MAX_UNKNOWN_LABEL_NAMES` for any further one). Turned into `Recording::labels` at the end, once
+    /// the rows dropped after unit conversion are gone, so that the unknown-label counts are exact.
+    label_codes: Vec<u32>,
+    label_cache: NameCache<u32>,
+    unknown_names: Vec<String>,
+    unknown_code: HashMap<String, u32>,
     user_index: HashMap<String, u32>,
     user_cache: NameCache<u32>,
-    unknown_labels: HashMap<String, usize>,
-    unknown_label_rows: usize,
     decimal_comma: bool,
     row_values: Vec<f32>,
 }
@@ -314,7 +322,7 @@ impl<'a> Loader<'a> {
             source: file.clone(),
             channel_names: card.channels.clone(),
             channels: vec![Vec::new(); card.channels.len()],
-            labels: columns.label.map(|_| Vec::new()),
+            labels: None,
             users: columns.user.map(|_| Vec::new()),
             ..Recording::default()
         };
@@ -341,11 +349,12 @@ impl<'a> Loader<'a> {
             lines: Vec::new(),
             class_index,
             class_index_lower,
+            label_codes: Vec::new(),
             label_cache: NameCache::new(),
+            unknown_names: Vec::new(),
+            unknown_code: HashMap::new(),
             user_index: HashMap::new(),
             user_cache: NameCache::new(),
-            unknown_labels: HashMap::new(),
-            unknown_label_rows: 0,
             decimal_comma: delimiter != b',',
             row_values: vec![0.0; card.channels.len()],
         }
@@ -418,21 +427,26 @@ impl<'a> Loader<'a> {
             self.time_is_iso = Some(is_iso);
             self.raw_time.push(value);
         }
-        if let (Some(label), Some(labels)) = (label, self.rec.labels.as_mut()) {
+        if let Some(label) = label {
             let (exact, lower) = (&self.class_index, &self.class_index_lower);
-            let index = self.label_cache.get_or(label, |l| {
-                exact.get(l).or_else(|| lower.get(&l.to_lowercase())).copied().unwrap_or(IGNORED_LABEL)
-            });
-            if index == IGNORED_LABEL {
-                self.unknown_label_rows += 1;
-                let known = self.unknown_labels.len();
-                if let Some(n) = self.unknown_labels.get_mut(label) {
-                    *n += 1;
-                } else if known < MAX_UNKNOWN_LABEL_NAMES {
-                    self.unknown_labels.insert(label.to_string(), 1);
+            let (names, codes) = (&mut self.unknown_names, &mut self.unknown_code);
+            let known = exact.len() as u32;
+            let code = self.label_cache.get_or(label, |l| {
+                if let Some(&i) = exact.get(l).or_else(|| lower.get(&l.to_lowercase())) {
+                    return u32::from(i);
                 }
-            }
-            labels.push(index);
+                if let Some(&code) = codes.get(l) {
+                    return code;
+                }
+                if names.len() >= MAX_UNKNOWN_LABEL_NAMES {
+                    return known + MAX_UNKNOWN_LABEL_NAMES as u32;
+                }
+                let code = known + names.len() as u32;
+                names.push(l.to_string());
+                codes.insert(l.to_string(), code);
+                code
+            });
+            self.label_codes.push(code);
         }
         if let (Some(user), Some(users)) = (user, self.rec.users.as_mut()) {
             let (index, names) = (&mut self.user_index, &mut self.rec.user_names);
@@ -458,20 +472,55 @@ impl<'a> Loader<'a> {
         if self.report.rows_kept == 0 {
             return Err(DataError::NoUsableRows { file: self.file, report: Box::new(self.report) });
         }
-        if self.unknown_label_rows > 0 {
-            let mut labels: Vec<(String, usize)> = self.unknown_labels.drain().collect();
-            labels.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            if !opts.ignore_unknown_labels {
-                return Err(DataError::UnknownLabels { file: self.file, labels, classes: self.card.classes.clone() });
-            }
-            self.report.ignored_label_rows = self.unknown_label_rows;
-            self.report.ignored_labels = labels;
-        }
         self.convert_units(opts);
         self.drop_non_finite_after_conversion();
+        if self.report.rows_kept == 0 {
+            return Err(DataError::NoUsableRows { file: self.file, report: Box::new(self.report) });
+        }
+        if self.columns.label.is_some() {
+            self.finish_labels(opts)?;
+        }
         self.finish_time();
         self.report.bad_row_details.sort_by_key(|b| b.line);
         Ok(Loaded { recording: self.rec, report: self.report })
+    }
+
+    /// Turns label codes into `Recording::labels`; refuses unknown labels unless asked to ignore them.
+    fn finish_labels(&mut self, opts: &LoadOptions) -> Result<(), DataError> {
+        let known = self.class_index.len() as u32;
+        let mut counts = vec![0usize; self.unknown_names.len() + 1];
+        let labels: Vec<u16> = self
+            .label_codes
+            .iter()
+            .map(|&code| match code.checked_sub(known) {
+                None => code as u16,
+                Some(k) => {
+                    // Codes past the named ones all mean "a further name" (the last counter).
+                    let i = (k as usize).min(counts.len().saturating_sub(1));
+                    if let Some(c) = counts.get_mut(i) {
+                        *c += 1;
+                    }
+                    IGNORED_LABEL
+                }
+            })
+            .collect();
+        let rows: usize = counts.iter().sum();
+        if rows > 0 {
+            let mut named: Vec<(String, usize)> =
+                self.unknown_names.iter().cloned().zip(counts.iter().copied()).filter(|(_, n)| *n > 0).collect();
+            named.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            if let Some(&further) = counts.last().filter(|&&n| n > 0) {
+                named.push((format!("(more than {MAX_UNKNOWN_LABEL_NAMES} other names)"), further));
+            }
+            if !opts.ignore_unknown_labels {
+                let file = self.file.clone();
+                return Err(DataError::UnknownLabels { file, labels: named, classes: self.card.classes.clone() });
+            }
+            self.report.ignored_label_rows = rows;
+            self.report.ignored_labels = named;
+        }
+        self.rec.labels = Some(labels);
+        Ok(())
     }
 
     /// Indices of the card's accelerometer channels, and of its x, y and z axes when all three are there.
@@ -569,8 +618,8 @@ impl<'a> Loader<'a> {
         if !self.raw_time.is_empty() {
             retain_by(&mut self.raw_time, &keep);
         }
-        if let Some(labels) = rec.labels.as_mut() {
-            retain_by(labels, &keep);
+        if !self.label_codes.is_empty() {
+            retain_by(&mut self.label_codes, &keep);
         }
         if let Some(users) = rec.users.as_mut() {
             retain_by(users, &keep);

@@ -67,7 +67,7 @@ impl Scaler {
     /// Scales raw rows (`[t][c]`, as a `StreamWindow` holds them) into `out` of the same length.
     pub fn fill_rows(&self, rows: &[f32], out: &mut [f32]) -> Result<(), ScaleError> {
         let channels = self.channels();
-        if channels == 0 || rows.len() % channels != 0 {
+        if channels == 0 || !rows.len().is_multiple_of(channels) {
             return Err(ScaleError::RaggedRows { found: rows.len(), channels });
         }
         if out.len() != rows.len() {
