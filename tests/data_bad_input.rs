@@ -293,9 +293,13 @@ fn thousands_of_bad_rows_are_all_counted_and_the_first_thousand_detailed() {
 
 #[test]
 fn quoted_fields_with_newlines_keep_line_numbers_right() {
-    let text = "timestamp,Ax,Ay,Az,Gx,Gy,Gz,note\n0,1,1,9,1,1,1,\"two\nlines\"\n0.02,1,1,9,1,zz,1,ok\n";
-    let (line, kind, _) = only_bad_row(&load_ok(text));
-    assert_eq!((line, kind), (4, BadRowKind::NotANumber));
+    for eol in ["\n", "\r\n"] {
+        let text = format!(
+            "timestamp,Ax,Ay,Az,Gx,Gy,Gz,note{eol}0,1,1,9,1,1,1,\"two{eol}lines\"{eol}0.02,1,1,9,1,zz,1,ok{eol}"
+        );
+        let (line, kind, _) = only_bad_row(&load_ok(&text));
+        assert_eq!((line, kind), (4, BadRowKind::NotANumber), "{eol:?}");
+    }
 }
 
 #[test]
@@ -339,5 +343,31 @@ fn the_summary_says_what_happened() {
         "accelerometer: detected m/s^2",
     ] {
         assert!(summary.contains(needle), "missing `{needle}` in:\n{summary}");
+    }
+}
+
+#[test]
+fn blank_lines_are_not_rows_but_count_as_lines() {
+    let mut text = " \n".repeat(5000); // more blank text than the loader sniffs
+    text += HEADER;
+    text += &good_row(0);
+    text += "\n";
+    text += "0.02,0.1,0.2,9.8,1,2,x,sitting,1\n";
+    let loaded = load_ok(&text);
+    assert_eq!(loaded.report.rows_read, 2);
+    let (line, kind, _) = only_bad_row(&loaded);
+    // 5000 blank lines, the header on line 5001, a row, a blank line, the bad row.
+    assert_eq!((line, kind), (5004, BadRowKind::NotANumber));
+}
+
+#[test]
+fn line_numbers_are_right_with_crlf_lone_cr_and_empty_lines() {
+    for eol in ["\n", "\r\n", "\r"] {
+        let rows = ["0,1,1,9,1,1,1", "", "0.02,1,1,9,1,1,1", "", "", "0.04,1,1,9,1,x,1", "0.06,1,1,9,1,1,1"];
+        let text = format!("timestamp,Ax,Ay,Az,Gx,Gy,Gz{eol}{}{eol}", rows.join(eol));
+        let loaded = load_ok(&text);
+        let (line, kind, _) = only_bad_row(&loaded);
+        assert_eq!((line, kind), (7, BadRowKind::NotANumber), "line ending {eol:?}");
+        assert_eq!(loaded.report.rows_read, 4);
     }
 }

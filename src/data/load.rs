@@ -2,7 +2,7 @@
 //! understood, accelerometer unit detected and converted, bad rows skipped and reported, never silently used.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -61,39 +61,100 @@ pub fn load_csv_from_reader<R: Read>(
     load(reader, name.as_ref().to_path_buf(), card, opts)
 }
 
-/// A reader that remembers the last byte it handed out, to tell whether the file ended with a newline.
-struct LastByte<R> {
+/// A reader that notes where the line breaks are (`\n`, `\r\n` or a lone `\r`) as the csv reader pulls bytes
+/// through it, so that each record gets its true 1-based line (the csv crate's own line count goes wrong after
+/// empty lines and with `\r\n` endings). It also remembers the last byte, to tell whether the file ended with a
+/// line break.
+struct LineTracker<R> {
     inner: R,
+    /// Offset of the next byte to be read.
+    offset: u64,
+    /// Offsets of the line breaks read but not yet passed by `line_at`.
+    breaks: VecDeque<u64>,
+    /// Line breaks already passed.
+    passed: u64,
+    /// The previous byte was `\r`: a break at it, or at the `\n` that follows.
+    pending_cr: bool,
     last: Option<u8>,
 }
 
-impl<R: Read> Read for LastByte<R> {
+impl<R: Read> LineTracker<R> {
+    fn new(inner: R) -> Self {
+        LineTracker { inner, offset: 0, breaks: VecDeque::new(), passed: 0, pending_cr: false, last: None }
+    }
+
+    /// Number of line breaks before byte `offset`, plus one: the line that byte is on. Offsets must not decrease
+    /// from one call to the next.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        while self.breaks.front().is_some_and(|&b| b < offset) {
+            self.breaks.pop_front();
+            self.passed += 1;
+        }
+        self.passed + 1
+    }
+}
+
+impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if let Some(&b) = buf.get(..n).and_then(<[u8]>::last) {
-            self.last = Some(b);
+        let bytes = buf.get(..n).unwrap_or_default();
+        if bytes.is_empty() {
+            if std::mem::take(&mut self.pending_cr) {
+                self.breaks.push_back(self.offset.saturating_sub(1));
+            }
+            return Ok(n);
         }
+        for &b in bytes {
+            if std::mem::take(&mut self.pending_cr) {
+                if b == b'\n' {
+                    self.breaks.push_back(self.offset);
+                    self.offset += 1;
+                    continue;
+                }
+                self.breaks.push_back(self.offset.saturating_sub(1));
+            }
+            match b {
+                b'\r' => self.pending_cr = true,
+                b'\n' => self.breaks.push_back(self.offset),
+                _ => {}
+            }
+            self.offset += 1;
+        }
+        self.last = bytes.last().copied();
         Ok(n)
     }
 }
 
+/// Line breaks inside a record (in quoted fields).
+fn breaks_inside(record: &csv::ByteRecord) -> u64 {
+    record
+        .iter()
+        .map(|field| {
+            let lf = field.iter().filter(|&&b| b == b'\n').count();
+            let lone_cr = field.windows(2).filter(|w| w[0] == b'\r' && w[1] != b'\n').count()
+                + usize::from(field.last() == Some(&b'\r'));
+            (lf + lone_cr) as u64
+        })
+        .sum()
+}
+
 /// Reads the start of the file (at least `SNIFF_BYTES`, and on to the end of the first line when it is longer).
-fn read_prefix<R: Read>(reader: &mut R, file: &Path) -> Result<Vec<u8>, DataError> {
+/// Also says whether that was the whole file.
+fn read_prefix<R: Read>(reader: &mut R, file: &Path) -> Result<(Vec<u8>, bool), DataError> {
     let mut prefix = Vec::with_capacity(SNIFF_BYTES);
     let mut chunk = [0u8; 4096];
     loop {
         let n = match reader.read(&mut chunk) {
-            Ok(0) => break,
+            Ok(0) => return Ok((prefix, true)),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(source) => return Err(DataError::Io { file: file.to_path_buf(), source }),
         };
         prefix.extend_from_slice(chunk.get(..n).unwrap_or_default());
         if prefix.len() >= SNIFF_BYTES && (prefix.contains(&b'\n') || prefix.len() >= 16 * SNIFF_BYTES) {
-            break;
+            return Ok((prefix, false));
         }
     }
-    Ok(prefix)
 }
 
 /// Refuses what is clearly not CSV text.
@@ -112,9 +173,15 @@ fn check_text(prefix: &[u8], file: &Path) -> Result<(), DataError> {
     Ok(())
 }
 
+/// A line of nothing but blanks (the csv reader itself skips only empty lines). It is not a row.
+fn is_blank_line(record: &csv::ByteRecord) -> bool {
+    record.len() == 1 && record.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace))
+}
+
 /// The delimiter of the first line: the most frequent of `,` `;` tab `|` outside quotes (`,` when none occurs).
 fn sniff_delimiter(prefix: &[u8]) -> u8 {
-    let first_line = prefix.split(|&b| b == b'\n').next().unwrap_or_default();
+    let first_line =
+        prefix.split(|&b| b == b'\n').find(|line| !line.iter().all(u8::is_ascii_whitespace)).unwrap_or_default();
     let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0), (b'|', 0)];
     let mut quoted = false;
     for &b in first_line {
@@ -239,13 +306,13 @@ struct Loader<'a> {
 }
 
 fn load<R: Read>(mut reader: R, file: PathBuf, card: &ModelCard, opts: &LoadOptions) -> Result<Loaded, DataError> {
-    let prefix = read_prefix(&mut reader, &file)?;
-    if prefix.iter().all(u8::is_ascii_whitespace) {
+    let (prefix, whole_file) = read_prefix(&mut reader, &file)?;
+    if whole_file && prefix.iter().all(u8::is_ascii_whitespace) {
         return Err(DataError::Empty { file });
     }
     check_text(&prefix, &file)?;
     let delimiter = sniff_delimiter(&prefix);
-    let source = LastByte { inner: io::Cursor::new(prefix).chain(reader), last: None };
+    let source = LineTracker::new(io::Cursor::new(prefix).chain(reader));
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -258,8 +325,13 @@ fn load<R: Read>(mut reader: R, file: PathBuf, card: &ModelCard, opts: &LoadOpti
     };
 
     let mut record = csv::ByteRecord::new();
-    if !csv.read_byte_record(&mut record).map_err(|e| io_error(&file, e))? {
-        return Err(DataError::Empty { file });
+    loop {
+        if !csv.read_byte_record(&mut record).map_err(|e| io_error(&file, e))? {
+            return Err(DataError::Empty { file });
+        }
+        if !is_blank_line(&record) {
+            break;
+        }
     }
     let header = header_names(&record, &file)?;
     let columns = match map_header(header.clone(), &card.channels) {
@@ -271,10 +343,16 @@ fn load<R: Read>(mut reader: R, file: PathBuf, card: &ModelCard, opts: &LoadOpti
     let mut data_row: u64 = 0;
     let mut last_bad: Option<(u64, BadRowKind)> = None;
     while csv.read_byte_record(&mut record).map_err(|e| io_error(&loader.file, e))? {
+        if is_blank_line(&record) {
+            continue;
+        }
         if data_row > u64::from(u32::MAX) {
             return Err(DataError::TooManyRows { file: loader.file, max: u64::from(u32::MAX) });
         }
-        let line = record.position().map_or(0, csv::Position::line);
+        // The csv reader stops just after the first byte of the record's terminator (or at the end of the file):
+        // the line of the byte before that is the record's last line.
+        let end = csv.position().byte();
+        let line = csv.get_mut().line_at(end.saturating_sub(1)).saturating_sub(breaks_inside(&record));
         loader.report.rows_read += 1;
         last_bad = match loader.read_row(&record, data_row as u32, line) {
             Ok(()) => None,
@@ -582,8 +660,15 @@ impl<'a> Loader<'a> {
             }
         }
         match &decision {
-            UnitDecision::Ambiguous { .. } => self.report.warnings.push(format!("accelerometer unit {decision}")),
-            UnitDecision::NoTarget { .. } => self.report.warnings.push(format!("accelerometer unit {decision}")),
+            UnitDecision::Ambiguous { .. } => self.report.warnings.push(
+                "the accelerometer unit could not be told from the data (see above); if you know it, say so with \
+                 --accel-unit"
+                    .into(),
+            ),
+            UnitDecision::NoTarget { .. } => self
+                .report
+                .warnings
+                .push("the model card's accelerometer unit is as-is, so --accel-unit has nothing to convert to".into()),
             _ => {}
         }
         self.report.accel_unit = decision;
