@@ -104,7 +104,19 @@ impl<R: Read> Read for LineTracker<R> {
             }
             return Ok(n);
         }
-        for &b in bytes {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            // Skip eight bytes at a time while none of them is `\r` or `\n` (most of a CSV file).
+            if !self.pending_cr
+                && let Some(chunk) = rest.first_chunk::<8>()
+                && !has_line_break(u64::from_le_bytes(*chunk))
+            {
+                self.offset += 8;
+                rest = rest.get(8..).unwrap_or_default();
+                continue;
+            }
+            let Some((&b, tail)) = rest.split_first() else { break };
+            rest = tail;
             if std::mem::take(&mut self.pending_cr) {
                 if b == b'\n' {
                     self.breaks.push_back(self.offset);
@@ -123,6 +135,14 @@ impl<R: Read> Read for LineTracker<R> {
         self.last = bytes.last().copied();
         Ok(n)
     }
+}
+
+/// Whether any of the eight bytes packed in `word` is `\n` or `\r` (the classic "has a zero byte" bit trick).
+fn has_line_break(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    has_zero(word ^ (ONES * u64::from(b'\n'))) || has_zero(word ^ (ONES * u64::from(b'\r')))
 }
 
 /// Line breaks inside a record (in quoted fields).
@@ -764,6 +784,20 @@ fn retain_by<T>(values: &mut Vec<T>, keep: &[bool]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_break_bit_trick_agrees_with_a_plain_search() {
+        let samples: [&[u8; 8]; 6] =
+            [b"abcdefgh", b"abc\ndefg", b"\rbcdefgh", b"abcdefg\n", b"\x8a\x0b\x0c\x09\x8d\xff\x00\x01", b"1.234,5\r"];
+        for s in samples {
+            let plain = s.iter().any(|&b| b == b'\n' || b == b'\r');
+            assert_eq!(has_line_break(u64::from_le_bytes(*s)), plain, "{s:?}");
+        }
+        for b in 0..=255u8 {
+            let word = u64::from_le_bytes([b'a', b'b', b, b'c', b'd', b'e', b'f', b'g']);
+            assert_eq!(has_line_break(word), b == b'\n' || b == b'\r', "byte {b}");
+        }
+    }
 
     #[test]
     fn delimiter_is_sniffed_outside_quotes() {
