@@ -1,7 +1,8 @@
 //! Loading a sensor CSV file (SPEC §1) into a columnar `Recording`: header matched to the model card, timestamps
 //! understood, accelerometer unit detected and converted, bad rows skipped and reported, never silently used.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -60,39 +61,120 @@ pub fn load_csv_from_reader<R: Read>(
     load(reader, name.as_ref().to_path_buf(), card, opts)
 }
 
-/// A reader that remembers the last byte it handed out, to tell whether the file ended with a newline.
-struct LastByte<R> {
+/// A reader that notes where the line breaks are (`\n`, `\r\n` or a lone `\r`) as the csv reader pulls bytes
+/// through it, so that each record gets its true 1-based line (the csv crate's own line count goes wrong after
+/// empty lines and with `\r\n` endings). It also remembers the last byte, to tell whether the file ended with a
+/// line break.
+struct LineTracker<R> {
     inner: R,
+    /// Offset of the next byte to be read.
+    offset: u64,
+    /// Offsets of the line breaks read but not yet passed by `line_at`.
+    breaks: VecDeque<u64>,
+    /// Line breaks already passed.
+    passed: u64,
+    /// The previous byte was `\r`: a break at it, or at the `\n` that follows.
+    pending_cr: bool,
     last: Option<u8>,
 }
 
-impl<R: Read> Read for LastByte<R> {
+impl<R: Read> LineTracker<R> {
+    fn new(inner: R) -> Self {
+        LineTracker { inner, offset: 0, breaks: VecDeque::new(), passed: 0, pending_cr: false, last: None }
+    }
+
+    /// Number of line breaks before byte `offset`, plus one: the line that byte is on. Offsets must not decrease
+    /// from one call to the next.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        while self.breaks.front().is_some_and(|&b| b < offset) {
+            self.breaks.pop_front();
+            self.passed += 1;
+        }
+        self.passed + 1
+    }
+}
+
+impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if let Some(&b) = buf.get(..n).and_then(<[u8]>::last) {
-            self.last = Some(b);
+        let bytes = buf.get(..n).unwrap_or_default();
+        if bytes.is_empty() {
+            if std::mem::take(&mut self.pending_cr) {
+                self.breaks.push_back(self.offset.saturating_sub(1));
+            }
+            return Ok(n);
         }
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            // Skip eight bytes at a time while none of them is `\r` or `\n` (most of a CSV file).
+            if !self.pending_cr
+                && let Some(chunk) = rest.first_chunk::<8>()
+                && !has_line_break(u64::from_le_bytes(*chunk))
+            {
+                self.offset += 8;
+                rest = rest.get(8..).unwrap_or_default();
+                continue;
+            }
+            let Some((&b, tail)) = rest.split_first() else { break };
+            rest = tail;
+            if std::mem::take(&mut self.pending_cr) {
+                if b == b'\n' {
+                    self.breaks.push_back(self.offset);
+                    self.offset += 1;
+                    continue;
+                }
+                self.breaks.push_back(self.offset.saturating_sub(1));
+            }
+            match b {
+                b'\r' => self.pending_cr = true,
+                b'\n' => self.breaks.push_back(self.offset),
+                _ => {}
+            }
+            self.offset += 1;
+        }
+        self.last = bytes.last().copied();
         Ok(n)
     }
 }
 
+/// Whether any of the eight bytes packed in `word` is `\n` or `\r` (the classic "has a zero byte" bit trick).
+fn has_line_break(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    has_zero(word ^ (ONES * u64::from(b'\n'))) || has_zero(word ^ (ONES * u64::from(b'\r')))
+}
+
+/// Line breaks inside a record (in quoted fields).
+fn breaks_inside(record: &csv::ByteRecord) -> u64 {
+    record
+        .iter()
+        .map(|field| {
+            let lf = field.iter().filter(|&&b| b == b'\n').count();
+            let lone_cr = field.windows(2).filter(|w| w[0] == b'\r' && w[1] != b'\n').count()
+                + usize::from(field.last() == Some(&b'\r'));
+            (lf + lone_cr) as u64
+        })
+        .sum()
+}
+
 /// Reads the start of the file (at least `SNIFF_BYTES`, and on to the end of the first line when it is longer).
-fn read_prefix<R: Read>(reader: &mut R, file: &Path) -> Result<Vec<u8>, DataError> {
+/// Also says whether that was the whole file.
+fn read_prefix<R: Read>(reader: &mut R, file: &Path) -> Result<(Vec<u8>, bool), DataError> {
     let mut prefix = Vec::with_capacity(SNIFF_BYTES);
     let mut chunk = [0u8; 4096];
     loop {
         let n = match reader.read(&mut chunk) {
-            Ok(0) => break,
+            Ok(0) => return Ok((prefix, true)),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(source) => return Err(DataError::Io { file: file.to_path_buf(), source }),
         };
         prefix.extend_from_slice(chunk.get(..n).unwrap_or_default());
         if prefix.len() >= SNIFF_BYTES && (prefix.contains(&b'\n') || prefix.len() >= 16 * SNIFF_BYTES) {
-            break;
+            return Ok((prefix, false));
         }
     }
-    Ok(prefix)
 }
 
 /// Refuses what is clearly not CSV text.
@@ -101,15 +183,25 @@ fn check_text(prefix: &[u8], file: &Path) -> Result<(), DataError> {
     if prefix.starts_with(&[0xFF, 0xFE]) || prefix.starts_with(&[0xFE, 0xFF]) {
         return Err(not_text("it is UTF-16 text; save it as UTF-8"));
     }
-    if prefix.contains(&0) {
+    // A NUL byte in the header line, or many near the start, mean binary data; a stray one in a row only spoils
+    // that row.
+    let first_line = prefix.split(|&b| b == b'\n').next().unwrap_or_default();
+    let nuls = prefix.iter().filter(|&&b| b == 0).count();
+    if first_line.contains(&0) || nuls * 10 > prefix.len() {
         return Err(not_text("it holds binary data (NUL bytes near its start)"));
     }
     Ok(())
 }
 
+/// A line of nothing but blanks (the csv reader itself skips only empty lines). It is not a row.
+fn is_blank_line(record: &csv::ByteRecord) -> bool {
+    record.len() == 1 && record.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace))
+}
+
 /// The delimiter of the first line: the most frequent of `,` `;` tab `|` outside quotes (`,` when none occurs).
 fn sniff_delimiter(prefix: &[u8]) -> u8 {
-    let first_line = prefix.split(|&b| b == b'\n').next().unwrap_or_default();
+    let first_line =
+        prefix.split(|&b| b == b'\n').find(|line| !line.iter().all(u8::is_ascii_whitespace)).unwrap_or_default();
     let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0), (b'|', 0)];
     let mut quoted = false;
     for &b in first_line {
@@ -157,14 +249,20 @@ fn text_field<'a>(field: &'a [u8], column: &str) -> Result<&'a str, Bad> {
     Ok(text)
 }
 
-/// A sensor value: a finite number that fits in `f32`. With a delimiter other than `,`, `1,5` is read as 1.5.
+/// With a delimiter other than `,` (a spreadsheet export), a number may be written with a decimal comma: `1,5`.
+fn with_decimal_point(text: &str, decimal_comma: bool) -> Cow<'_, str> {
+    if decimal_comma && !text.contains('.') && text.bytes().filter(|&b| b == b',').count() == 1 {
+        Cow::Owned(text.replace(',', "."))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// A sensor value: a finite number that fits in `f32`.
 fn parse_value(text: &str, column: &str, decimal_comma: bool) -> Result<f32, Bad> {
     let parsed = match text.parse::<f64>() {
         Ok(v) => Ok(v),
-        Err(e) if decimal_comma && text.bytes().filter(|&b| b == b',').count() == 1 && !text.contains('.') => {
-            text.replace(',', ".").parse::<f64>().map_err(|_| e)
-        }
-        Err(e) => Err(e),
+        Err(e) => with_decimal_point(text, decimal_comma).parse::<f64>().map_err(|_| e),
     };
     let v = parsed.map_err(|_| {
         bad(BadRowKind::NotANumber, format!("column `{column}`: `{}` is not a number", Shown(text.as_bytes())))
@@ -214,23 +312,27 @@ struct Loader<'a> {
     lines: Vec<u64>,
     class_index: HashMap<&'a str, u16>,
     class_index_lower: HashMap<String, u16>,
-    label_cache: NameCache<u16>,
+    /// Label of each kept row while loading: a class index, or `classes + k` for the k-th unknown label name
+    /// (`classes + MAX_UNKNOWN_LABEL_NAMES` for any further one). Turned into `Recording::labels` at the end, once
+    /// the rows dropped after unit conversion are gone, so that the unknown-label counts are exact.
+    label_codes: Vec<u32>,
+    label_cache: NameCache<u32>,
+    unknown_names: Vec<String>,
+    unknown_code: HashMap<String, u32>,
     user_index: HashMap<String, u32>,
     user_cache: NameCache<u32>,
-    unknown_labels: HashMap<String, usize>,
-    unknown_label_rows: usize,
     decimal_comma: bool,
     row_values: Vec<f32>,
 }
 
 fn load<R: Read>(mut reader: R, file: PathBuf, card: &ModelCard, opts: &LoadOptions) -> Result<Loaded, DataError> {
-    let prefix = read_prefix(&mut reader, &file)?;
-    if prefix.iter().all(u8::is_ascii_whitespace) {
+    let (prefix, whole_file) = read_prefix(&mut reader, &file)?;
+    if whole_file && prefix.iter().all(u8::is_ascii_whitespace) {
         return Err(DataError::Empty { file });
     }
     check_text(&prefix, &file)?;
     let delimiter = sniff_delimiter(&prefix);
-    let source = LastByte { inner: io::Cursor::new(prefix).chain(reader), last: None };
+    let source = LineTracker::new(io::Cursor::new(prefix).chain(reader));
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -243,8 +345,13 @@ fn load<R: Read>(mut reader: R, file: PathBuf, card: &ModelCard, opts: &LoadOpti
     };
 
     let mut record = csv::ByteRecord::new();
-    if !csv.read_byte_record(&mut record).map_err(|e| io_error(&file, e))? {
-        return Err(DataError::Empty { file });
+    loop {
+        if !csv.read_byte_record(&mut record).map_err(|e| io_error(&file, e))? {
+            return Err(DataError::Empty { file });
+        }
+        if !is_blank_line(&record) {
+            break;
+        }
     }
     let header = header_names(&record, &file)?;
     let columns = match map_header(header.clone(), &card.channels) {
@@ -256,10 +363,16 @@ fn load<R: Read>(mut reader: R, file: PathBuf, card: &ModelCard, opts: &LoadOpti
     let mut data_row: u64 = 0;
     let mut last_bad: Option<(u64, BadRowKind)> = None;
     while csv.read_byte_record(&mut record).map_err(|e| io_error(&loader.file, e))? {
+        if is_blank_line(&record) {
+            continue;
+        }
         if data_row > u64::from(u32::MAX) {
             return Err(DataError::TooManyRows { file: loader.file, max: u64::from(u32::MAX) });
         }
-        let line = record.position().map_or(0, csv::Position::line);
+        // The csv reader stops just after the first byte of the record's terminator (or at the end of the file):
+        // the line of the byte before that is the record's last line.
+        let end = csv.position().byte();
+        let line = csv.get_mut().line_at(end.saturating_sub(1)).saturating_sub(breaks_inside(&record));
         loader.report.rows_read += 1;
         last_bad = match loader.read_row(&record, data_row as u32, line) {
             Ok(()) => None,
@@ -307,7 +420,7 @@ impl<'a> Loader<'a> {
             source: file.clone(),
             channel_names: card.channels.clone(),
             channels: vec![Vec::new(); card.channels.len()],
-            labels: columns.label.map(|_| Vec::new()),
+            labels: None,
             users: columns.user.map(|_| Vec::new()),
             ..Recording::default()
         };
@@ -334,11 +447,12 @@ impl<'a> Loader<'a> {
             lines: Vec::new(),
             class_index,
             class_index_lower,
+            label_codes: Vec::new(),
             label_cache: NameCache::new(),
+            unknown_names: Vec::new(),
+            unknown_code: HashMap::new(),
             user_index: HashMap::new(),
             user_cache: NameCache::new(),
-            unknown_labels: HashMap::new(),
-            unknown_label_rows: 0,
             decimal_comma: delimiter != b',',
             row_values: vec![0.0; card.channels.len()],
         }
@@ -368,7 +482,7 @@ impl<'a> Loader<'a> {
             Some(col) => {
                 let name = self.column_name(col);
                 let text = text_field(field(col), name)?;
-                let raw = parse_time(text).ok_or_else(|| {
+                let raw = parse_time(&with_decimal_point(text, self.decimal_comma)).ok_or_else(|| {
                     bad(
                         BadRowKind::BadTimestamp,
                         format!(
@@ -411,21 +525,26 @@ impl<'a> Loader<'a> {
             self.time_is_iso = Some(is_iso);
             self.raw_time.push(value);
         }
-        if let (Some(label), Some(labels)) = (label, self.rec.labels.as_mut()) {
+        if let Some(label) = label {
             let (exact, lower) = (&self.class_index, &self.class_index_lower);
-            let index = self.label_cache.get_or(label, |l| {
-                exact.get(l).or_else(|| lower.get(&l.to_lowercase())).copied().unwrap_or(IGNORED_LABEL)
-            });
-            if index == IGNORED_LABEL {
-                self.unknown_label_rows += 1;
-                let known = self.unknown_labels.len();
-                if let Some(n) = self.unknown_labels.get_mut(label) {
-                    *n += 1;
-                } else if known < MAX_UNKNOWN_LABEL_NAMES {
-                    self.unknown_labels.insert(label.to_string(), 1);
+            let (names, codes) = (&mut self.unknown_names, &mut self.unknown_code);
+            let known = exact.len() as u32;
+            let code = self.label_cache.get_or(label, |l| {
+                if let Some(&i) = exact.get(l).or_else(|| lower.get(&l.to_lowercase())) {
+                    return u32::from(i);
                 }
-            }
-            labels.push(index);
+                if let Some(&code) = codes.get(l) {
+                    return code;
+                }
+                if names.len() >= MAX_UNKNOWN_LABEL_NAMES {
+                    return known + MAX_UNKNOWN_LABEL_NAMES as u32;
+                }
+                let code = known + names.len() as u32;
+                names.push(l.to_string());
+                codes.insert(l.to_string(), code);
+                code
+            });
+            self.label_codes.push(code);
         }
         if let (Some(user), Some(users)) = (user, self.rec.users.as_mut()) {
             let (index, names) = (&mut self.user_index, &mut self.rec.user_names);
@@ -451,20 +570,55 @@ impl<'a> Loader<'a> {
         if self.report.rows_kept == 0 {
             return Err(DataError::NoUsableRows { file: self.file, report: Box::new(self.report) });
         }
-        if self.unknown_label_rows > 0 {
-            let mut labels: Vec<(String, usize)> = self.unknown_labels.drain().collect();
-            labels.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            if !opts.ignore_unknown_labels {
-                return Err(DataError::UnknownLabels { file: self.file, labels, classes: self.card.classes.clone() });
-            }
-            self.report.ignored_label_rows = self.unknown_label_rows;
-            self.report.ignored_labels = labels;
-        }
         self.convert_units(opts);
         self.drop_non_finite_after_conversion();
+        if self.report.rows_kept == 0 {
+            return Err(DataError::NoUsableRows { file: self.file, report: Box::new(self.report) });
+        }
+        if self.columns.label.is_some() {
+            self.finish_labels(opts)?;
+        }
         self.finish_time();
         self.report.bad_row_details.sort_by_key(|b| b.line);
         Ok(Loaded { recording: self.rec, report: self.report })
+    }
+
+    /// Turns label codes into `Recording::labels`; refuses unknown labels unless asked to ignore them.
+    fn finish_labels(&mut self, opts: &LoadOptions) -> Result<(), DataError> {
+        let known = self.class_index.len() as u32;
+        let mut counts = vec![0usize; self.unknown_names.len() + 1];
+        let labels: Vec<u16> = self
+            .label_codes
+            .iter()
+            .map(|&code| match code.checked_sub(known) {
+                None => code as u16,
+                Some(k) => {
+                    // Codes past the named ones all mean "a further name" (the last counter).
+                    let i = (k as usize).min(counts.len().saturating_sub(1));
+                    if let Some(c) = counts.get_mut(i) {
+                        *c += 1;
+                    }
+                    IGNORED_LABEL
+                }
+            })
+            .collect();
+        let rows: usize = counts.iter().sum();
+        if rows > 0 {
+            let mut named: Vec<(String, usize)> =
+                self.unknown_names.iter().cloned().zip(counts.iter().copied()).filter(|(_, n)| *n > 0).collect();
+            named.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            if let Some(&further) = counts.last().filter(|&&n| n > 0) {
+                named.push((format!("(more than {MAX_UNKNOWN_LABEL_NAMES} other names)"), further));
+            }
+            if !opts.ignore_unknown_labels {
+                let file = self.file.clone();
+                return Err(DataError::UnknownLabels { file, labels: named, classes: self.card.classes.clone() });
+            }
+            self.report.ignored_label_rows = rows;
+            self.report.ignored_labels = named;
+        }
+        self.rec.labels = Some(labels);
+        Ok(())
     }
 
     /// Indices of the card's accelerometer channels, and of its x, y and z axes when all three are there.
@@ -526,8 +680,15 @@ impl<'a> Loader<'a> {
             }
         }
         match &decision {
-            UnitDecision::Ambiguous { .. } => self.report.warnings.push(format!("accelerometer unit {decision}")),
-            UnitDecision::NoTarget { .. } => self.report.warnings.push(format!("accelerometer unit {decision}")),
+            UnitDecision::Ambiguous { .. } => self.report.warnings.push(
+                "the accelerometer unit could not be told from the data (see above); if you know it, say so with \
+                 --accel-unit"
+                    .into(),
+            ),
+            UnitDecision::NoTarget { .. } => self
+                .report
+                .warnings
+                .push("the model card's accelerometer unit is as-is, so --accel-unit has nothing to convert to".into()),
             _ => {}
         }
         self.report.accel_unit = decision;
@@ -535,7 +696,7 @@ impl<'a> Loader<'a> {
 
     /// Rows whose values overflowed `f32` in the unit conversion are moved to the bad rows.
     fn drop_non_finite_after_conversion(&mut self) {
-        let n = self.rec.len();
+        let n = self.rec.file_row.len(); // `time` is filled later, by `finish_time`.
         let bad: Vec<usize> =
             (0..n).filter(|&r| self.rec.channels.iter().any(|c| c.get(r).is_some_and(|v| !v.is_finite()))).collect();
         if bad.is_empty() {
@@ -562,8 +723,8 @@ impl<'a> Loader<'a> {
         if !self.raw_time.is_empty() {
             retain_by(&mut self.raw_time, &keep);
         }
-        if let Some(labels) = rec.labels.as_mut() {
-            retain_by(labels, &keep);
+        if !self.label_codes.is_empty() {
+            retain_by(&mut self.label_codes, &keep);
         }
         if let Some(users) = rec.users.as_mut() {
             retain_by(users, &keep);
@@ -623,6 +784,20 @@ fn retain_by<T>(values: &mut Vec<T>, keep: &[bool]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_break_bit_trick_agrees_with_a_plain_search() {
+        let samples: [&[u8; 8]; 6] =
+            [b"abcdefgh", b"abc\ndefg", b"\rbcdefgh", b"abcdefg\n", b"\x8a\x0b\x0c\x09\x8d\xff\x00\x01", b"1.234,5\r"];
+        for s in samples {
+            let plain = s.iter().any(|&b| b == b'\n' || b == b'\r');
+            assert_eq!(has_line_break(u64::from_le_bytes(*s)), plain, "{s:?}");
+        }
+        for b in 0..=255u8 {
+            let word = u64::from_le_bytes([b'a', b'b', b, b'c', b'd', b'e', b'f', b'g']);
+            assert_eq!(has_line_break(word), b == b'\n' || b == b'\r', "byte {b}");
+        }
+    }
 
     #[test]
     fn delimiter_is_sniffed_outside_quotes() {
