@@ -133,6 +133,11 @@ impl HarApp {
         app
     }
 
+    /// What the live view currently knows (for tests and the frame-time benchmark).
+    pub fn live_state(&self) -> &LiveState {
+        &self.live
+    }
+
     fn send(&mut self, command: Command) {
         if let Some(p) = &self.pipeline {
             p.send(command);
