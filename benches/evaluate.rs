@@ -88,8 +88,11 @@ fn main() {
     let mut rust_peak = 0.0f64;
     for i in 0..RUNS {
         let out = work.join(format!("rust-report-{i}"));
-        let m = run_measured(&exe, &["evaluate", "--model", &model_s, "--data", &data_s, "--out", &out.display().to_string()])
-            .expect("har-monitor evaluate");
+        let m = run_measured(
+            &exe,
+            &["evaluate", "--model", &model_s, "--data", &data_s, "--out", &out.display().to_string()],
+        )
+        .expect("har-monitor evaluate");
         eprintln!("rust run {i}: {:.2} s, peak {:.0} MiB", m.seconds, m.peak_mib);
         rust.push(m.seconds);
         rust_peak = rust_peak.max(m.peak_mib);
@@ -161,10 +164,8 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     table += "| | end to end | peak memory | inference (batch 64) |\n|---|---|---|---|\n";
-    table += &format!(
-        "| har-monitor evaluate (Rust) | {rust_s:.2} s | {rust_peak:.0} MiB | {:.0} windows/s |\n",
-        rust_rate
-    );
+    table +=
+        &format!("| har-monitor evaluate (Rust) | {rust_s:.2} s | {rust_peak:.0} MiB | {:.0} windows/s |\n", rust_rate);
     if !peer.is_empty() {
         let peer_s = median(peer);
         table += &format!(

@@ -28,10 +28,8 @@ fn main() {
         fresh: true,
         ..Default::default()
     };
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .wgpu()
-        .build_eframe(move |cc| HarApp::new(cc, options));
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1280.0, 800.0)).wgpu().build_eframe(move |cc| HarApp::new(cc, options));
     // Warm up: model load, first windows, shader compilation.
     let warm = Instant::now();
     while warm.elapsed() < Duration::from_secs(3) {
@@ -55,7 +53,8 @@ fn main() {
     let elapsed = started.elapsed().as_secs_f64();
     let live = harness.state().live_state();
     let windows = live.status.windows - windows_before;
-    let (received, expected, dropped) = (live.status.rate_received, live.status.rate_expected, live.status.dropped_events);
+    let (received, expected, dropped) =
+        (live.status.rate_received, live.status.rate_expected, live.status.dropped_events);
     for v in [&mut ui_ms, &mut render_ms, &mut frame_ms] {
         v.sort_by(f64::total_cmp);
     }

@@ -94,5 +94,5 @@ pub fn drift(args: DriftArgs) -> anyhow::Result<()> {
         println!("note: {note}");
     }
     println!("wrote {}", args.out.display());
-    Ok(())
+    args.data.check_bad_rows(&scored)
 }

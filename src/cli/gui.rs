@@ -27,6 +27,9 @@ pub struct GuiArgs {
     /// Replay speed (0.25–100).
     #[arg(long, value_name = "X")]
     pub speed: Option<f64>,
+    /// Open with the replay paused (the first window is still classified and shown).
+    #[arg(long)]
+    pub paused: bool,
     /// Save a screenshot of the window to this PNG, then quit.
     #[arg(long, value_name = "OUT.png")]
     pub screenshot: Option<PathBuf>,
@@ -65,6 +68,7 @@ pub fn run(args: GuiArgs) -> anyhow::Result<()> {
         evaluate: args.evaluate,
         view: args.view,
         speed: args.speed,
+        paused: args.paused,
         screenshot: args.screenshot,
         screenshot_after: args.screenshot_after,
         ort_lib: args.ort_lib,

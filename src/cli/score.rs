@@ -39,9 +39,28 @@ pub struct DataArgs {
     /// Windows per inference call (default 64; a fixed-batch model uses its own).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub batch: usize,
+    /// Exit 0 even when bad rows were skipped (they are always reported). Without it, the outputs are still
+    /// written but the exit code is 2, so a script notices that the input was not clean.
+    #[arg(long)]
+    pub allow_bad_rows: bool,
 }
 
 impl DataArgs {
+    /// After the outputs are written: exit 2 when rows were skipped, unless the user accepts that.
+    pub fn check_bad_rows(&self, scored: &ScoredFile) -> anyhow::Result<()> {
+        let bad = scored.load_report.bad_rows;
+        if bad > 0 && !self.allow_bad_rows {
+            return Err(InputError(format!(
+                "{}: {bad} bad row{} skipped (listed above with their line numbers); the outputs were written \
+                 without them. Pass --allow-bad-rows to accept such files with exit code 0",
+                self.data.display(),
+                if bad == 1 { " was" } else { "s were" }
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
     pub fn batch_options(&self) -> BatchOptions {
         BatchOptions {
             load: LoadOptions { accel_unit: self.accel_unit, ignore_unknown_labels: self.ignore_unknown_labels },
@@ -101,7 +120,7 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
         scored.seconds,
         args.out.display()
     );
-    Ok(())
+    args.data.check_bad_rows(&scored)
 }
 
 pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
@@ -121,5 +140,5 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     for f in files {
         println!("wrote {}", f.display());
     }
-    Ok(())
+    args.data.check_bad_rows(&scored)
 }

@@ -115,7 +115,7 @@ impl HarApp {
                     source,
                     speed: app.settings.speed,
                     looping: app.settings.looping,
-                    playing: true,
+                    playing: !options.paused,
                     alerts: app.settings.alerts.clone(),
                     engine: EngineOptions { runtime_library: options.ort_lib.clone(), ..Default::default() },
                     drift: crate::monitor::DriftConfig::default(),
@@ -173,7 +173,8 @@ impl HarApp {
         self.send(Command::Play);
     }
 
-    fn open_file(&mut self, path: PathBuf) {
+    /// Opens a dropped or chosen file: a `.onnx` model or a `.csv` recording.
+    pub fn open_file(&mut self, path: PathBuf) {
         match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("onnx") => self.open_model(path),
             Some("csv") | Some("txt") => self.open_replay(path),

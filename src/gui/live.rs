@@ -165,7 +165,7 @@ impl LiveView {
                 actions.push(LiveAction::Command(Command::SetLoop(looping)));
             }
             ui.separator();
-            ui.label("speed");
+            let speed_label = ui.label("speed");
             let mut speed = settings.speed;
             let response = ui.add(
                 egui::Slider::new(&mut speed, 0.25..=100.0)
@@ -173,6 +173,7 @@ impl LiveView {
                     .custom_formatter(|v, _| format!("{v:.2}×"))
                     .clamping(egui::SliderClamping::Always),
             );
+            let response = response.labelled_by(speed_label.id);
             if response.changed() {
                 actions.push(LiveAction::Command(Command::SetSpeed(speed)));
                 settings.speed = speed;
@@ -185,13 +186,14 @@ impl LiveView {
             }
             let _ = SPEEDS;
             ui.separator();
-            ui.label("plot");
+            let plot_label = ui.label("plot");
             ui.add(
                 egui::Slider::new(&mut settings.plot_seconds, 4.0..=60.0)
                     .suffix(" s")
                     .integer()
                     .clamping(egui::SliderClamping::Always),
-            );
+            )
+            .labelled_by(plot_label.id);
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 let position = match s.duration {
                     Some(d) if replay => format!("{} / {}", widgets::clock(live.now), widgets::clock(d)),
@@ -215,15 +217,19 @@ impl LiveView {
                 actions.push(LiveAction::PickReplay);
             }
             ui.separator();
-            ui.label("simulated sensor");
+            let sim_label = ui.label("simulated sensor");
             let classes = live.classes();
             let selected = self.sim_behaviour.clone().unwrap_or_else(|| "random script".into());
-            egui::ComboBox::from_id_salt("sim_behaviour").selected_text(selected).show_ui(ui, |ui| {
-                ui.selectable_value(&mut self.sim_behaviour, None, "random script");
-                for c in classes {
-                    ui.selectable_value(&mut self.sim_behaviour, Some(c.clone()), c);
-                }
-            });
+            egui::ComboBox::from_id_salt("sim_behaviour")
+                .selected_text(selected)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.sim_behaviour, None, "random script");
+                    for c in classes {
+                        ui.selectable_value(&mut self.sim_behaviour, Some(c.clone()), c);
+                    }
+                })
+                .response
+                .labelled_by(sim_label.id);
             if ui.button("Start").clicked() {
                 let spec = SourceSpec::Simulated { behaviour: self.sim_behaviour.clone(), seed: 7 };
                 actions.push(LiveAction::Command(Command::OpenSource(spec)));
@@ -342,24 +348,28 @@ impl LiveView {
         let mut changed = false;
         egui::CollapsingHeader::new("Alert rules").default_open(false).show(ui, |ui| {
             ui.horizontal(|ui| {
-                ui.label("fire after");
-                changed |= ui.add(egui::DragValue::new(&mut alerts.consecutive).range(1..=50)).changed();
-                ui.label("windows ≥");
+                let l = ui.label("fire after");
+                changed |=
+                    ui.add(egui::DragValue::new(&mut alerts.consecutive).range(1..=50)).labelled_by(l.id).changed();
+                let l = ui.label("windows ≥");
                 let mut pct = alerts.min_confidence * 100.0;
-                if ui.add(egui::DragValue::new(&mut pct).range(0.0..=100.0).suffix("%")).changed() {
+                if ui.add(egui::DragValue::new(&mut pct).range(0.0..=100.0).suffix("%")).labelled_by(l.id).changed() {
                     alerts.min_confidence = pct / 100.0;
                     changed = true;
                 }
             });
             ui.horizontal(|ui| {
-                ui.label("low confidence <");
+                let l = ui.label("low confidence <");
                 let mut pct = alerts.low_confidence * 100.0;
-                if ui.add(egui::DragValue::new(&mut pct).range(0.0..=100.0).suffix("%")).changed() {
+                if ui.add(egui::DragValue::new(&mut pct).range(0.0..=100.0).suffix("%")).labelled_by(l.id).changed() {
                     alerts.low_confidence = pct / 100.0;
                     changed = true;
                 }
-                ui.label("for");
-                changed |= ui.add(egui::DragValue::new(&mut alerts.low_confidence_windows).range(1..=100)).changed();
+                let l = ui.label("for");
+                changed |= ui
+                    .add(egui::DragValue::new(&mut alerts.low_confidence_windows).range(1..=100))
+                    .labelled_by(l.id)
+                    .changed();
             });
             ui.label(RichText::new("watched behaviours").small().weak());
             egui::Grid::new("watched").num_columns(2).show(ui, |ui| {

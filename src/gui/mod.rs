@@ -23,6 +23,8 @@ pub struct GuiOptions {
     pub evaluate: Option<PathBuf>,
     pub view: Option<View>,
     pub speed: Option<f64>,
+    /// Open with the replay paused (the first window is still shown).
+    pub paused: bool,
     /// Save a screenshot here after `screenshot_after` seconds, then quit.
     pub screenshot: Option<PathBuf>,
     pub screenshot_after: f64,

@@ -1,0 +1,244 @@
+//! The command line as a user meets it (SPEC §4): outputs and their columns, and for each kind of bad input a
+//! clear message on stderr naming the file and the problem, exit code 2, and never a panic.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_har-monitor"));
+    c.env_remove("ORT_DYLIB_PATH");
+    c
+}
+
+fn fixture_model() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/keras_bilstm.onnx")
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let Output { status, stdout, stderr } = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "no panic: {stderr}");
+    (status.code().unwrap_or(-1), String::from_utf8_lossy(&stdout).into_owned(), stderr)
+}
+
+/// A labeled file of two simulated users, a few minutes each.
+fn labeled(dir: &Path) -> PathBuf {
+    let path = dir.join("labeled.csv");
+    let (code, _, err) =
+        run(bin().args(["simulate", "--users", "2", "--minutes-per-user", "2", "--seed", "5"]).arg("--out").arg(&path));
+    assert_eq!(code, 0, "{err}");
+    path
+}
+
+fn evaluate(data: &Path, out: &Path, extra: &[&str]) -> (i32, String, String) {
+    run(bin()
+        .arg("evaluate")
+        .arg("--model")
+        .arg(fixture_model())
+        .arg("--data")
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .args(extra))
+}
+
+#[test]
+fn info_names_tensors_and_runtime() {
+    let (code, out, err) = run(bin().arg("info").arg("--model").arg(fixture_model()));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("input_layer") && out.contains("Identity:0"), "{out}");
+    assert!(out.contains("ONNX Runtime 1.32"), "{out}");
+}
+
+#[test]
+fn predict_writes_one_row_per_window_with_the_spec_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = labeled(dir.path());
+    let out = dir.path().join("predictions.csv");
+    let (code, _, err) =
+        run(bin().arg("predict").arg("--model").arg(fixture_model()).arg("--data").arg(&data).arg("--out").arg(&out));
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let mut expected = String::from("window,start_row,end_row,t_start,t_end,predicted,confidence");
+    for c in har_monitor::classes::THESIS_CLASSES {
+        expected += &format!(",p_{c}");
+    }
+    assert!(header.starts_with(&expected), "{header}");
+    // 2 users × 6000 rows, windows of 200 every 100 inside each user: 2 × 59.
+    assert_eq!(lines.count(), 118);
+}
+
+#[test]
+fn evaluate_writes_the_report_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = labeled(dir.path());
+    let out = dir.path().join("report");
+    let (code, stdout, err) = evaluate(&data, &out, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("accuracy"), "{stdout}");
+    for f in ["report.json", "confusion_matrix.csv", "confusion_matrix.png", "per_class.csv", "predictions.csv"] {
+        assert!(out.join(f).is_file(), "{f} written");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["windows"]["used"], 118);
+    assert_eq!(report["per_class"].as_array().unwrap().len(), 11);
+    assert_eq!(report["per_user"].as_array().unwrap().len(), 2);
+    let matrix_total: u64 = report["confusion_matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(matrix_total, 118);
+}
+
+#[test]
+fn a_missing_channel_column_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("no_gz.csv");
+    std::fs::write(&data, "timestamp,Ax,Ay,Az,Gx,Gy\n0,1,2,3,4,5\n").unwrap();
+    let (code, _, err) = evaluate(&data, &dir.path().join("r"), &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no_gz.csv") && err.contains("Gz"), "{err}");
+}
+
+#[test]
+fn text_in_a_number_field_is_skipped_reported_by_line_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = labeled(dir.path());
+    let text = std::fs::read_to_string(&good).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    // Line 11 of the file (header = line 1) gets text in its Ay field.
+    let mut fields: Vec<String> = lines[10].split(',').map(str::to_string).collect();
+    fields[2] = "abc".into();
+    lines[10] = fields.join(",");
+    let bad = dir.path().join("text_field.csv");
+    std::fs::write(&bad, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("r");
+    let (code, _, err) = evaluate(&bad, &out, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("line 11") && err.contains("abc"), "the bad row is named: {err}");
+    assert!(out.join("report.json").is_file(), "nothing is lost: the report is still written");
+    let (code, _, err) = evaluate(&bad, &out, &["--allow-bad-rows"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn a_truncated_last_line_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = labeled(dir.path());
+    let mut text = std::fs::read_to_string(&good).unwrap();
+    text.truncate(text.len() - 12);
+    let bad = dir.path().join("truncated.csv");
+    std::fs::write(&bad, text).unwrap();
+    let (code, _, err) = evaluate(&bad, &dir.path().join("r"), &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("truncated.csv") && err.contains("incomplete"), "{err}");
+}
+
+#[test]
+fn an_empty_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    let (code, _, err) = evaluate(&empty, &dir.path().join("r"), &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("empty.csv") && err.contains("empty"), "{err}");
+}
+
+#[test]
+fn a_model_whose_card_disagrees_with_its_graph_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models");
+    let model = dir.path().join("m.onnx");
+    std::fs::copy(fixtures.join("keras_bilstm.onnx"), &model).unwrap();
+    std::fs::copy(fixtures.join("keras_bilstm_window100.model.json"), dir.path().join("m.model.json")).unwrap();
+    let (code, _, err) = run(bin().arg("info").arg("--model").arg(&model));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("200") && err.contains("100") && err.contains("m.model.json"), "{err}");
+}
+
+#[test]
+fn a_missing_runtime_library_says_how_to_get_it() {
+    let (code, _, err) = run(bin()
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+        .arg("info")
+        .arg("--model")
+        .arg(fixture_model()));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("/nonexistent/libonnxruntime.so") && err.contains("pip download onnxruntime"), "{err}");
+}
+
+#[test]
+fn bad_arguments_and_missing_files_exit_2() {
+    let (code, _, _) = run(bin().arg("no-such-command"));
+    assert_eq!(code, 2);
+    let (code, _, err) = run(bin().args([
+        "predict",
+        "--model",
+        "/nonexistent/m.onnx",
+        "--data",
+        "/nonexistent/d.csv",
+        "--out",
+        "/tmp/x.csv",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("/nonexistent/"), "{err}");
+}
+
+#[test]
+fn baseline_then_drift_writes_the_spec_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = labeled(dir.path());
+    let baseline = dir.path().join("b.json");
+    let (code, _, err) = run(bin()
+        .arg("baseline")
+        .arg("--model")
+        .arg(fixture_model())
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&baseline));
+    assert_eq!(code, 0, "{err}");
+    let out = dir.path().join("drift.json");
+    let (code, _, err) = run(bin()
+        .arg("drift")
+        .arg("--model")
+        .arg(fixture_model())
+        .arg("--data")
+        .arg(&data)
+        .arg("--baseline")
+        .arg(&baseline)
+        .arg("--chunk")
+        .arg("50")
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let chunks = report["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 3, "118 windows in chunks of 50");
+    let keys: std::collections::BTreeSet<&str> = chunks[0].as_object().unwrap().keys().map(String::as_str).collect();
+    for k in [
+        "start_window",
+        "windows",
+        "class_distribution",
+        "baseline_distribution",
+        "js_distance",
+        "psi",
+        "chi2_p",
+        "mean_confidence",
+        "low_confidence_share",
+        "channels",
+        "prediction_drift",
+        "input_drift",
+    ] {
+        assert!(keys.contains(k), "chunk key {k}");
+    }
+    let dist: f64 = chunks[0]["class_distribution"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).sum();
+    assert!((dist - 1.0).abs() < 1e-9);
+    assert_eq!(chunks[0]["input_drift"], false, "the same data as the baseline is no input drift");
+}
