@@ -145,3 +145,11 @@ fn bad_settings_name_their_option() {
     assert!(message(err).contains("--accel-unit"));
     assert!(sim.set_script(har_monitor::sim::Script::Fixed(11)).is_err());
 }
+
+#[test]
+fn weights_set_before_the_first_sample_decide_the_first_bout() {
+    for user in 1..=8 {
+        let run = only_class_run("nail_biting", user, 3, 40.0);
+        assert!(run.iter().all(|s| s.activity == class_index("nail_biting")), "user {user}");
+    }
+}

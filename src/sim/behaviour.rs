@@ -33,38 +33,45 @@ pub(crate) struct Posture {
     pub alt: V3,
 }
 
+/// The "up" direction in the wrist frame for a forearm raised `elevation` degrees above horizontal (negative: the
+/// hand below the elbow) and a wrist rolled `roll` degrees about the forearm (0: watch face up, 90: thumb up,
+/// 180: face down).
+fn forearm(elevation: f64, roll: f64) -> V3 {
+    let (se, ce) = (elevation * DEG).sin_cos();
+    let (sr, cr) = (roll * DEG).sin_cos();
+    [se, ce * sr, ce * cr]
+}
+
 /// Hand at the mouth, palm toward the face (nail biting and the smoking puff).
-const AT_MOUTH: V3 = [0.75, -0.12, -0.65];
+const AT_MOUTH: (f64, f64) = (49.0, 190.0);
 
 /// Picks a posture for one bout: the behaviour's typical forearm orientation (one of a few variants for sitting
-/// and standing), tilted a little at random.
+/// and standing), tilted a little at random. The face-touching behaviours sit close together (they differ mostly
+/// by movement); a few variants of different behaviours overlap on purpose (arms crossed while standing and hands
+/// in the lap while sitting; the puff of smoking and nail biting).
 pub(crate) fn bout_posture(class: usize, rng: &mut SimRng) -> Posture {
-    let (base, alt): (V3, V3) = match class {
-        EAR_RUBBING => ([0.80, 0.32, -0.50], [0.80, 0.32, -0.50]),
-        FOREHEAD_RUBBING => ([0.74, 0.05, -0.67], [0.74, 0.05, -0.67]),
-        HAIR_PULLING => ([0.90, 0.25, -0.36], [0.62, 0.30, -0.72]),
-        HAND_SCRATCHING => ([0.02, 0.18, 0.98], [0.02, 0.18, 0.98]),
-        HAND_TAPPING => ([-0.12, 0.10, 0.99], [-0.12, 0.10, 0.99]),
-        KNUCKLES_CRACKING => ([0.30, 0.80, -0.50], [0.30, 0.80, -0.50]),
-        NAIL_BITING => {
-            let other_finger = rotate(AT_MOUTH, normal_v3(rng, 6.0 * DEG));
-            (AT_MOUTH, other_finger)
-        }
-        NAPE_RUBBING => ([0.55, 0.60, -0.58], [0.55, 0.60, -0.58]),
-        SITTING => {
-            let variant = pick(rng, &[0.3, 0.4, 0.3]);
-            let p = [[-0.25, 0.15, 0.96], [0.05, 0.90, -0.40], [-0.35, 0.30, -0.89]][variant];
-            (p, p)
-        }
-        SMOKING => ([0.08, 0.82, -0.55], AT_MOUTH),
-        _ => {
-            let variant = pick(rng, &[0.65, 0.25, 0.1]);
-            let p = [[-0.96, 0.15, -0.20], [-0.70, 0.30, -0.65], [0.05, 0.85, -0.50]][variant];
-            (p, p)
-        }
+    let same = |p: (f64, f64)| (p, p);
+    let ((e, r), (alt_e, alt_r)) = match class {
+        EAR_RUBBING => same((52.0, 147.0)),
+        FOREHEAD_RUBBING => same((48.0, 176.0)),
+        // Pulling brings the hand down and turns the palm toward the face.
+        HAIR_PULLING => ((64.0, 145.0), (38.0, 157.0)),
+        HAND_SCRATCHING => same((1.0, 10.0)),
+        HAND_TAPPING => same((-7.0, 6.0)),
+        // Hands clasped in front of the chest, thumbs up.
+        KNUCKLES_CRACKING => same((10.0, 100.0)),
+        NAIL_BITING => (AT_MOUTH, (AT_MOUTH.0 + 6.0 * normal(rng), AT_MOUTH.1 + 8.0 * normal(rng))),
+        // Hand behind the neck, elbow up, the back of the hand (the watch face) turned backward.
+        NAPE_RUBBING => same((45.0, 80.0)),
+        // Hands on the thighs, forearm on an armrest, or hands in the lap palms up.
+        SITTING => same([(-14.0, 9.0), (0.0, 45.0), (-9.0, 165.0)][pick(rng, &[0.35, 0.35, 0.3])]),
+        // Between puffs the cigarette hand rests raised, elbow on an armrest or the other arm.
+        SMOKING => ((30.0, 130.0), AT_MOUTH),
+        // Arm hanging, hand in a pocket, arms crossed.
+        _ => same([(-74.0, 143.0), (-44.0, 155.0), (5.0, 150.0)][pick(rng, &[0.65, 0.25, 0.1])]),
     };
     let tilt = normal_v3(rng, 7.0 * DEG);
-    Posture { base: rotate(normalize(base), tilt), alt: rotate(normalize(alt), tilt) }
+    Posture { base: rotate(forearm(e, r), tilt), alt: rotate(forearm(alt_e, alt_r), tilt) }
 }
 
 fn pick(rng: &mut SimRng, weights: &[f64]) -> usize {
@@ -131,7 +138,7 @@ impl Motion {
             KNUCKLES_CRACKING => Motion::Crack(Crack::new(tempo, dt, rng)),
             HAIR_PULLING => Motion::Pull(Pull::new(tempo, dt, rng)),
             NAIL_BITING => Motion::Bite(Bite::new(tempo, dt, rng)),
-            SMOKING => Motion::Smoke(Smoke::new(tempo, dt, rng)),
+            SMOKING => Motion::Smoke(Smoke::new(dt, rng)),
             SITTING => Motion::Still(Still::new(false, dt, rng)),
             _ => Motion::Still(Still::new(true, dt, rng)),
         }
@@ -519,7 +526,8 @@ pub(crate) struct Smoke {
 }
 
 impl Smoke {
-    fn new(_tempo: f64, dt: f64, rng: &mut SimRng) -> Smoke {
+    /// The cycle keeps its 10-20 s whatever the person's tempo.
+    fn new(dt: f64, rng: &mut SimRng) -> Smoke {
         let mut smoke = Smoke {
             start: 0.0,
             period: 15.0,

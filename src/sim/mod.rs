@@ -22,7 +22,7 @@ use crate::model::AccelUnit;
 
 pub use behaviour::CLASS_COUNT;
 pub use sensor::{SensorSim, SimSample};
-pub use writer::{SimFileOptions, SimSummary, format_fixed, write_csv, write_csv_file};
+pub use writer::{SimFileOptions, SimSummary, write_csv, write_csv_file};
 
 /// Sample rate of the simulated watch.
 pub const SAMPLE_RATE_HZ: f64 = 50.0;

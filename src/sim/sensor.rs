@@ -63,7 +63,8 @@ pub struct SensorSim {
     drift: DriftOptions,
     drift_start: u64,
     n: u64,
-    bout: Bout,
+    /// `None` before the first sample: the first bout is chosen then, under the script and drift set by then.
+    bout: Option<Bout>,
     credit: [f64; CLASS_COUNT],
     /// Posture before wander at the previous sample.
     posture: V3,
@@ -86,20 +87,7 @@ impl SensorSim {
         let wander = SmoothNoise3::new(&mut rng, [1.5 * DEG; 3], 2.0, DT);
         let tremor_amp = SmoothNoise::new(&mut rng, 0.3, 0.5, DT);
         let tremor_phase = uniform(&mut rng, 0.0, TAU);
-        let placeholder = Bout {
-            class: 0,
-            start: 0,
-            end: 0,
-            posture: Posture { base: [0.0, 0.0, 1.0], alt: [0.0, 0.0, 1.0] },
-            from: [0.0, 0.0, 1.0],
-            transition_s: 0.0,
-            travel: ZERO,
-            yaw_rate: 0.0,
-            motion: Motion::new(8, 1.0, DT, &mut rng),
-            amplitude: 1.0,
-            axis_offset: ZERO,
-        };
-        let mut sim = SensorSim {
+        SensorSim {
             user,
             profile,
             rng,
@@ -107,7 +95,7 @@ impl SensorSim {
             drift: DriftOptions::default(),
             drift_start: 0,
             n: 0,
-            bout: placeholder,
+            bout: None,
             credit,
             posture: [0.0, 0.0, 1.0],
             wander,
@@ -116,9 +104,7 @@ impl SensorSim {
             disp_history: [ZERO; 2],
             tremor_phase,
             tremor_amp,
-        };
-        sim.start_bout(true);
-        sim
+        }
     }
 
     pub fn user(&self) -> u32 {
@@ -135,11 +121,13 @@ impl SensorSim {
         }
         if script != self.script {
             self.script = script;
-            if matches!(script, Script::Fixed(c) if c == self.bout.class) {
-                // Already doing it: go on without a break.
-                self.bout.end = u64::MAX / 2;
-            } else {
-                self.bout.end = self.bout.end.min(self.n + (RAMP_OUT_S * SAMPLE_RATE_HZ) as u64);
+            if let Some(bout) = &mut self.bout {
+                if matches!(script, Script::Fixed(c) if c == bout.class) {
+                    // Already doing it: go on without a break.
+                    bout.end = u64::MAX / 2;
+                } else {
+                    bout.end = bout.end.min(self.n + (RAMP_OUT_S * SAMPLE_RATE_HZ) as u64);
+                }
             }
         }
         Ok(())
@@ -191,8 +179,10 @@ impl SensorSim {
         chosen
     }
 
-    fn start_bout(&mut self, first: bool) {
-        let class = self.next_class(if first { None } else { Some(self.bout.class) });
+    /// Plans the bout that follows `previous` (`None`: the session's first bout, which starts in its posture).
+    fn plan_bout(&mut self, previous: Option<usize>) -> Bout {
+        let first = previous.is_none();
+        let class = self.next_class(previous);
         let profile = &self.profile;
         let tempo = profile.tempo * profile.class_tempo[class];
         let offset = profile.posture_offset[class];
@@ -211,7 +201,7 @@ impl SensorSim {
         let yaw_rate = normal(&mut self.rng) * 40.0 * DEG * turn.min(1.0);
         let motion = Motion::new(class, tempo, DT, &mut self.rng);
         let amplitude = profile.amplitude * profile.class_amplitude[class] * uniform(&mut self.rng, 0.75, 1.25);
-        self.bout = Bout {
+        Bout {
             class,
             start: self.n,
             end: self.n + length.max(1),
@@ -223,22 +213,28 @@ impl SensorSim {
             motion,
             amplitude,
             axis_offset: profile.axis_offset[class],
-        };
+        }
     }
 
     /// The next sample of the session.
     pub fn next_sample(&mut self) -> SimSample {
-        let new_bout = self.n >= self.bout.end;
-        if new_bout {
-            self.start_bout(false);
-        }
-        let bout_start = self.n == self.bout.start;
-        let t = (self.n - self.bout.start) as f64 * DT;
-        let end_t = (self.bout.end - self.bout.start) as f64 * DT;
-        let frame = self.bout.motion.step(t, &mut self.rng);
+        let mut bout = match self.bout.take() {
+            Some(bout) if self.n < bout.end => bout,
+            finished => self.plan_bout(finished.map(|b| b.class)),
+        };
+        let sample = self.step(&mut bout);
+        self.bout = Some(bout);
+        sample
+    }
+
+    /// One sample of `bout`, which is the bout under way at sample `self.n`.
+    fn step(&mut self, bout: &mut Bout) -> SimSample {
+        let bout_start = self.n == bout.start;
+        let t = (self.n - bout.start) as f64 * DT;
+        let end_t = (bout.end - bout.start) as f64 * DT;
+        let frame = bout.motion.step(t, &mut self.rng);
 
         // Posture: the behaviour's own (blended by lift), reached smoothly from where the last bout left the arm.
-        let bout = &self.bout;
         let target = slerp(bout.posture.base, bout.posture.alt, frame.lift);
         let arrival = if bout.transition_s > 0.0 { minimum_jerk(t / bout.transition_s) } else { 1.0 };
         self.posture = slerp(bout.from, target, arrival);
@@ -310,7 +306,7 @@ impl SensorSim {
             t: self.n as f64 * DT,
             values,
             accel_unit: unit,
-            activity: self.bout.class,
+            activity: bout.class,
             user: self.user,
         };
         self.n += 1;

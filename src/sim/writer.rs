@@ -85,6 +85,7 @@ pub struct SimSummary {
 
 /// Writes a simulated recording to `path` (see [`write_csv`]).
 pub fn write_csv_file(path: &Path, options: &SimFileOptions) -> Result<SimSummary, SimError> {
+    // Checked before the file is created, so that bad options leave nothing behind.
     options.validate()?;
     let io = |source| SimError::Io { path: path.to_path_buf(), source };
     let file = File::create(path).map_err(io)?;
@@ -156,13 +157,7 @@ fn accel_decimals(unit: AccelUnit) -> u32 {
     }
 }
 
-/// `v` rounded to `decimals` places, without trailing zeros (`9.8`, `-0.05`, `0`).
-pub fn format_fixed(v: f64, decimals: u32) -> String {
-    let mut buf = Vec::new();
-    push_fixed(&mut buf, v, decimals);
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
+/// Appends `v` rounded to `decimals` places, without trailing zeros (`9.8`, `-0.05`, `0`).
 fn push_fixed(buf: &mut Vec<u8>, v: f64, decimals: u32) {
     let unit = 10u64.pow(decimals);
     let q = (v * unit as f64).round();
@@ -217,6 +212,12 @@ fn push_digits(buf: &mut Vec<u8>, mut v: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn format_fixed(v: f64, decimals: u32) -> String {
+        let mut buf = Vec::new();
+        push_fixed(&mut buf, v, decimals);
+        String::from_utf8(buf).unwrap()
+    }
 
     #[test]
     fn numbers_are_compact_and_exact_to_the_resolution() {

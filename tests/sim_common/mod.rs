@@ -10,15 +10,11 @@ pub fn class_index(name: &str) -> usize {
     har_monitor::classes::THESIS_CLASSES.iter().position(|c| *c == name).unwrap()
 }
 
-/// `seconds` of one user doing only `class`, after a 5 s lead-in that is dropped (the first bout starts at once,
-/// so nothing from another behaviour is in the run).
+/// `seconds` of one user doing only `class` from the first sample on (one continuous bout).
 pub fn fixed_run(class: &str, user: u32, seed: u64, seconds: f64) -> Vec<SimSample> {
     let mut sim = SensorSim::new(seed, user);
     sim.set_script(Script::Fixed(class_index(class))).unwrap();
-    // Let a first bout of another behaviour (chosen before the script was set) end.
-    let lead_in = (5.0 * RATE) as usize;
-    let samples: Vec<SimSample> = (0..lead_in + (seconds * RATE) as usize).map(|_| sim.next_sample()).collect();
-    let out: Vec<SimSample> = samples[lead_in..].to_vec();
+    let out: Vec<SimSample> = (0..(seconds * RATE) as usize).map(|_| sim.next_sample()).collect();
     assert!(out.iter().all(|s| s.activity == class_index(class)), "the run holds only {class}");
     out
 }
