@@ -393,7 +393,7 @@ impl LiveView {
             settings.alerts = alerts.clone();
             actions.push(LiveAction::Command(Command::SetAlerts(alerts)));
         }
-        egui::ScrollArea::vertical().id_salt("alert_log").stick_to_bottom(true).show(ui, |ui| {
+        egui::ScrollArea::vertical().id_salt("alert_log").show(ui, |ui| {
             if live.alerts.is_empty() {
                 ui.label(RichText::new("No alerts yet.").weak());
             }
