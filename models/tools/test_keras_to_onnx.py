@@ -1,7 +1,7 @@
 """Tests of keras_to_onnx.py, run the way a user runs it: as a subprocess on files in a folder.
 
-    /work/venv-tools/bin/python -m pytest models/tools/test_keras_to_onnx.py     # with pytest
-    /work/venv-tools/bin/python models/tools/test_keras_to_onnx.py               # without pytest
+    .venv/bin/python -m pytest models/tools/test_keras_to_onnx.py     # with pytest
+    .venv/bin/python models/tools/test_keras_to_onnx.py               # without pytest
 
 A `.keras` file of the thesis architecture (seeded random weights), a config.json and a label_mapping.json are
 written to a temporary folder once; each test converts or breaks a copy of them. The converted graph is checked

@@ -17,7 +17,7 @@ What it does, in order:
      model card, test_metrics.json (report.json's keys) and TRAINING.md.
 
 Usage (from the repository root; the binary is built with cargo when --bin is not given):
-  /work/venv-tools/bin/python models/tools/train_demo.py [--regenerate-demo-data] [--sklearn-only]
+  .venv/bin/python models/tools/train_demo.py [--regenerate-demo-data] [--sklearn-only]
 """
 
 from __future__ import annotations
@@ -361,7 +361,7 @@ BiLSTM 64 (sequences) → BiLSTM 64 → Dense 128 → Dense 11 softmax, BatchNor
 
 ```sh
 cargo build
-/work/venv-tools/bin/python models/tools/train_demo.py --regenerate-demo-data
+.venv/bin/python models/tools/train_demo.py --regenerate-demo-data
 ```
 
 The script runs these recordings (the same seed gives a byte-identical file):
