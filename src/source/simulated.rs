@@ -99,7 +99,7 @@ impl Source for SimulatedSource {
             }
             labels.push(self.class_map.get(sample.activity).copied().unwrap_or(u16::MAX));
         }
-        if out.time.len() > 0 && out.time.first().is_some_and(|&t| t == 0.0) {
+        if out.time.first().is_some_and(|&t| t == 0.0) {
             out.starts_segment = true;
         }
         Ok(ReadState::Open)
