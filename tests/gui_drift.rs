@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::Queryable;
 use har_monitor::gui::drift_state::{SensorCheck, VerdictLevel};
 use har_monitor::gui::{GuiOptions, HarApp, View};
 use har_monitor::monitor::alerts::AlertKind;
@@ -135,4 +135,19 @@ fn a_model_without_a_baseline_gets_the_command_that_builds_one() {
     let command = format!("har-monitor baseline --model {} --data REFERENCE.csv", model.display());
     assert!(h.query_by_label(&command).is_some(), "the exact command `{command}` is shown");
     assert!(h.query_by_label("Copy").is_some());
+}
+
+#[test]
+fn the_symbols_of_the_drift_view_are_in_the_app_fonts() {
+    // A glyph missing from egui's fonts draws as an empty box (as "ⓘ" and "→" do in the proportional font).
+    let ctx = egui::Context::default();
+    let mut output = ctx.run_ui(egui::RawInput::default(), |_| {});
+    output.textures_delta.clear();
+    for (font, symbols) in
+        [(egui::FontId::proportional(14.0), "✔⚠ℹ⏳×°σ≥≤…–·χ²|"), (egui::FontId::monospace(14.0), "×°–·")]
+    {
+        for c in symbols.chars() {
+            assert!(ctx.fonts_mut(|f| f.has_glyph(&font, c)), "{c:?} is missing from {font:?}");
+        }
+    }
 }

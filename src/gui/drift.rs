@@ -67,7 +67,21 @@ impl DriftView {
             verdict_card(ui, drift, live);
             ui.add_space(8.0);
             match &drift.baseline {
-                BaselineState::Loaded { .. } => body(ui, drift, live),
+                BaselineState::Loaded { .. } => {
+                    // Below this height the panels would clip their rows: scroll instead.
+                    let height = ui.available_height();
+                    if height >= MIN_BODY_HEIGHT {
+                        body(ui, drift, live);
+                    } else {
+                        egui::ScrollArea::vertical().id_salt("drift_body").show(ui, |ui| {
+                            let size = vec2(ui.available_width(), MIN_BODY_HEIGHT);
+                            ui.allocate_ui(size, |ui| {
+                                ui.set_min_size(size);
+                                body(ui, drift, live)
+                            });
+                        });
+                    }
+                }
                 BaselineState::Missing { command, expected } => how_to_build(ui, command, Some(expected)),
                 BaselineState::Unusable { .. } => {
                     let command = drift
@@ -151,8 +165,10 @@ fn verdict_card(ui: &mut Ui, drift: &DriftState, live: &LiveState) {
                     .inner_margin(egui::Margin::symmetric(8, 4))
                     .show(ui, |ui| {
                         ui.add(
-                            egui::Label::new(RichText::new(format!("⚠ Units: {notice}")).color(palette::WARN).strong())
-                                .wrap(),
+                            egui::Label::new(
+                                RichText::new(format!("⚠ Units look wrong: {notice}")).color(palette::WARN).strong(),
+                            )
+                            .wrap(),
                         );
                     });
             }
@@ -205,6 +221,9 @@ fn thousands(n: usize) -> String {
 }
 
 /// The view under the verdict when the model has a baseline.
+/// Height the panels under the verdict need to show every row.
+const MIN_BODY_HEIGHT: f32 = 480.0;
+
 fn body(ui: &mut Ui, drift: &DriftState, live: &LiveState) {
     let duration = live.source.as_ref().and_then(|s| s.duration).unwrap_or(0.0);
     let t_max = drift.history.iter().map(|p| p.t_end).fold(duration.max(drift.now), f64::max).max(60.0);
@@ -241,7 +260,7 @@ fn checks_panel(ui: &mut Ui, drift: &DriftState, t_max: f64) {
     });
 }
 
-const CHECK_ROW_HEIGHT: f32 = 56.0;
+const CHECK_ROW_HEIGHT: f32 = 52.0;
 const SPARKLINE_WIDTH: f32 = 118.0;
 
 fn check_row(ui: &mut Ui, drift: &DriftState, check: SensorCheck, reading: Option<&CheckReading>, t_max: f64) {
@@ -272,20 +291,13 @@ fn check_row(ui: &mut Ui, drift: &DriftState, check: SensorCheck, reading: Optio
     // What a screen reader (and a test) reads for the row.
     let summary = format!("{}: {status}, {value}", check.label());
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &summary));
-    let value_rect = painter.text(pos2(left, y(31.0)), Align2::LEFT_CENTER, value, FontId::monospace(16.0), text);
+    let value_rect = painter.text(pos2(left, y(29.0)), Align2::LEFT_CENTER, value, FontId::monospace(16.0), text);
     if let Some(r) = reading {
         let x = value_rect.right() + 12.0;
-        let threshold = fit(ui, &r.threshold, right - x, 12.0);
-        painter.text(pos2(x, y(32.0)), Align2::LEFT_CENTER, threshold, FontId::proportional(12.0), weak);
+        text_fitted(ui, &painter, pos2(x, y(30.0)), &r.threshold, right - x, FontId::proportional(12.0), weak);
     }
     let detail = reading.map(|r| r.detail.clone()).unwrap_or_else(|| check.meaning().to_string());
-    painter.text(
-        pos2(left, y(48.0)),
-        Align2::LEFT_CENTER,
-        fit(ui, &detail, right - left, 11.5),
-        FontId::proportional(11.5),
-        weak,
-    );
+    text_fitted(ui, &painter, pos2(left, y(45.0)), &detail, right - left, FontId::proportional(11.5), weak);
     sparkline(ui, &painter, spark, drift, check, t_max);
     let hover = match reading {
         Some(r) => format!("{}: {}\n{}\n{}", check.label(), check.meaning(), r.threshold, r.detail),
@@ -294,22 +306,21 @@ fn check_row(ui: &mut Ui, drift: &DriftState, check: SensorCheck, reading: Optio
     response.on_hover_text(hover);
 }
 
-/// `text` cut to `width` (ending in "…") when it is wider.
-fn fit(ui: &Ui, text: &str, width: f32, size: f32) -> String {
-    let width_of = |s: &str| {
-        ui.fonts_mut(|f| f.layout_no_wrap(s.to_string(), FontId::proportional(size), Color32::WHITE).size().x)
-    };
-    if width_of(text) <= width {
-        return text.to_string();
-    }
-    let mut chars: Vec<char> = text.chars().collect();
-    while chars.pop().is_some() {
-        let candidate: String = chars.iter().collect::<String>() + "…";
-        if width_of(&candidate) <= width {
-            return candidate;
-        }
-    }
-    "…".into()
+/// Paints one line of text left-aligned at `pos` (vertically centred), cut to `width` with "…" when wider.
+fn text_fitted(
+    ui: &Ui,
+    painter: &egui::Painter,
+    pos: egui::Pos2,
+    text: &str,
+    width: f32,
+    font: FontId,
+    color: Color32,
+) {
+    let mut job = egui::text::LayoutJob::simple_singleline(text.to_string(), font, color);
+    job.wrap = egui::text::TextWrapping::truncate_at_width(width.max(0.0));
+    let galley = ui.fonts_mut(|f| f.layout_job(job));
+    let top_left = pos2(pos.x, pos.y - galley.size().y / 2.0);
+    painter.galley(top_left, galley, color);
 }
 
 /// A check's history as a share of its threshold (the dashed line at 1; the band above it is the alarm zone),
@@ -395,19 +406,19 @@ fn channels_panel(ui: &mut Ui, drift: &DriftState) {
                 ui.end_row();
             }
         });
-        ui.add_space(4.0);
+        ui.add_space(2.0);
         ui.add(
             egui::Label::new(
                 RichText::new(format!(
-                    "PSI warning ≥ {}, drift ≥ {}. Raw channels also move when people do other things: the sensor \
-                     checks decide input drift.",
+                    "PSI: warning ≥ {}, drift ≥ {}. People doing other things move raw channels too: the sensor \
+                     checks decide.",
                     super::drift_state::CHANNEL_PSI_WARNING,
                     super::drift_state::CHANNEL_PSI_DRIFT
                 ))
                 .small()
                 .weak(),
             )
-            .wrap(),
+            .truncate(),
         );
     });
 }
@@ -432,6 +443,7 @@ fn history_panel(ui: &mut Ui, drift: &DriftState, t_max: f64) {
         let threshold = drift.config.js_threshold;
         let y_max = drift.history.iter().map(|p| p.js_distance).filter(|v| v.is_finite()).fold(0.3, f64::max) * 1.15;
         let now = drift.now;
+        let now_color = ui.visuals().strong_text_color();
         Plot::new("drift_history")
             .height(ui.available_height())
             .allow_zoom(false)
@@ -509,7 +521,7 @@ fn history_panel(ui: &mut Ui, drift: &DriftState, t_max: f64) {
                         );
                     }
                 }
-                plot_ui.vline(VLine::new("", now).color(ui_strong()).width(1.5));
+                plot_ui.vline(VLine::new("", now).color(now_color).width(1.5));
             });
     });
 }
@@ -543,10 +555,6 @@ fn distance_grid(input: GridInput) -> Vec<GridMark> {
         k += 1;
     }
     marks
-}
-
-fn ui_strong() -> Color32 {
-    Color32::from_gray(220)
 }
 
 /// Predicted-class shares of the current report beside the baseline's.
@@ -644,7 +652,7 @@ fn confidence_panel(ui: &mut Ui, drift: &DriftState) {
     let r = &timed.report;
     card(ui, "Confidence", "top probability per window", |ui| {
         let low = baseline.low_confidence_threshold;
-        let text_h = 62.0;
+        let text_h = 78.0;
         let height = (ui.available_height() - text_h).max(60.0);
         let width = ui.available_width();
         let (rect, _) = ui.allocate_exact_size(vec2(width, height), Sense::hover());

@@ -24,7 +24,8 @@ use crate::monitor::{
 };
 use crate::pipeline::{Event, ModelInfo};
 
-/// History points kept (a day at 1× replay with a rolling report every 10 s of source time is about 9,000).
+/// History points kept: closed chunks (one per 5 minutes at 1×, so 20,000 are about 70 days) and the rolling reports
+/// since the last of them.
 pub const HISTORY_CAPACITY: usize = 20_000;
 /// A check whose value reaches this share of its alarm threshold is shown as "near" the threshold.
 pub const NEAR_SHARE: f64 = 0.75;
@@ -245,6 +246,8 @@ pub struct DriftState {
     pub config: DriftConfig,
     pub model: Option<Arc<ModelInfo>>,
     pub baseline: BaselineState,
+    /// What loading the source said about the data (units detected or not, bad rows).
+    pub source_notes: Vec<String>,
     /// The newest rolling report and closed chunk of the current epoch.
     pub rolling: Option<TimedReport>,
     pub last_chunk: Option<TimedReport>,
@@ -314,7 +317,8 @@ impl DriftState {
                 };
                 self.new_epoch(self.now);
             }
-            Event::SourceOpened { .. } => {
+            Event::SourceOpened { info, .. } => {
+                self.source_notes = info.notes.clone();
                 self.clear_session();
             }
             Event::Seeked { position } => self.new_epoch(*position),
@@ -639,9 +643,8 @@ impl DriftState {
                 level: VerdictLevel::InputDrift,
                 headline: format!("Input drift since {}: {}", clock(since), what.join("; ")),
                 detail: format!(
-                    "The sensor or the way it is worn changed, not just what people do: predictions may be wrong \
-                     until the watch is set up as it was for the baseline. The alarm clears when a chunk of {} \
-                     windows passes every sensor check.",
+                    "The sensor or the way it is worn changed, not just what people do: predictions may be wrong. \
+                     The alarm clears when a chunk of {} windows passes every sensor check.",
                     self.config.chunk_windows
                 ),
             };
@@ -676,15 +679,33 @@ impl DriftState {
         }
     }
 
-    /// A notice when the accelerometer's values look like another unit than the baseline's.
+    /// A notice when the accelerometer's units look wrong: the drift monitor finds |a| at the factor between two
+    /// units (or off by more than ×2, which no gain error explains), or loading the file could not tell the unit.
     pub fn units_notice(&self) -> Option<String> {
-        let timed = self.judged()?;
-        let reading = self.units_reading(&timed.report.evidence)?;
-        let ratio = timed.report.evidence.accel_scale?;
-        Some(format!(
-            "Accelerometer {reading}: |a| is ×{ratio:.3} of the baseline's. Check the units the watch exports, or \
-             give them with --accel-unit (or `units.accel` in the model card)."
-        ))
+        let mut parts = Vec::new();
+        if let Some(timed) = self.judged() {
+            let e = &timed.report.evidence;
+            match (e.accel_scale, self.units_reading(e)) {
+                (Some(ratio), Some(reading)) => parts.push(format!(
+                    "|a| is ×{ratio:.3} of the baseline's: {reading}. Check what the watch exports, or set \
+                     --accel-unit."
+                )),
+                (Some(ratio), None) if e.fired.contains(&InputCheck::AccelScale) && !(0.5..=2.0).contains(&ratio) => {
+                    parts.push(format!(
+                        "|a| is ×{ratio:.2} of the baseline's, more than a gain error: a unit or scale mix-up? \
+                         Check what the watch exports, or set --accel-unit."
+                    ))
+                }
+                _ => {}
+            }
+        }
+        parts.extend(
+            self.source_notes
+                .iter()
+                .filter(|n| n.to_ascii_lowercase().contains("unit"))
+                .map(|n| format!("Loading: {n}.")),
+        );
+        (!parts.is_empty()).then(|| parts.join(" "))
     }
 
     /// The predicted-class mix of the current report against the baseline's.
@@ -1004,13 +1025,36 @@ mod tests {
         assert_eq!(magnitude.value.as_deref(), Some("×0.102"));
         assert!(magnitude.detail.contains("units"), "{}", magnitude.detail);
 
-        // A 5 % gain change is not a unit mix-up.
+        // A 5 % gain change is not a unit mix-up ...
         let mut state = loaded();
         feed(&mut state, 0, 150);
         let mut r = report(0, 150, &[]);
         r.evidence.accel_scale = Some(1.05);
         state.apply(&Event::DriftChunk(Box::new(r)));
         assert_eq!(state.units_notice(), None);
+        // ... nor is a 30 % one, which fires as a gain change; ×9.8 the other way round (m/s² read as g) is.
+        for (ratio, notice) in [(1.3, false), (9.80665, true)] {
+            let mut state = loaded();
+            feed(&mut state, 0, 150);
+            let mut r = report(0, 150, &[InputCheck::AccelScale]);
+            r.evidence.accel_scale = Some(ratio);
+            state.apply(&Event::DriftChunk(Box::new(r)));
+            assert_eq!(state.units_notice().is_some(), notice, "ratio {ratio}: {:?}", state.units_notice());
+        }
+    }
+
+    #[test]
+    fn a_file_whose_unit_could_not_be_told_raises_the_notice_before_any_verdict() {
+        let mut state = loaded();
+        let Event::SourceOpened { mut info, labels } = source_opened() else { unreachable!() };
+        info.notes = vec![
+            "3 bad rows skipped: line 4".into(),
+            "the accelerometer unit could not be told from the data; say so with --accel-unit".into(),
+        ];
+        state.apply(&Event::SourceOpened { info, labels });
+        let notice = state.units_notice().expect("a notice");
+        assert!(notice.contains("could not be told"), "{notice}");
+        assert!(!notice.contains("bad rows"), "{notice}");
     }
 
     #[test]
