@@ -30,6 +30,9 @@ pub struct GuiArgs {
     /// Open with the replay paused (the first window is still classified and shown).
     #[arg(long)]
     pub paused: bool,
+    /// Stop at the end of the replay instead of starting it over.
+    #[arg(long)]
+    pub no_loop: bool,
     /// Save a screenshot of the window to this PNG, then quit.
     #[arg(long, value_name = "OUT.png")]
     pub screenshot: Option<PathBuf>,
@@ -69,6 +72,7 @@ pub fn run(args: GuiArgs) -> anyhow::Result<()> {
         view: args.view,
         speed: args.speed,
         paused: args.paused,
+        looping: args.no_loop.then_some(false),
         screenshot: args.screenshot,
         screenshot_after: args.screenshot_after,
         ort_lib: args.ort_lib,

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use egui::{Color32, RichText};
 
+use super::drift::DriftView;
+use super::drift_state::DriftState;
 use super::live::{LiveAction, LiveView};
 use super::live_state::LiveState;
 use super::palette;
@@ -44,6 +46,8 @@ pub struct HarApp {
     pipeline: Option<PipelineHandle>,
     live: LiveState,
     live_view: LiveView,
+    drift: DriftState,
+    drift_view: DriftView,
     view: View,
     screenshot: Option<ScreenshotPlan>,
     screenshot_rx: mpsc::Receiver<Result<PathBuf, String>>,
@@ -82,7 +86,11 @@ impl HarApp {
         if let Some(speed) = options.speed {
             settings.speed = speed;
         }
+        if let Some(looping) = options.looping {
+            settings.looping = looping;
+        }
         let view = options.view.unwrap_or(settings.view);
+        let drift_config = crate::monitor::DriftConfig::default();
         let (screenshot_tx, screenshot_rx) = mpsc::channel();
         let (picked_tx, picked_rx) = mpsc::channel();
         let mut app = HarApp {
@@ -91,6 +99,8 @@ impl HarApp {
             pipeline: None,
             live: LiveState::new(),
             live_view: LiveView::default(),
+            drift: DriftState::new(drift_config),
+            drift_view: DriftView::default(),
             view,
             screenshot: options.screenshot.clone().map(|path| ScreenshotPlan {
                 path,
@@ -118,7 +128,7 @@ impl HarApp {
                     playing: !options.paused,
                     alerts: app.settings.alerts.clone(),
                     engine: EngineOptions { runtime_library: options.ort_lib.clone(), ..Default::default() },
-                    drift: crate::monitor::DriftConfig::default(),
+                    drift: drift_config,
                 };
                 match PipelineHandle::spawn(config, Box::new(move || ctx.request_repaint())) {
                     Ok(p) => app.pipeline = Some(p),
@@ -138,6 +148,11 @@ impl HarApp {
         &self.live
     }
 
+    /// What the drift view currently knows (for tests).
+    pub fn drift_state(&self) -> &DriftState {
+        &self.drift
+    }
+
     fn send(&mut self, command: Command) {
         if let Some(p) = &self.pipeline {
             p.send(command);
@@ -155,6 +170,7 @@ impl HarApp {
             if let crate::pipeline::Event::Error(e) = &event {
                 self.toast(e.clone(), true);
             }
+            self.drift.apply(&event);
             self.live.apply(event);
         }
     }
@@ -387,7 +403,11 @@ impl eframe::App for HarApp {
 
         let actions = match self.view {
             View::Live => self.live_view.ui(ui, &self.live, &mut self.settings),
-            View::Evaluation | View::Drift => {
+            View::Drift => {
+                self.drift_view.ui(ui, &self.drift, &self.live);
+                Vec::new()
+            }
+            View::Evaluation => {
                 egui::CentralPanel::default_margins().show(ui, |ui| {
                     ui.centered_and_justified(|ui| {
                         ui.label(RichText::new(format!("The {} view comes next.", self.view.label())).size(18.0));

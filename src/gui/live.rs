@@ -60,35 +60,12 @@ impl LiveView {
             return;
         }
         let age = chrono::Local::now().signed_duration_since(logged.wall).num_seconds();
-        if age > 15 {
+        if age > widgets::ALERT_BANNER_SECONDS {
             return;
         }
-        let color = logged.alert.class.map(class_color).unwrap_or(palette::WARN);
-        egui::Frame::new()
-            .fill(color.gamma_multiply(0.25))
-            .stroke(egui::Stroke::new(1.5, color))
-            .corner_radius(6.0)
-            .inner_margin(egui::Margin::symmetric(12, 8))
-            .show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    ui.label(RichText::new("⚠").size(20.0).color(color));
-                    ui.label(
-                        RichText::new(format!(
-                            "{} · {} at {}",
-                            logged.alert.kind.label(),
-                            logged.alert.message,
-                            widgets::clock(logged.alert.time)
-                        ))
-                        .size(16.0)
-                        .strong(),
-                    );
-                    ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                        if ui.button("Dismiss").clicked() {
-                            self.dismissed_up_to = index + 1;
-                        }
-                    });
-                });
-            });
+        if widgets::alert_banner(ui, logged) {
+            self.dismissed_up_to = index + 1;
+        }
         ui.add_space(6.0);
     }
 
@@ -238,7 +215,7 @@ impl LiveView {
             if let Some(info) = &live.source
                 && !info.notes.is_empty()
             {
-                ui.label(RichText::new("ⓘ").color(palette::ACCENT)).on_hover_text(info.notes.join("\n"));
+                ui.label(RichText::new("ℹ").color(palette::ACCENT)).on_hover_text(info.notes.join("\n"));
             }
         });
     }

@@ -2,6 +2,8 @@
 //! in `widgets`; every number shown comes from the library code the CLI uses too.
 
 mod app;
+mod drift;
+pub mod drift_state;
 mod live;
 pub mod live_state;
 pub mod palette;
@@ -25,6 +27,8 @@ pub struct GuiOptions {
     pub speed: Option<f64>,
     /// Open with the replay paused (the first window is still shown).
     pub paused: bool,
+    /// Start (or not) the replay over when it ends; `None` keeps the saved setting.
+    pub looping: Option<bool>,
     /// Save a screenshot here after `screenshot_after` seconds, then quit.
     pub screenshot: Option<PathBuf>,
     pub screenshot_after: f64,

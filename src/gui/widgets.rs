@@ -2,6 +2,7 @@
 
 use egui::{Align2, Color32, FontId, Rect, RichText, Sense, Stroke, StrokeKind, Ui, pos2, vec2};
 
+use super::live_state::LoggedAlert;
 use super::palette::{self, class_color};
 use crate::source::LabelSpan;
 
@@ -101,6 +102,41 @@ pub fn probability_bars(ui: &mut Ui, classes: &[String], probabilities: &[f32], 
             if true_label == Some(i) { " (true label)" } else { "" }
         ));
     }
+}
+
+/// How long an alert stays on screen as a banner.
+pub const ALERT_BANNER_SECONDS: i64 = 15;
+
+/// A fired alert as a banner across the view: kind, message (one line; the whole text on hover) and source time.
+/// Returns true when the user dismissed it.
+pub fn alert_banner(ui: &mut Ui, logged: &LoggedAlert) -> bool {
+    let color = logged.alert.class.map(class_color).unwrap_or(palette::WARN);
+    let (kind, message) = (logged.alert.kind.label(), &logged.alert.message);
+    let text = if message.starts_with(kind) {
+        format!("{message} at {}", clock(logged.alert.time))
+    } else {
+        format!("{kind} · {message} at {}", clock(logged.alert.time))
+    };
+    let mut dismissed = false;
+    egui::Frame::new()
+        .fill(color.gamma_multiply(0.25))
+        .stroke(Stroke::new(1.5, color))
+        .corner_radius(6.0)
+        .inner_margin(egui::Margin::symmetric(12, 8))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("⚠").size(20.0).color(color));
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    dismissed = ui.button("Dismiss").clicked();
+                    ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                        ui.add(egui::Label::new(RichText::new(&text).size(16.0).strong()).truncate())
+                            .on_hover_text(&text);
+                    });
+                });
+            });
+        });
+    dismissed
 }
 
 /// A band of class-coloured spans over `[t0, t1]`; returns the time clicked, if any.

@@ -178,6 +178,12 @@ pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     Some(sorted[below] + (sorted[above] - sorted[below]) * fraction)
 }
 
+/// Bin of the confidence histogram (one of [`CONFIDENCE_BINS`] equal bins over [0, 1]) that `confidence` falls in;
+/// 1.0 goes into the last bin.
+pub fn confidence_bin(confidence: f64) -> usize {
+    ((confidence.clamp(0.0, 1.0) * CONFIDENCE_BINS as f64).floor() as usize).min(CONFIDENCE_BINS - 1)
+}
+
 /// Index of the PSI bin of `value` given the inner edges (right-closed bins).
 pub(crate) fn psi_bin(edges: &[f64], value: f64) -> usize {
     edges.partition_point(|&e| e < value)
@@ -217,8 +223,7 @@ impl Baseline {
             if confidence < LOW_CONFIDENCE_THRESHOLD {
                 low_confidence += 1;
             }
-            let bin = ((confidence * CONFIDENCE_BINS as f64).floor() as usize).min(CONFIDENCE_BINS - 1);
-            confidence_counts[bin] += 1;
+            confidence_counts[confidence_bin(confidence)] += 1;
             if let Some(label) = observation.true_label {
                 true_counts[label] += 1;
                 labelled += 1;

@@ -301,8 +301,9 @@ fn pooled_class_ratio(
     weighted_median(pairs).map(|log_ratio| (log_ratio.exp(), classes))
 }
 
-/// Reads a magnitude ratio as a unit mix-up when it is close to the factor between two units.
-fn unit_reading(baseline_unit: AccelUnit, ratio: f64) -> Option<String> {
+/// Reads an accelerometer magnitude ratio (chunk / baseline) as a unit mix-up when it is within ×1.1 of the factor
+/// between the baseline's unit and another one: "units look like g instead of m/s^2".
+pub fn unit_reading(baseline_unit: AccelUnit, ratio: f64) -> Option<String> {
     let base = baseline_unit.to_mps2()?;
     [AccelUnit::MetersPerSecond2, AccelUnit::G, AccelUnit::MilliG].into_iter().filter(|u| *u != baseline_unit).find_map(
         |u| {

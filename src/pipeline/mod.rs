@@ -106,6 +106,8 @@ pub enum Event {
     /// Whether drift can be monitored for the loaded model, and against which baseline (or why not).
     DriftStatus {
         baseline: Option<PathBuf>,
+        /// The baseline itself when it loaded (the drift view compares with its histograms and channel stats).
+        reference: Option<Arc<crate::monitor::Baseline>>,
         message: String,
     },
     /// A drift chunk closed (every `chunk_windows` windows).

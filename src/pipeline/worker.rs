@@ -221,17 +221,18 @@ impl Worker {
                 path.display(),
                 model.display()
             );
-            self.send(Event::DriftStatus { baseline: None, message });
+            self.send(Event::DriftStatus { baseline: None, reference: None, message });
             return;
         }
         match Baseline::load(&path).and_then(|b| b.check_card(card, &path).map(|()| b)) {
             Ok(baseline) => {
                 let message = format!("{} reference windows from {}", baseline.windows, baseline.source);
-                self.baseline = Some(Arc::new(baseline));
+                let baseline = Arc::new(baseline);
+                self.baseline = Some(Arc::clone(&baseline));
                 self.reset_drift();
-                self.send(Event::DriftStatus { baseline: Some(path), message });
+                self.send(Event::DriftStatus { baseline: Some(path), reference: Some(baseline), message });
             }
-            Err(e) => self.send(Event::DriftStatus { baseline: None, message: e.to_string() }),
+            Err(e) => self.send(Event::DriftStatus { baseline: None, reference: None, message: e.to_string() }),
         }
     }
 
@@ -248,7 +249,11 @@ impl Worker {
             Ok(closed) => closed,
             Err(e) => {
                 self.drift = None;
-                self.send(Event::DriftStatus { baseline: None, message: format!("drift monitoring stopped: {e}") });
+                self.send(Event::DriftStatus {
+                    baseline: None,
+                    reference: None,
+                    message: format!("drift monitoring stopped: {e}"),
+                });
                 return;
             }
         };
@@ -263,7 +268,14 @@ impl Worker {
         };
         if let Some(chunk) = closed {
             if chunk.input_drift {
-                let what = chunk.notes.first().cloned().unwrap_or_else(|| "a sensor check fired".into());
+                // The evidence's notes hold one sentence per fired check, and one per check that could not be made.
+                let what = chunk
+                    .evidence
+                    .notes
+                    .iter()
+                    .find(|n| !n.contains(" not checked") && !n.contains(" not compared"))
+                    .cloned()
+                    .unwrap_or_else(|| "a sensor check fired".into());
                 self.send(Event::Alert(Alert {
                     kind: AlertKind::InputDrift,
                     time,
@@ -271,7 +283,7 @@ impl Worker {
                     message: format!(
                         "input drift in windows {}–{}: {what}",
                         chunk.start_window,
-                        chunk.start_window + chunk.windows
+                        chunk.end_window().saturating_sub(1)
                     ),
                 }));
             }

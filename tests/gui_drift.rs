@@ -1,0 +1,153 @@
+//! The drift view in the real app, driven headless with egui_kittest: a replay of the demo model's drift scenario
+//! (the watch turned 60° about z) updates the view chunk by chunk, the verdict names the rotation, the alert is
+//! raised; a model without a baseline gets the command that builds one; and a snapshot of the view at the end of
+//! the replay (tests/snapshots/drift_view.png).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use har_monitor::gui::drift_state::{SensorCheck, VerdictLevel};
+use har_monitor::gui::{GuiOptions, HarApp, View};
+use har_monitor::monitor::alerts::AlertKind;
+
+fn manifest(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// Rows of the demo production file taken from minute 5 on (the rotation starts at its minute 10).
+const CLIP_FIRST_ROW: usize = 5 * 60 * 50;
+/// 300 windows of 200 rows with a step of 100: exactly two drift chunks of 150 windows, so the replay ends on a
+/// closed chunk and the view's final state does not depend on when the rolling reports happened to be made.
+const CLIP_ROWS: usize = 200 + 299 * 100;
+
+/// Ten minutes of the demo drift scenario (1.3 MB): the watch is worn as for the baseline for five minutes, then
+/// turned 60° about its z axis.
+fn drift_clip(dir: &Path) -> PathBuf {
+    let source = std::fs::File::open(manifest("data/demo/production_drift.csv")).unwrap();
+    let path = dir.join("drift_clip.csv");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let mut lines = BufReader::new(source).lines();
+    writeln!(out, "{}", lines.next().unwrap().unwrap()).unwrap();
+    for line in lines.skip(CLIP_FIRST_ROW).take(CLIP_ROWS) {
+        writeln!(out, "{}", line.unwrap()).unwrap();
+    }
+    out.flush().unwrap();
+    path
+}
+
+fn harness(options: GuiOptions) -> Harness<'static, HarApp> {
+    Harness::builder().with_size(egui::vec2(1280.0, 800.0)).wgpu().build_eframe(move |cc| {
+        HarApp::new(cc, GuiOptions { fresh: true, view: Some(View::Drift), looping: Some(false), ..options })
+    })
+}
+
+/// Steps frames (the worker runs in real time) until `done` or the timeout; true when done.
+fn step_until(h: &mut Harness<'_, HarApp>, timeout: Duration, done: impl Fn(&HarApp) -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        h.step();
+        if done(h.state()) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+#[test]
+fn a_turned_watch_shows_as_input_drift_in_the_drift_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(GuiOptions {
+        model: Some(manifest("models/demo/demo-1dcnn-bilstm.onnx")),
+        replay: Some(drift_clip(dir.path())),
+        speed: Some(100.0),
+        ..Default::default()
+    });
+
+    // The view updates while the replay plays: first chunk closed, with its count on screen.
+    assert!(
+        step_until(&mut h, Duration::from_secs(60), |a| a.drift_state().chunks_closed >= 1),
+        "a drift chunk arrives"
+    );
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("1 chunk closed ·").is_some(), "the chunk count is shown");
+    let first_verdict = h.state().drift_state().verdict();
+    assert_ne!(first_verdict.level, VerdictLevel::NoBaseline);
+    assert!(h.query_by_label(&first_verdict.headline).is_some(), "the verdict `{}` is shown", first_verdict.headline);
+
+    // The replay ends on the second chunk: the rotated five minutes.
+    let ended =
+        step_until(&mut h, Duration::from_secs(90), |a| a.live_state().ended && a.drift_state().chunks_closed == 2);
+    assert!(ended, "the replay ends with two closed chunks");
+    step_until(&mut h, Duration::from_millis(300), |_| false);
+
+    let drift = h.state().drift_state();
+    let verdict = drift.verdict();
+    assert_eq!(verdict.level, VerdictLevel::InputDrift, "{verdict:?}");
+    assert!(verdict.headline.contains("watch rotated ~"), "{}", verdict.headline);
+    // The rotation is dated from the chunk that holds it: minute 5 of the clip.
+    let rotation = drift.readings().into_iter().find(|r| r.check == SensorCheck::Rotation).unwrap();
+    assert!(rotation.fired && rotation.since == Some(300.0), "{rotation:?}");
+    let angle: f64 = rotation.value.as_deref().unwrap().trim_end_matches('°').parse().unwrap();
+    assert!((45.0..=75.0).contains(&angle.abs()), "rotation {angle}° for a watch turned 60°");
+    assert!(h.query_by_label(&verdict.headline).is_some(), "the verdict is on screen");
+    assert!(h.query_by_label_contains("Watch rotation about z: DRIFT since 5:00").is_some());
+    assert!(h.query_by_label_contains("2 chunks closed · at 10:02 / 10:02").is_some());
+    // The same kind of alert as the live view's.
+    let alerts: Vec<_> =
+        h.state().live_state().alerts.iter().filter(|a| a.alert.kind == AlertKind::InputDrift).collect();
+    assert!(alerts.iter().any(|a| a.alert.message.contains("rotated")), "an input-drift alert names the rotation");
+
+    // The banner shows for a few seconds after the alert; dismiss it so that the snapshot does not depend on time.
+    if let Some(dismiss) = h.query_by_label("Dismiss") {
+        dismiss.click();
+    }
+    h.remove_cursor();
+    h.run_steps(3);
+    assert!(h.query_by_label("Dismiss").is_none());
+    // The status bar holds measured latencies and rates, which differ from run to run.
+    h.mask(egui::Rect::from_min_max(egui::pos2(0.0, 770.0), egui::pos2(1280.0, 800.0)));
+    h.snapshot_options("drift_view", &egui_kittest::SnapshotOptions::new().max_failed_pixels(200));
+}
+
+#[test]
+fn a_model_without_a_baseline_gets_the_command_that_builds_one() {
+    let dir = tempfile::tempdir().unwrap();
+    // The fixture model has no baseline beside it.
+    let model = dir.path().join("no_baseline.onnx");
+    std::fs::copy(manifest("tests/fixtures/models/keras_bilstm.onnx"), &model).unwrap();
+    std::fs::copy(manifest("tests/fixtures/models/keras_bilstm.model.json"), dir.path().join("no_baseline.model.json"))
+        .unwrap();
+    let mut h = harness(GuiOptions {
+        model: Some(model.clone()),
+        replay: Some(drift_clip(dir.path())),
+        paused: true,
+        ..Default::default()
+    });
+    assert!(
+        step_until(&mut h, Duration::from_secs(30), |a| a.drift_state().verdict().level == VerdictLevel::NoBaseline)
+    );
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("No baseline for this model").is_some());
+    let command = format!("har-monitor baseline --model {} --data REFERENCE.csv", model.display());
+    assert!(h.query_by_label(&command).is_some(), "the exact command `{command}` is shown");
+    assert!(h.query_by_label("Copy").is_some());
+}
+
+#[test]
+fn the_symbols_of_the_drift_view_are_in_the_app_fonts() {
+    // A glyph missing from egui's fonts draws as an empty box (as "ⓘ" and "→" do in the proportional font).
+    let ctx = egui::Context::default();
+    let mut output = ctx.run_ui(egui::RawInput::default(), |_| {});
+    output.textures_delta.clear();
+    for (font, symbols) in
+        [(egui::FontId::proportional(14.0), "✔⚠ℹ⏳×°σ≥≤…–·χ²|"), (egui::FontId::monospace(14.0), "×°–·")]
+    {
+        for c in symbols.chars() {
+            assert!(ctx.fonts_mut(|f| f.has_glyph(&font, c)), "{c:?} is missing from {font:?}");
+        }
+    }
+}
