@@ -7,12 +7,14 @@ use std::time::{Duration, Instant};
 
 use egui::{Color32, RichText};
 
+use super::evaluation::{EvalAction, EvaluationView, JobRequest};
 use super::live::{LiveAction, LiveView};
 use super::live_state::LiveState;
 use super::palette;
 use super::settings::{STORAGE_KEY, Settings, View};
 use super::{GuiOptions, widgets};
 use crate::model::EngineOptions;
+use crate::pipeline::batch::BatchOptions;
 use crate::pipeline::{Command, PipelineConfig, PipelineHandle};
 use crate::source::SourceSpec;
 
@@ -20,6 +22,10 @@ use crate::source::SourceSpec;
 enum Picked {
     Model(PathBuf),
     Replay(PathBuf),
+    /// A labeled file to evaluate.
+    Evaluate(PathBuf),
+    /// The folder to export the evaluation report into.
+    ExportFolder(PathBuf),
 }
 
 /// A pending `--screenshot` request.
@@ -54,6 +60,9 @@ pub struct HarApp {
     started: Instant,
     model_path: Option<PathBuf>,
     source: Option<SourceSpec>,
+    evaluation: EvaluationView,
+    /// How the evaluation view loads its own engine (same runtime library as the pipeline).
+    evaluation_engine: EngineOptions,
 }
 
 impl HarApp {
@@ -85,7 +94,8 @@ impl HarApp {
         if let Some(speed) = options.speed {
             settings.speed = speed;
         }
-        let view = options.view.unwrap_or(settings.view);
+        // `--evaluate` opens the evaluation view unless another view is asked for.
+        let view = options.view.or(options.evaluate.as_ref().map(|_| View::Evaluation)).unwrap_or(settings.view);
         let (screenshot_tx, screenshot_rx) = mpsc::channel();
         let (picked_tx, picked_rx) = mpsc::channel();
         let mut app = HarApp {
@@ -109,6 +119,13 @@ impl HarApp {
             started: Instant::now(),
             model_path: model_path.clone(),
             source: source.clone(),
+            evaluation: EvaluationView::default(),
+            // Leave a core to the UI and the live pipeline while a file is scored.
+            evaluation_engine: EngineOptions {
+                runtime_library: options.ort_lib.clone(),
+                intra_threads: std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
+                ..Default::default()
+            },
         };
         match model_path {
             Some(model) => {
@@ -131,7 +148,23 @@ impl HarApp {
                 "No model: the bundled demo model was not found. Open an ONNX model (with its .model.json card).".into(),
             ),
         }
+        if let Some(path) = options.evaluate.clone() {
+            app.start_evaluation(path, &cc.egui_ctx);
+        }
         app
+    }
+
+    /// Evaluates a labeled file with the current model (the one the pipeline loaded, else the one asked for).
+    fn start_evaluation(&mut self, path: PathBuf, ctx: &egui::Context) {
+        let model = self.live.model.as_ref().map(|m| m.path.clone()).or_else(|| self.model_path.clone());
+        let Some(model) = model else {
+            self.evaluation.refuse(path, "No model is loaded: open an ONNX model first (top bar).".into());
+            return;
+        };
+        self.settings.last_evaluation = Some(path.clone());
+        let request =
+            JobRequest { model, data: path, engine: self.evaluation_engine.clone(), batch: BatchOptions::default() };
+        self.evaluation.start(ctx, request);
     }
 
     fn send(&mut self, command: Command) {
@@ -169,9 +202,11 @@ impl HarApp {
         self.send(Command::Play);
     }
 
-    fn open_file(&mut self, path: PathBuf) {
+    fn open_file(&mut self, path: PathBuf, ctx: &egui::Context) {
         match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("onnx") => self.open_model(path),
+            // A recording dropped on the evaluation view is evaluated; elsewhere it is replayed.
+            Some("csv") | Some("txt") if self.view == View::Evaluation => self.start_evaluation(path, ctx),
             Some("csv") | Some("txt") => self.open_replay(path),
             _ => self.toast(format!("{}: not a .csv recording or an .onnx model", path.display()), true),
         }
@@ -195,6 +230,32 @@ impl HarApp {
             }
             if let Some(path) = dialog.pick_file() {
                 let _ = tx.send(if model { Picked::Model(path) } else { Picked::Replay(path) });
+                ctx.request_repaint();
+            }
+        });
+    }
+
+    /// Native dialogs of the evaluation view: a labeled CSV to evaluate, or the folder to export the report into.
+    fn pick_for_evaluation(&self, export: bool, ctx: &egui::Context) {
+        let tx = self.picked_tx.clone();
+        let ctx = ctx.clone();
+        let start_dir = self.settings.last_evaluation.as_ref().and_then(|p| p.parent().map(Path::to_path_buf));
+        let _ = std::thread::Builder::new().name("file-dialog".into()).spawn(move || {
+            let mut dialog = rfd::FileDialog::new();
+            if let Some(dir) = start_dir {
+                dialog = dialog.set_directory(dir);
+            }
+            let picked = if export {
+                dialog.set_title("Export the evaluation report into a folder").pick_folder().map(Picked::ExportFolder)
+            } else {
+                dialog
+                    .add_filter("Labeled sensor CSV", &["csv", "txt"])
+                    .set_title("Evaluate the model on a labeled recording")
+                    .pick_file()
+                    .map(Picked::Evaluate)
+            };
+            if let Some(picked) = picked {
+                let _ = tx.send(picked);
                 ctx.request_repaint();
             }
         });
@@ -250,12 +311,14 @@ impl HarApp {
     fn handle_input(&mut self, ctx: &egui::Context) {
         let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
         for path in dropped {
-            self.open_file(path);
+            self.open_file(path, ctx);
         }
         while let Ok(picked) = self.picked_rx.try_recv() {
             match picked {
                 Picked::Model(p) => self.open_model(p),
                 Picked::Replay(p) => self.open_replay(p),
+                Picked::Evaluate(p) => self.start_evaluation(p, ctx),
+                Picked::ExportFolder(dir) => self.evaluation.export_to(ctx, dir),
             }
         }
         let typing = ctx.memory(|m| m.focused().is_some());
@@ -378,7 +441,18 @@ impl eframe::App for HarApp {
 
         let actions = match self.view {
             View::Live => self.live_view.ui(ui, &self.live, &mut self.settings),
-            View::Evaluation | View::Drift => {
+            View::Evaluation => {
+                let model = self.live.model.as_ref().map(|m| m.path.clone()).or_else(|| self.model_path.clone());
+                for action in self.evaluation.ui(ui, &mut self.settings, model.as_deref()) {
+                    match action {
+                        EvalAction::PickData => self.pick_for_evaluation(false, &ctx),
+                        EvalAction::PickExportFolder => self.pick_for_evaluation(true, &ctx),
+                        EvalAction::Evaluate(path) => self.start_evaluation(path, &ctx),
+                    }
+                }
+                Vec::new()
+            }
+            View::Drift => {
                 egui::CentralPanel::default_margins().show(ui, |ui| {
                     ui.centered_and_justified(|ui| {
                         ui.label(RichText::new(format!("The {} view comes next.", self.view.label())).size(18.0));

@@ -2,6 +2,7 @@
 //! in `widgets`; every number shown comes from the library code the CLI uses too.
 
 mod app;
+mod evaluation;
 pub mod live_state;
 mod live;
 pub mod palette;
