@@ -5,16 +5,18 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use egui::{Color32, RichText};
+use egui::RichText;
 
 use super::drift::DriftView;
 use super::drift_state::DriftState;
+use super::evaluation::{EvalAction, EvaluationView, JobRequest};
 use super::live::{LiveAction, LiveView};
 use super::live_state::LiveState;
 use super::palette;
 use super::settings::{STORAGE_KEY, Settings, View};
 use super::{GuiOptions, widgets};
 use crate::model::EngineOptions;
+use crate::pipeline::batch::BatchOptions;
 use crate::pipeline::{Command, PipelineConfig, PipelineHandle};
 use crate::source::SourceSpec;
 
@@ -22,6 +24,10 @@ use crate::source::SourceSpec;
 enum Picked {
     Model(PathBuf),
     Replay(PathBuf),
+    /// A labeled file to evaluate.
+    Evaluate(PathBuf),
+    /// The folder to export the evaluation report into.
+    ExportFolder(PathBuf),
 }
 
 /// A pending `--screenshot` request.
@@ -58,6 +64,11 @@ pub struct HarApp {
     started: Instant,
     model_path: Option<PathBuf>,
     source: Option<SourceSpec>,
+    evaluation: EvaluationView,
+    /// How the evaluation view loads its own engine (same runtime library as the pipeline).
+    evaluation_engine: EngineOptions,
+    /// The context the app was created with, for work started outside a frame (dropped files, tests).
+    ctx: egui::Context,
 }
 
 impl HarApp {
@@ -89,7 +100,8 @@ impl HarApp {
         if let Some(looping) = options.looping {
             settings.looping = looping;
         }
-        let view = options.view.unwrap_or(settings.view);
+        // `--evaluate` opens the evaluation view unless another view is asked for.
+        let view = options.view.or(options.evaluate.as_ref().map(|_| View::Evaluation)).unwrap_or(settings.view);
         let drift_config = crate::monitor::DriftConfig::default();
         let (screenshot_tx, screenshot_rx) = mpsc::channel();
         let (picked_tx, picked_rx) = mpsc::channel();
@@ -116,6 +128,14 @@ impl HarApp {
             started: Instant::now(),
             model_path: model_path.clone(),
             source: source.clone(),
+            evaluation: EvaluationView::default(),
+            // Leave a core to the UI and the live pipeline while a file is scored.
+            evaluation_engine: EngineOptions {
+                runtime_library: options.ort_lib.clone(),
+                intra_threads: std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
+                ..Default::default()
+            },
+            ctx: cc.egui_ctx.clone(),
         };
         match model_path {
             Some(model) => {
@@ -140,6 +160,9 @@ impl HarApp {
                     .into(),
             ),
         }
+        if let Some(path) = options.evaluate.clone() {
+            app.start_evaluation(path, &cc.egui_ctx);
+        }
         app
     }
 
@@ -151,6 +174,19 @@ impl HarApp {
     /// What the drift view currently knows (for tests).
     pub fn drift_state(&self) -> &DriftState {
         &self.drift
+    }
+
+    /// Evaluates a labeled file with the current model (the one the pipeline loaded, else the one asked for).
+    fn start_evaluation(&mut self, path: PathBuf, ctx: &egui::Context) {
+        let model = self.live.model.as_ref().map(|m| m.path.clone()).or_else(|| self.model_path.clone());
+        let Some(model) = model else {
+            self.evaluation.refuse(path, "No model is loaded: open an ONNX model first (top bar).".into());
+            return;
+        };
+        self.settings.last_evaluation = Some(path.clone());
+        let request =
+            JobRequest { model, data: path, engine: self.evaluation_engine.clone(), batch: BatchOptions::default() };
+        self.evaluation.start(ctx, request);
     }
 
     fn send(&mut self, command: Command) {
@@ -189,10 +225,16 @@ impl HarApp {
         self.send(Command::Play);
     }
 
-    /// Opens a dropped or chosen file: a `.onnx` model or a `.csv` recording.
+    /// Opens a dropped or chosen file: a `.onnx` model or a `.csv` recording (evaluated when the evaluation view
+    /// is showing, replayed otherwise).
     pub fn open_file(&mut self, path: PathBuf) {
         match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("onnx") => self.open_model(path),
+            // A recording dropped on the evaluation view is evaluated; elsewhere it is replayed.
+            Some("csv") | Some("txt") if self.view == View::Evaluation => {
+                let ctx = self.ctx.clone();
+                self.start_evaluation(path, &ctx)
+            }
             Some("csv") | Some("txt") => self.open_replay(path),
             _ => self.toast(format!("{}: not a .csv recording or an .onnx model", path.display()), true),
         }
@@ -216,6 +258,32 @@ impl HarApp {
             }
             if let Some(path) = dialog.pick_file() {
                 let _ = tx.send(if model { Picked::Model(path) } else { Picked::Replay(path) });
+                ctx.request_repaint();
+            }
+        });
+    }
+
+    /// Native dialogs of the evaluation view: a labeled CSV to evaluate, or the folder to export the report into.
+    fn pick_for_evaluation(&self, export: bool, ctx: &egui::Context) {
+        let tx = self.picked_tx.clone();
+        let ctx = ctx.clone();
+        let start_dir = self.settings.last_evaluation.as_ref().and_then(|p| p.parent().map(Path::to_path_buf));
+        let _ = std::thread::Builder::new().name("file-dialog".into()).spawn(move || {
+            let mut dialog = rfd::FileDialog::new();
+            if let Some(dir) = start_dir {
+                dialog = dialog.set_directory(dir);
+            }
+            let picked = if export {
+                dialog.set_title("Export the evaluation report into a folder").pick_folder().map(Picked::ExportFolder)
+            } else {
+                dialog
+                    .add_filter("Labeled sensor CSV", &["csv", "txt"])
+                    .set_title("Evaluate the model on a labeled recording")
+                    .pick_file()
+                    .map(Picked::Evaluate)
+            };
+            if let Some(picked) = picked {
+                let _ = tx.send(picked);
                 ctx.request_repaint();
             }
         });
@@ -277,6 +345,8 @@ impl HarApp {
             match picked {
                 Picked::Model(p) => self.open_model(p),
                 Picked::Replay(p) => self.open_replay(p),
+                Picked::Evaluate(p) => self.start_evaluation(p, ctx),
+                Picked::ExportFolder(dir) => self.evaluation.export_to(ctx, dir),
             }
         }
         let typing = ctx.memory(|m| m.focused().is_some());
@@ -408,11 +478,14 @@ impl eframe::App for HarApp {
                 Vec::new()
             }
             View::Evaluation => {
-                egui::CentralPanel::default_margins().show(ui, |ui| {
-                    ui.centered_and_justified(|ui| {
-                        ui.label(RichText::new(format!("The {} view comes next.", self.view.label())).size(18.0));
-                    });
-                });
+                let model = self.live.model.as_ref().map(|m| m.path.clone()).or_else(|| self.model_path.clone());
+                for action in self.evaluation.ui(ui, &mut self.settings, model.as_deref()) {
+                    match action {
+                        EvalAction::PickData => self.pick_for_evaluation(false, &ctx),
+                        EvalAction::PickExportFolder => self.pick_for_evaluation(true, &ctx),
+                        EvalAction::Evaluate(path) => self.start_evaluation(path, &ctx),
+                    }
+                }
                 Vec::new()
             }
         };
@@ -443,7 +516,6 @@ impl eframe::App for HarApp {
         if self.live.status.playing {
             ctx.request_repaint_after(Duration::from_millis(33));
         }
-        let _ = Color32::TRANSPARENT;
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

@@ -4,6 +4,7 @@
 mod app;
 mod drift;
 pub mod drift_state;
+mod evaluation;
 mod live;
 pub mod live_state;
 pub mod palette;

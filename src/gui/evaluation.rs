@@ -1,0 +1,1016 @@
+//! The analyst's screen: evaluate the model on a labeled recording and see where it goes wrong. Headline numbers,
+//! the confusion matrix (the centrepiece), per-class and per-user tables, and for any cell the windows in it with
+//! their six signals and class probabilities. The numbers come from the batch scorer and report that
+//! `har-monitor evaluate` uses; the job runs on its own thread and this view only draws its state.
+
+mod job;
+mod matrix;
+mod state;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use egui::{Align, Color32, Layout, RichText, Sense, Ui, vec2};
+use egui_extras::{Column, TableBuilder};
+use egui_plot::{AxisHints, Line, Plot, PlotPoints};
+
+pub use job::{Evaluation, EvaluationJob, JobRequest, JobStatus, Progress};
+pub use state::{ClassColumn, EvaluationState, ExportStatus, Phase, SideTab, WindowColumn};
+
+use super::palette::{self, class_color};
+use super::settings::Settings;
+use super::widgets;
+use crate::eval::write_report_dir;
+
+/// What the evaluation view asks the shell to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EvalAction {
+    /// Open a native dialog for a labeled CSV, then evaluate it.
+    PickData,
+    /// Open a native dialog for the folder to export the report into.
+    PickExportFolder,
+    /// Evaluate this file with the current model.
+    Evaluate(PathBuf),
+}
+
+/// Width of the panel beside the matrix.
+const SIDE_WIDTH: f32 = 600.0;
+
+#[derive(Debug, Default)]
+pub struct EvaluationView {
+    state: EvaluationState,
+    job: Option<EvaluationJob>,
+    export: Option<mpsc::Receiver<Result<Vec<PathBuf>, String>>>,
+}
+
+impl Drop for EvaluationView {
+    /// Closing the app stops a running evaluation and waits for its thread (at most the current batch, or the
+    /// rest of loading the file), so ONNX Runtime is not torn down under it.
+    fn drop(&mut self) {
+        if let Some(job) = self.job.take() {
+            job.cancel_and_wait();
+        }
+    }
+}
+
+impl EvaluationView {
+    /// Starts evaluating `request.data` (a running evaluation is cancelled first).
+    pub fn start(&mut self, ctx: &egui::Context, request: JobRequest) {
+        let file = request.data.clone();
+        self.job = None;
+        self.state.started(file.clone());
+        let wake = ctx.clone();
+        match EvaluationJob::spawn(request, move || wake.request_repaint()) {
+            Ok(job) => self.job = Some(job),
+            Err(e) => self.state.failed_to_start(file, format!("the evaluation thread could not start: {e}")),
+        }
+    }
+
+    /// Shows why an evaluation of `file` could not start (no model, ...).
+    pub fn refuse(&mut self, file: PathBuf, message: String) {
+        self.job = None;
+        self.state.failed_to_start(file, message);
+    }
+
+    /// Writes the report directory of the current evaluation into `dir`, on a thread.
+    pub fn export_to(&mut self, ctx: &egui::Context, dir: PathBuf) {
+        let Some(result) = self.state.result.clone() else { return };
+        let (tx, rx) = mpsc::channel();
+        let wake = ctx.clone();
+        let target = dir.clone();
+        let spawned = std::thread::Builder::new().name("har-export".into()).spawn(move || {
+            let outcome = write_report_dir(&target, &result.report, &result.scored.predictions, &result.report.classes)
+                .map_err(|e| e.to_string());
+            let _ = tx.send(outcome);
+            wake.request_repaint();
+        });
+        match spawned {
+            Ok(_) => {
+                self.state.export = ExportStatus::Writing(dir);
+                self.export = Some(rx);
+            }
+            Err(e) => self.state.export = ExportStatus::Failed(format!("the export thread could not start: {e}")),
+        }
+    }
+
+    /// Takes in what the job and the export thread report. Called every frame.
+    pub fn poll(&mut self) {
+        if let Some(job) = self.job.as_mut() {
+            match job.poll() {
+                JobStatus::Running(progress) => self.state.progressed(progress),
+                JobStatus::Finished(outcome) => {
+                    let file = job.data().to_path_buf();
+                    self.job = None;
+                    self.state.finished(file, outcome.map(|evaluation| *evaluation));
+                }
+            }
+        }
+        if let Some(rx) = &self.export {
+            let outcome = match rx.try_recv() {
+                Ok(outcome) => Some(outcome),
+                Err(mpsc::TryRecvError::Empty) => None,
+                Err(mpsc::TryRecvError::Disconnected) => Some(Err("the export stopped unexpectedly".into())),
+            };
+            if let Some(outcome) = outcome {
+                self.export = None;
+                self.state.export = match (outcome, &self.state.export) {
+                    (Ok(files), ExportStatus::Writing(dir)) => ExportStatus::Written { dir: dir.clone(), files },
+                    (Ok(files), _) => ExportStatus::Written { dir: PathBuf::new(), files },
+                    (Err(message), _) => ExportStatus::Failed(message),
+                };
+            }
+        }
+    }
+
+    /// Draws the view. `model` is the model an evaluation would use.
+    pub fn ui(&mut self, ui: &mut Ui, settings: &mut Settings, model: Option<&Path>) -> Vec<EvalAction> {
+        self.poll();
+        let mut actions = Vec::new();
+        match self.state.result.clone() {
+            Some(result) => {
+                egui::Panel::top("eval_header")
+                    .frame(egui::Frame::central_panel(ui.style()).inner_margin(egui::Margin::symmetric(10, 8)))
+                    .show(ui, |ui| self.header_ui(ui, &result, &mut actions));
+                egui::Panel::right("eval_side")
+                    .resizable(false)
+                    .exact_size(SIDE_WIDTH)
+                    .show(ui, |ui| self.side_ui(ui, &result));
+                egui::CentralPanel::default_margins().show(ui, |ui| self.matrix_ui(ui, &result, settings));
+            }
+            None => {
+                egui::CentralPanel::default_margins().show(ui, |ui| self.start_ui(ui, settings, model, &mut actions));
+            }
+        }
+        if self.job.is_some() {
+            // The clock of the progress line moves even between the job's wake-ups.
+            ui.ctx().request_repaint_after(Duration::from_millis(250));
+        }
+        drop_hint(ui.ctx());
+        actions
+    }
+
+    /// Before there is a result: what to do, the running job, or why the last one failed.
+    fn start_ui(&mut self, ui: &mut Ui, settings: &Settings, model: Option<&Path>, actions: &mut Vec<EvalAction>) {
+        let width = ui.available_width().min(620.0);
+        ui.add_space((ui.available_height() * 0.18).min(140.0));
+        ui.vertical_centered(|ui| {
+            ui.set_max_width(width);
+            match self.state.phase.clone() {
+                Phase::Running { file, progress } => self.progress_ui(ui, &file, progress),
+                Phase::Failed { file, message } => {
+                    problem_frame(ui, palette::BAD, |ui| {
+                        ui.label(
+                            RichText::new(format!("{} could not be evaluated", file_name(&file))).size(18.0).strong(),
+                        );
+                        ui.add_space(4.0);
+                        ui.label(RichText::new(message).color(palette::BAD));
+                    });
+                    ui.add_space(16.0);
+                    self.choices_ui(ui, settings, model, actions);
+                }
+                Phase::Cancelled { file } => {
+                    problem_frame(ui, palette::WARN, |ui| {
+                        ui.label(
+                            RichText::new(format!("The evaluation of {} was cancelled.", file_name(&file))).size(16.0),
+                        );
+                    });
+                    ui.add_space(16.0);
+                    self.choices_ui(ui, settings, model, actions);
+                }
+                Phase::Empty | Phase::Done => {
+                    ui.label(RichText::new("Evaluate the model on a labeled recording").size(22.0).strong());
+                    ui.add_space(6.0);
+                    ui.label(
+                        RichText::new(
+                            "Every window of the file is scored by the current model and compared with its majority \
+                             label: accuracy, F1, Cohen's kappa, the confusion matrix, and the windows behind each \
+                             mistake.",
+                        )
+                        .weak(),
+                    );
+                    ui.add_space(16.0);
+                    self.choices_ui(ui, settings, model, actions);
+                }
+            }
+        });
+    }
+
+    fn choices_ui(&self, ui: &mut Ui, settings: &Settings, model: Option<&Path>, actions: &mut Vec<EvalAction>) {
+        match model {
+            Some(m) => ui
+                .label(RichText::new(format!("model: {}", file_name(m))).monospace())
+                .on_hover_text(m.display().to_string()),
+            None => ui.label(RichText::new("No model is loaded: open one first (top bar).").color(palette::WARN)),
+        };
+        ui.add_space(8.0);
+        if ui.button(RichText::new("Open labeled CSV…").size(16.0)).clicked() {
+            actions.push(EvalAction::PickData);
+        }
+        if let Some(demo) = crate::assets::demo_data(crate::assets::DEMO_LABELED)
+            && ui.button(format!("Evaluate the demo file ({})", crate::assets::DEMO_LABELED)).clicked()
+        {
+            actions.push(EvalAction::Evaluate(demo));
+        }
+        if let Some(last) = settings.last_evaluation.as_ref().filter(|p| p.is_file())
+            && ui
+                .button(format!("Evaluate again: {}", file_name(last)))
+                .on_hover_text(last.display().to_string())
+                .clicked()
+        {
+            actions.push(EvalAction::Evaluate(last.clone()));
+        }
+        ui.add_space(8.0);
+        ui.label(
+            RichText::new("or drop a .csv on this window · columns timestamp, Ax_w … Gz_w, activity, User")
+                .small()
+                .weak(),
+        );
+    }
+
+    fn progress_ui(&self, ui: &mut Ui, file: &Path, progress: Option<Progress>) {
+        ui.label(RichText::new(format!("Evaluating {}", file_name(file))).size(20.0).strong())
+            .on_hover_text(file.display().to_string());
+        ui.add_space(10.0);
+        let cancelling = progress.is_some_and(|p| p.cancelling);
+        match progress.and_then(|p| p.total.map(|t| (p, t))) {
+            Some((p, total)) => {
+                let fraction = if total == 0 { 1.0 } else { p.done as f32 / total as f32 };
+                let left = p.left.map(|d| format!(" · about {} left", duration_text(d))).unwrap_or_default();
+                ui.add(
+                    egui::ProgressBar::new(fraction)
+                        .desired_width(ui.available_width())
+                        .desired_height(22.0)
+                        .text(format!("{} / {} windows{left}", p.done, total)),
+                );
+            }
+            None => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Loading the file and the model…");
+                });
+            }
+        }
+        ui.add_space(10.0);
+        if cancelling {
+            ui.label(RichText::new("Cancelling…").weak());
+        } else if ui.button("Cancel").clicked()
+            && let Some(job) = &self.job
+        {
+            job.cancel();
+        }
+    }
+
+    /// File, model, the buttons, the headline numbers and the notes.
+    fn header_ui(&mut self, ui: &mut Ui, result: &Evaluation, actions: &mut Vec<EvalAction>) {
+        let report = &result.report;
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(file_name(Path::new(&report.data))).size(17.0).strong())
+                .on_hover_text(load_summary(result));
+            ui.label(RichText::new("evaluated with").weak());
+            ui.label(RichText::new(format!("{} {}", report.model.name, report.model.version)).monospace())
+                .on_hover_text(&report.model.path);
+            ui.add_space(8.0);
+            // The report's notes and what the loader did open below the cards (a collapsible section whose
+            // switch sits on this line, to leave the matrix its height).
+            let arrow = if self.state.notes_open { "⏷" } else { "⏵" };
+            let title = match report.notes.len() {
+                0 => format!("{arrow} how the file was read"),
+                n => format!("{arrow} notes ({n})"),
+            };
+            let warned = !result.scored.load_report.warnings.is_empty();
+            let text = if warned { RichText::new(title).color(palette::WARN) } else { RichText::new(title) };
+            if ui
+                .selectable_label(self.state.notes_open, text)
+                .on_hover_text("Notes on the data, columns used, timestamps and the accelerometer unit")
+                .clicked()
+            {
+                self.state.notes_open = !self.state.notes_open;
+            }
+            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                if ui
+                    .button("Export report…")
+                    .on_hover_text("report.json, CSVs and confusion_matrix.png, as `har-monitor evaluate` writes them")
+                    .clicked()
+                {
+                    actions.push(EvalAction::PickExportFolder);
+                }
+                if ui.button("Open labeled CSV…").clicked() {
+                    actions.push(EvalAction::PickData);
+                }
+                export_status_ui(ui, &self.state.export);
+            });
+        });
+        ui.add_space(4.0);
+        let kappa = report.cohen_kappa.map_or_else(|| "undefined".to_string(), |k| format!("{k:.3}"));
+        let correct: u64 = (0..report.classes.len()).map(|i| report.confusion_matrix.count(i, i)).sum();
+        let cards = [
+            (
+                "accuracy",
+                format!("{:.1}%", report.accuracy * 100.0),
+                format!("{correct} of {} windows", report.windows.used),
+            ),
+            (
+                "macro-F1",
+                format!("{:.3}", report.macro_avg.f1),
+                format!("P {:.3} · R {:.3}", report.macro_avg.precision, report.macro_avg.recall),
+            ),
+            (
+                "weighted-F1",
+                format!("{:.3}", report.weighted.f1),
+                format!("P {:.3} · R {:.3}", report.weighted.precision, report.weighted.recall),
+            ),
+            ("Cohen's κ", kappa, "agreement beyond chance".to_string()),
+            ("windows used", report.windows.used.to_string(), format!("{} skipped", report.windows.skipped)),
+            (
+                "time taken",
+                format!("{:.2} s", report.seconds),
+                format!("{:.2} s in the model", result.scored.inference_seconds),
+            ),
+        ];
+        ui.columns(cards.len(), |columns| {
+            for (ui, (caption, value, detail)) in columns.iter_mut().zip(cards) {
+                stat_card(ui, caption, &value, &detail);
+            }
+        });
+        if self.state.notes_open {
+            ui.add_space(4.0);
+            // Bounded, so that the matrix keeps most of the height.
+            egui::ScrollArea::vertical()
+                .id_salt("eval_notes_scroll")
+                .min_scrolled_height(100.0)
+                .max_height(110.0)
+                .show(ui, |ui| {
+                    ui.set_width(ui.available_width());
+                    for note in &report.notes {
+                        ui.label(format!("• {note}"));
+                    }
+                    ui.label(RichText::new(result.scored.load_report.to_string().trim_end()).monospace().weak());
+                });
+        }
+    }
+
+    fn matrix_ui(&mut self, ui: &mut Ui, result: &Evaluation, settings: &mut Settings) {
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("Confusion matrix").size(16.0).strong());
+            ui.label(RichText::new("rows: true class · columns: predicted class").weak());
+            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                if ui
+                    .selectable_label(!settings.normalised_matrix, "count")
+                    .on_hover_text("Shade cells by their count")
+                    .clicked()
+                {
+                    settings.normalised_matrix = false;
+                }
+                if ui
+                    .selectable_label(settings.normalised_matrix, "row share")
+                    .on_hover_text("Shade cells by their share of the true class")
+                    .clicked()
+                {
+                    settings.normalised_matrix = true;
+                }
+                ui.label(RichText::new("shade by").weak());
+            });
+        });
+        ui.add_space(4.0);
+        // Scrolls only when even the smallest cells do not fit (many classes, a small window).
+        let clicked = egui::ScrollArea::both()
+            .id_salt("eval_matrix_scroll")
+            .auto_shrink([false, false])
+            .show(ui, |ui| matrix::confusion_matrix_ui(ui, &result.report, settings.normalised_matrix, self.state.cell))
+            .inner;
+        if let Some((i, j)) = clicked {
+            self.state.select_cell(i, j);
+        }
+    }
+
+    fn side_ui(&mut self, ui: &mut Ui, result: &Evaluation) {
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            if ui
+                .selectable_label(self.state.tab == SideTab::Classes, RichText::new("Classes & users").size(15.0))
+                .clicked()
+            {
+                self.state.tab = SideTab::Classes;
+            }
+            let cell_tab = match self.state.cell {
+                Some(_) => format!("Windows in cell ({})", self.state.cell_windows.len()),
+                None => "Windows in cell".to_string(),
+            };
+            if ui.selectable_label(self.state.tab == SideTab::Cell, RichText::new(cell_tab).size(15.0)).clicked() {
+                self.state.tab = SideTab::Cell;
+            }
+        });
+        ui.separator();
+        match self.state.tab {
+            SideTab::Classes => {
+                egui::ScrollArea::vertical().id_salt("eval_classes_scroll").auto_shrink([false, false]).show(
+                    ui,
+                    |ui| {
+                        ui.spacing_mut().item_spacing.y = 2.0;
+                        self.class_table_ui(ui, result);
+                        ui.add_space(12.0);
+                        user_bars_ui(ui, result);
+                    },
+                );
+            }
+            SideTab::Cell => self.cell_ui(ui, result),
+        }
+    }
+
+    fn class_table_ui(&mut self, ui: &mut Ui, result: &Evaluation) {
+        let report = &result.report;
+        ui.label(RichText::new("Per class").strong());
+        let rows = self.state.class_rows();
+        let order = self.state.class_order;
+        let mut clicked = None;
+        let number_w = 80.0;
+        let name_w = (ui.available_width() - 4.0 * number_w - 4.0 * ui.spacing().item_spacing.x - 4.0).max(150.0);
+        TableBuilder::new(ui)
+            .id_salt("eval_per_class")
+            .striped(true)
+            .vscroll(false)
+            .cell_layout(Layout::left_to_right(Align::Center))
+            .column(Column::exact(name_w))
+            .columns(Column::exact(number_w), 4)
+            .header(24.0, |mut header| {
+                for (column, label) in [
+                    (ClassColumn::Class, "class"),
+                    (ClassColumn::Precision, "precision"),
+                    (ClassColumn::Recall, "recall"),
+                    (ClassColumn::F1, "F1"),
+                    (ClassColumn::Support, "support"),
+                ] {
+                    header.col(|ui| {
+                        if sort_header(ui, label, order.column == column, order.descending) {
+                            clicked = Some(column);
+                        }
+                    });
+                }
+            })
+            .body(|mut body| {
+                for i in rows {
+                    let Some(c) = report.per_class.get(i) else { continue };
+                    body.row(20.0, |mut row| {
+                        row.col(|ui| {
+                            swatch(ui, class_color(i));
+                            ui.label(&c.class);
+                        });
+                        for value in [c.precision, c.recall, c.f1] {
+                            row.col(|ui| number_cell(ui, &format!("{value:.3}")));
+                        }
+                        row.col(|ui| number_cell(ui, &c.support.to_string()));
+                    });
+                }
+                for (name, avg) in [("macro avg", &report.macro_avg), ("weighted avg", &report.weighted)] {
+                    body.row(20.0, |mut row| {
+                        row.set_overline(name == "macro avg");
+                        row.col(|ui| {
+                            ui.add_space(16.0);
+                            ui.label(RichText::new(name).italics().weak());
+                        });
+                        for value in [avg.precision, avg.recall, avg.f1] {
+                            row.col(|ui| number_cell(ui, &format!("{value:.3}")));
+                        }
+                        row.col(|ui| number_cell(ui, &report.windows.used.to_string()));
+                    });
+                }
+            });
+        if let Some(column) = clicked {
+            self.state.sort_classes(column);
+        }
+    }
+
+    fn cell_ui(&mut self, ui: &mut Ui, result: &Evaluation) {
+        let report = &result.report;
+        let Some((t, p)) = self.state.cell else {
+            ui.add_space(20.0);
+            ui.vertical_centered(|ui| {
+                ui.label(RichText::new("Click a cell of the confusion matrix to list its windows.").weak());
+            });
+            return;
+        };
+        let name = |i: usize| report.classes.get(i).map_or("?", String::as_str);
+        let count = self.state.cell_windows.len();
+        let row_total: u64 = (0..report.classes.len()).map(|j| report.confusion_matrix.count(t, j)).sum();
+        let share = if row_total == 0 { 0.0 } else { count as f64 / row_total as f64 };
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("true").weak());
+            swatch(ui, class_color(t));
+            ui.label(RichText::new(name(t)).strong());
+            ui.label(RichText::new("→").monospace().weak());
+            ui.label(RichText::new("predicted").weak());
+            swatch(ui, class_color(p));
+            ui.label(RichText::new(name(p)).strong());
+            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                if ui.small_button("🗙").on_hover_text("Clear the selection").clicked() {
+                    self.state.clear_cell();
+                    self.state.tab = SideTab::Classes;
+                }
+                let verdict = if t == p { "correct" } else { "confused" };
+                ui.label(
+                    RichText::new(format!(
+                        "{count} {} · {}",
+                        if count == 1 { "window" } else { "windows" },
+                        matrix::percent(share)
+                    ))
+                    .weak(),
+                )
+                .on_hover_text(format!(
+                    "{} of the {} windows are {verdict} this way",
+                    matrix::percent(share),
+                    name(t)
+                ));
+            });
+        });
+        if count == 0 {
+            ui.add_space(12.0);
+            ui.label(RichText::new("No window fell in this cell.").weak());
+            return;
+        }
+        self.window_table_ui(ui, result);
+        ui.add_space(6.0);
+        ui.separator();
+        if let Some(picked) = self.state.picked {
+            self.window_detail_ui(ui, result, picked);
+        }
+    }
+
+    fn window_table_ui(&mut self, ui: &mut Ui, result: &Evaluation) {
+        let predictions = &result.scored.predictions;
+        let order = self.state.window_order;
+        let windows = self.state.cell_windows.clone();
+        let picked = self.state.picked;
+        let mut sort = None;
+        let mut pick = None;
+        let has_users = predictions.iter().any(|p| p.user.is_some());
+        // Columns share the panel's width (less the gaps between them and a scroll bar).
+        let spacing = ui.spacing().item_spacing.x;
+        let free = (ui.available_width() - 4.0 * spacing - 14.0).max(300.0);
+        let widths = [0.15, 0.19, 0.16, 0.25, 0.25].map(|share| (free * share).floor());
+        // A click anywhere on a row picks it: the labels in it must not take the click for text selection.
+        ui.style_mut().interaction.selectable_labels = false;
+        TableBuilder::new(ui)
+            .id_salt("eval_cell_windows")
+            .striped(true)
+            .sense(Sense::click())
+            .min_scrolled_height(130.0)
+            .max_scroll_height(130.0)
+            .cell_layout(Layout::left_to_right(Align::Center))
+            .columns(Column::exact(widths[0]), 1)
+            .columns(Column::exact(widths[1]), 1)
+            .columns(Column::exact(widths[2]), 1)
+            .columns(Column::exact(widths[3]), 1)
+            .columns(Column::exact(widths[4]), 1)
+            .header(22.0, |mut header| {
+                header.col(|ui| {
+                    ui.label(RichText::new("window").weak());
+                });
+                for (column, label) in [
+                    (WindowColumn::Time, "time"),
+                    (WindowColumn::User, "user"),
+                    (WindowColumn::Confidence, "confidence"),
+                    (WindowColumn::StartRow, "start row"),
+                ] {
+                    header.col(|ui| {
+                        if sort_header(ui, label, order.column == column, order.descending) {
+                            sort = Some(column);
+                        }
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(20.0, windows.len(), |mut row| {
+                    let Some(&index) = windows.get(row.index()) else { return };
+                    let Some(p) = predictions.get(index) else { return };
+                    row.set_selected(picked == Some(index));
+                    row.col(|ui| {
+                        ui.label(RichText::new(format!("#{}", p.window)).monospace());
+                    });
+                    row.col(|ui| {
+                        ui.label(RichText::new(precise_clock(self.state.file_time(p.t_start))).monospace());
+                    });
+                    row.col(|ui| {
+                        ui.label(p.user.as_deref().unwrap_or(if has_users { "?" } else { "–" }));
+                    });
+                    row.col(|ui| {
+                        ui.label(RichText::new(format!("{:.1}%", p.confidence() * 100.0)).monospace());
+                    });
+                    row.col(|ui| {
+                        ui.label(RichText::new(p.start_row.to_string()).monospace());
+                    });
+                    let response = row.response();
+                    let label = format!("window {}", p.window);
+                    response.widget_info(|| {
+                        egui::WidgetInfo::selected(egui::Role::Row, true, picked == Some(index), &label)
+                    });
+                    if response.clicked() {
+                        pick = Some(index);
+                    }
+                });
+            });
+        if let Some(column) = sort {
+            self.state.sort_windows(column);
+        }
+        if let Some(index) = pick {
+            self.state.pick_window(index);
+        }
+    }
+
+    fn window_detail_ui(&self, ui: &mut Ui, result: &Evaluation, index: usize) {
+        let Some(p) = result.scored.predictions.get(index) else { return };
+        let classes = &result.report.classes;
+        let name = |i: usize| classes.get(i).map_or("?", String::as_str);
+        let predicted = p.predicted();
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new(format!("Window #{}", p.window)).size(15.0).strong());
+            ui.label(
+                RichText::new(format!(
+                    "{} – {} · rows {}–{}{}",
+                    precise_clock(self.state.file_time(p.t_start)),
+                    precise_clock(self.state.file_time(p.t_end)),
+                    p.start_row,
+                    p.end_row.saturating_sub(1),
+                    p.user.as_ref().map(|u| format!(" · user {u}")).unwrap_or_default()
+                ))
+                .monospace()
+                .weak(),
+            );
+        });
+        ui.horizontal(|ui| {
+            if let Some(t) = p.true_label {
+                ui.label(RichText::new("true").weak());
+                ui.label(RichText::new(name(t)).color(class_color(t)).strong());
+            }
+            ui.label(RichText::new("predicted").weak());
+            ui.label(RichText::new(name(predicted)).color(class_color(predicted)).strong());
+            ui.label(RichText::new(format!("{:.1}%", p.confidence() * 100.0)).monospace());
+        });
+        ui.add_space(4.0);
+        let bars_w = 280.0;
+        let height = ui.available_height().max(120.0);
+        ui.horizontal_top(|ui| {
+            let plots_w = (ui.available_width() - bars_w - 12.0).max(160.0);
+            ui.allocate_ui_with_layout(vec2(plots_w, height), Layout::top_down(Align::Min), |ui| {
+                signal_plots(ui, result, &self.state, index, plots_w, height);
+            });
+            ui.add_space(4.0);
+            ui.allocate_ui_with_layout(vec2(bars_w, height), Layout::top_down(Align::Min), |ui| {
+                ui.set_width(bars_w);
+                ui.label(RichText::new("class probabilities (true class outlined)").small().weak());
+                widgets::probability_bars(ui, classes, &p.probabilities, p.true_label);
+            });
+        });
+    }
+}
+
+/// The accelerometer and gyroscope of one window, each group in its own plot.
+fn signal_plots(ui: &mut Ui, result: &Evaluation, state: &EvaluationState, index: usize, width: f32, height: f32) {
+    let Some(signals) = state.window_signals(index) else {
+        ui.label(RichText::new("The window's rows are not in the recording.").weak());
+        return;
+    };
+    let n = signals.channels.len();
+    let split = 3.min(n);
+    let groups = [
+        ("accelerometer", unit_text(&result.accel_unit), 0..split),
+        ("gyroscope", unit_text(&result.gyro_unit), split..n),
+    ];
+    axes_legend(ui);
+    let each = ((height - 30.0) / 2.0).clamp(90.0, 200.0);
+    let end = signals.seconds.last().copied().unwrap_or(1.0);
+    for (g, (title, unit, range)) in groups.into_iter().enumerate() {
+        if range.is_empty() {
+            continue;
+        }
+        Plot::new(("eval_signal", g))
+            .width(width)
+            .height(each)
+            .allow_zoom(false)
+            .allow_drag(false)
+            .allow_scroll(false)
+            .allow_boxed_zoom(false)
+            .allow_double_click_reset(false)
+            .default_x_bounds(0.0, end)
+            .y_axis_label(format!("{title} [{unit}]"))
+            .y_axis_min_width(40.0)
+            // Whole seconds, closer together than egui_plot's default spacing allows for a narrow plot.
+            .custom_x_axes(vec![
+                AxisHints::new_x()
+                    .formatter(|mark, _| {
+                        let whole = (mark.value - mark.value.round()).abs() < 1e-6;
+                        if whole { format!("{:.0} s", mark.value) } else { String::new() }
+                    })
+                    .label_spacing(30.0..=40.0),
+            ])
+            .show(ui, |plot_ui| {
+                for (k, c) in range.enumerate() {
+                    let Some((name, values)) = signals.channels.get(c) else { continue };
+                    let points: Vec<[f64; 2]> =
+                        signals.seconds.iter().zip(values).map(|(t, v)| [*t, f64::from(*v)]).collect();
+                    plot_ui
+                        .line(Line::new(name.clone(), PlotPoints::from(points)).color(palette::AXES[k % 3]).width(1.3));
+                }
+            });
+    }
+}
+
+/// One legend for both signal plots: the x, y and z axes' colours.
+fn axes_legend(ui: &mut Ui) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("signals").small().weak());
+        for (k, axis) in ["x", "y", "z"].into_iter().enumerate() {
+            let (rect, _) = ui.allocate_exact_size(vec2(16.0, 12.0), Sense::hover());
+            ui.painter()
+                .line_segment([rect.left_center(), rect.right_center()], egui::Stroke::new(2.0, palette::AXES[k]));
+            ui.label(RichText::new(axis).small());
+        }
+    });
+}
+
+/// Accuracy per user as horizontal bars, with the overall accuracy marked.
+fn user_bars_ui(ui: &mut Ui, result: &Evaluation) {
+    let report = &result.report;
+    ui.label(RichText::new("Per user").strong());
+    if report.per_user.is_empty() {
+        ui.label(RichText::new("The file has no user column.").weak());
+        return;
+    }
+    let name_w = 90.0;
+    let text_w = 150.0;
+    let width = ui.available_width();
+    let bar_w = (width - name_w - text_w - 12.0).max(60.0);
+    let visuals = ui.visuals().clone();
+    for user in &report.per_user {
+        let (rect, response) = ui.allocate_exact_size(vec2(width, 20.0), Sense::hover());
+        let painter = ui.painter_at(rect);
+        painter.text(
+            rect.left_center() + vec2(4.0, 0.0),
+            egui::Align2::LEFT_CENTER,
+            format!("user {}", user.user),
+            egui::FontId::proportional(13.0),
+            visuals.text_color(),
+        );
+        let bar = egui::Rect::from_min_size(rect.min + vec2(name_w, 3.0), vec2(bar_w, 14.0));
+        painter.rect_filled(bar, 3.0, visuals.extreme_bg_color);
+        let fill = egui::Rect::from_min_size(bar.min, vec2(bar_w * user.accuracy.clamp(0.0, 1.0) as f32, bar.height()));
+        painter.rect_filled(fill, 3.0, palette::ACCENT.gamma_multiply(0.8));
+        let overall_x = bar.left() + bar_w * report.accuracy.clamp(0.0, 1.0) as f32;
+        painter.line_segment(
+            [egui::pos2(overall_x, rect.top()), egui::pos2(overall_x, rect.bottom())],
+            egui::Stroke::new(1.0, visuals.strong_text_color()),
+        );
+        painter.text(
+            egui::pos2(bar.right() + 8.0, rect.center().y),
+            egui::Align2::LEFT_CENTER,
+            format!("{:.1}%  ({} windows)", user.accuracy * 100.0, user.windows),
+            egui::FontId::monospace(12.0),
+            visuals.text_color(),
+        );
+        response.on_hover_text(format!(
+            "user {}: {} of {} windows correct ({:.1}%); the line marks the overall {:.1}%",
+            user.user,
+            user.correct,
+            user.windows,
+            user.accuracy * 100.0,
+            report.accuracy * 100.0
+        ));
+    }
+}
+
+fn stat_card(ui: &mut Ui, caption: &str, value: &str, detail: &str) {
+    egui::Frame::new()
+        .fill(ui.visuals().faint_bg_color)
+        .stroke(ui.visuals().widgets.noninteractive.bg_stroke)
+        .corner_radius(6.0)
+        .inner_margin(egui::Margin::symmetric(10, 6))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new(caption).small().weak());
+            ui.label(RichText::new(value).size(22.0).strong());
+            ui.label(RichText::new(detail).small().weak());
+        });
+}
+
+fn export_status_ui(ui: &mut Ui, status: &ExportStatus) {
+    match status {
+        ExportStatus::None => {}
+        ExportStatus::Writing(dir) => {
+            ui.spinner();
+            ui.label(RichText::new(format!("writing to {}…", dir.display())).weak());
+        }
+        ExportStatus::Written { dir, files } => {
+            let names: Vec<String> = files.iter().map(|f| file_name(f)).collect();
+            ui.label(RichText::new(format!("✔ report written to {}", dir.display())).color(palette::OK))
+                .on_hover_text(names.join("\n"));
+        }
+        ExportStatus::Failed(message) => {
+            ui.label(RichText::new(format!("✖ export failed: {message}")).color(palette::BAD));
+        }
+    }
+}
+
+/// A clickable column header that shows the sort direction; true when clicked.
+fn sort_header(ui: &mut Ui, label: &str, sorted: bool, descending: bool) -> bool {
+    let arrow = match (sorted, descending) {
+        (false, _) => "",
+        (true, true) => " ⏷",
+        (true, false) => " ⏶",
+    };
+    let text = RichText::new(format!("{label}{arrow}"));
+    ui.selectable_label(sorted, if sorted { text.strong() } else { text })
+        .on_hover_text(format!("Sort by {label}"))
+        .clicked()
+}
+
+fn number_cell(ui: &mut Ui, text: &str) {
+    ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+        ui.add_space(8.0);
+        ui.label(RichText::new(text).monospace());
+    });
+}
+
+fn swatch(ui: &mut Ui, color: Color32) {
+    let (rect, _) = ui.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
+    ui.painter().rect_filled(rect, 2.0, color);
+}
+
+fn problem_frame(ui: &mut Ui, color: Color32, add: impl FnOnce(&mut Ui)) {
+    egui::Frame::new()
+        .fill(color.gamma_multiply(0.12))
+        .stroke(egui::Stroke::new(1.0, color))
+        .corner_radius(6.0)
+        .inner_margin(egui::Margin::symmetric(16, 12))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            add(ui);
+        });
+}
+
+/// While files are dragged over the window: say what dropping does here.
+fn drop_hint(ctx: &egui::Context) {
+    if ctx.input(|i| i.raw.hovered_files.is_empty()) {
+        return;
+    }
+    let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("eval_drop_hint")));
+    let rect = ctx.content_rect();
+    painter.rect_filled(rect, 0.0, Color32::from_black_alpha(170));
+    painter.text(
+        rect.center(),
+        egui::Align2::CENTER_CENTER,
+        "Drop a labeled CSV to evaluate it",
+        egui::FontId::proportional(26.0),
+        Color32::WHITE,
+    );
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// What loading the file did, for the hover on the file name.
+fn load_summary(result: &Evaluation) -> String {
+    let load = &result.scored.load_report;
+    let windowing = &result.scored.windowing;
+    format!(
+        "{}\n{} rows read, {} kept, {} bad\n{} windows in {} segments",
+        result.report.data,
+        load.rows_read,
+        load.rows_kept,
+        load.bad_rows,
+        windowing.windows.len(),
+        windowing.segments
+    )
+}
+
+fn unit_text(unit: &str) -> String {
+    match unit {
+        "m/s^2" => "m/s²".into(),
+        "as-is" => "file units".into(),
+        other => other.into(),
+    }
+}
+
+/// `m:ss.s` (or `h:mm:ss.s`): window starts are a fraction of a second apart in some files.
+fn precise_clock(seconds: f64) -> String {
+    let s = seconds.max(0.0);
+    let tenths = (s * 10.0).round() as u64;
+    let (whole, tenth) = (tenths / 10, tenths % 10);
+    if whole >= 3600 {
+        format!("{}:{:02}:{:02}.{tenth}", whole / 3600, (whole / 60) % 60, whole % 60)
+    } else {
+        format!("{}:{:02}.{tenth}", whole / 60, whole % 60)
+    }
+}
+
+fn duration_text(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 60.0 { format!("{s:.0} s") } else { widgets::clock(s) }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::model::EngineOptions;
+    use crate::pipeline::batch::BatchOptions;
+
+    fn poll_until(view: &mut EvaluationView, what: &str, done: impl Fn(&EvaluationState) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            view.poll();
+            if done(&view.state) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn export_writes_the_files_of_har_monitor_evaluate_and_says_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("report");
+        let mut view = EvaluationView::default();
+        view.state.started("test.csv".into());
+        view.state.finished("test.csv".into(), Ok(state::tests::evaluation(&state::tests::MIXED)));
+        view.export_to(&egui::Context::default(), target.clone());
+        assert_eq!(view.state.export, ExportStatus::Writing(target.clone()));
+        poll_until(&mut view, "the export", |s| !matches!(s.export, ExportStatus::Writing(_)));
+        let ExportStatus::Written { dir: written, files } = view.state.export.clone() else {
+            panic!("export failed: {:?}", view.state.export)
+        };
+        assert_eq!(written, target);
+        let names: Vec<String> = files.iter().map(|f| file_name(f)).collect();
+        assert_eq!(
+            names,
+            ["report.json", "confusion_matrix.csv", "per_class.csv", "predictions.csv", "confusion_matrix.png"]
+        );
+        assert!(files.iter().all(|f| f.is_file()));
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(target.join("report.json")).unwrap()).unwrap();
+        assert_eq!(json["windows"]["used"], 6);
+    }
+
+    #[test]
+    fn an_export_that_cannot_write_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("a_file");
+        std::fs::write(&blocker, "not a folder").unwrap();
+        let mut view = EvaluationView::default();
+        view.state.finished("test.csv".into(), Ok(state::tests::evaluation(&state::tests::MIXED)));
+        view.export_to(&egui::Context::default(), blocker.join("report"));
+        poll_until(&mut view, "the export", |s| !matches!(s.export, ExportStatus::Writing(_)));
+        match &view.state.export {
+            ExportStatus::Failed(message) => assert!(message.contains("a_file"), "{message}"),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn cancelling_from_the_view_ends_in_the_cancelled_phase() {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let data = fixtures.join("gui/labeled_small.csv");
+        let request = JobRequest {
+            model: fixtures.join("models/keras_bilstm.onnx"),
+            data: data.clone(),
+            engine: EngineOptions::default(),
+            batch: BatchOptions::default(),
+        };
+        let mut view = EvaluationView::default();
+        view.start(&egui::Context::default(), request);
+        assert!(matches!(view.state.phase, Phase::Running { .. }));
+        if let Some(job) = &view.job {
+            job.cancel();
+        }
+        poll_until(&mut view, "the job to end", |s| !matches!(s.phase, Phase::Running { .. }));
+        assert_eq!(view.state.phase, Phase::Cancelled { file: data });
+        assert!(view.job.is_none() && view.state.result.is_none());
+    }
+
+    #[test]
+    fn clocks_keep_tenths() {
+        assert_eq!(precise_clock(0.0), "0:00.0");
+        assert_eq!(precise_clock(62.04), "1:02.0");
+        assert_eq!(precise_clock(3725.26), "1:02:05.3");
+        assert_eq!(precise_clock(-3.0), "0:00.0");
+    }
+
+    #[test]
+    fn units_read_as_units() {
+        assert_eq!(unit_text("m/s^2"), "m/s²");
+        assert_eq!(unit_text("deg/s"), "deg/s");
+    }
+
+    #[test]
+    fn a_cell_is_named_by_its_classes() {
+        assert_eq!(matrix::cell_label("nail_biting", "hair_pulling"), "cell nail_biting → hair_pulling");
+    }
+
+    #[test]
+    fn time_left_reads_in_seconds_then_minutes() {
+        assert_eq!(duration_text(Duration::from_secs(12)), "12 s");
+        assert_eq!(duration_text(Duration::from_secs(125)), "2:05");
+    }
+}

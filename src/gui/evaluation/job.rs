@@ -1,0 +1,284 @@
+//! The evaluation job: on its own thread it loads its own engine (the live pipeline's engine is not shared),
+//! scores a labeled file with the batch scorer behind `har-monitor evaluate`, and builds the same report. The UI
+//! reads progress through atomics each frame; cancelling sets a flag that the scorer checks after every batch.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use crate::eval::EvaluationReport;
+use crate::model::{Engine, EngineOptions};
+use crate::pipeline::batch::{BatchError, BatchOptions, ScoredFile, score_file};
+
+/// A finished evaluation: the report and the scored file behind it (recording, windows, predictions).
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub report: EvaluationReport,
+    pub scored: ScoredFile,
+    /// Units of the recording's channels: the model card's (the loader converts to them).
+    pub accel_unit: String,
+    pub gyro_unit: String,
+}
+
+/// What to evaluate with what.
+#[derive(Debug, Clone)]
+pub struct JobRequest {
+    pub model: PathBuf,
+    pub data: PathBuf,
+    pub engine: EngineOptions,
+    pub batch: BatchOptions,
+}
+
+/// Why a job ended without an evaluation.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum JobError {
+    #[error("cancelled")]
+    Cancelled,
+    /// The message names the file and the problem (it comes from the library's errors).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<BatchError> for JobError {
+    fn from(e: BatchError) -> Self {
+        match e {
+            BatchError::Cancelled => JobError::Cancelled,
+            other => JobError::Failed(other.to_string()),
+        }
+    }
+}
+
+/// How far a running job is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Windows scored so far.
+    pub done: usize,
+    /// Windows in the file; `None` while the file and the model are still loading.
+    pub total: Option<usize>,
+    /// Since the job started.
+    pub elapsed: Duration,
+    /// Estimated from the scoring rate so far.
+    pub left: Option<Duration>,
+    pub cancelling: bool,
+}
+
+/// What [`EvaluationJob::poll`] found.
+#[derive(Debug)]
+pub enum JobStatus {
+    Running(Progress),
+    Finished(Result<Box<Evaluation>, JobError>),
+}
+
+/// Written by the job thread, read by the UI.
+#[derive(Debug, Default)]
+struct Shared {
+    done: AtomicUsize,
+    total: AtomicUsize,
+    /// Set once the file is loaded and windowed (`total` is valid from then on, even when it is 0).
+    scoring: AtomicBool,
+    cancel: AtomicBool,
+}
+
+/// A running evaluation on its own thread.
+#[derive(Debug)]
+pub struct EvaluationJob {
+    data: PathBuf,
+    shared: Arc<Shared>,
+    started: Instant,
+    /// When the UI first saw scoring under way, and how many windows were done then (for the time left).
+    scoring_seen: Option<(Instant, usize)>,
+    result: mpsc::Receiver<Result<Box<Evaluation>, JobError>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Least time between two wake-ups of the UI from the job thread.
+const WAKE_INTERVAL: Duration = Duration::from_millis(50);
+
+impl EvaluationJob {
+    /// Starts the job. `wake` is called (at most every 50 ms) when there is news for the UI.
+    pub fn spawn(request: JobRequest, wake: impl Fn() + Send + 'static) -> std::io::Result<EvaluationJob> {
+        let shared = Arc::new(Shared::default());
+        let (tx, rx) = mpsc::channel();
+        let data = request.data.clone();
+        let thread_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new().name("har-evaluation".into()).spawn(move || {
+            let outcome = run(&request, &thread_shared, &wake);
+            // The receiver is gone when the view started another job or closed: nobody wants this result.
+            let _ = tx.send(outcome);
+            wake();
+        })?;
+        Ok(EvaluationJob {
+            data,
+            shared,
+            started: Instant::now(),
+            scoring_seen: None,
+            result: rx,
+            thread: Some(thread),
+        })
+    }
+
+    /// The file being evaluated.
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
+
+    /// Asks the job to stop after the current batch (or as soon as loading ends).
+    pub fn cancel(&self) {
+        self.shared.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// Cancels the job and waits for its thread to end.
+    pub fn cancel_and_wait(mut self) {
+        self.cancel();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// The result when the job has ended, else its progress.
+    pub fn poll(&mut self) -> JobStatus {
+        match self.result.try_recv() {
+            Ok(outcome) => return JobStatus::Finished(outcome),
+            Err(mpsc::TryRecvError::Disconnected) => {
+                return JobStatus::Finished(Err(JobError::Failed(format!(
+                    "{}: the evaluation stopped unexpectedly",
+                    self.data.display()
+                ))));
+            }
+            Err(mpsc::TryRecvError::Empty) => {}
+        }
+        let now = Instant::now();
+        let scoring = self.shared.scoring.load(Ordering::Acquire);
+        let done = self.shared.done.load(Ordering::Relaxed);
+        let total = scoring.then(|| self.shared.total.load(Ordering::Relaxed));
+        let mut left = None;
+        if let Some(total) = total {
+            let (since, done_then) = *self.scoring_seen.get_or_insert((now, done));
+            left = time_left(done_then, now.duration_since(since), done, total);
+        }
+        JobStatus::Running(Progress {
+            done,
+            total,
+            elapsed: now.duration_since(self.started),
+            left,
+            cancelling: self.shared.cancel.load(Ordering::Relaxed),
+        })
+    }
+}
+
+impl Drop for EvaluationJob {
+    /// A job nobody watches any more stops at its next batch.
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+/// Time left when `done_then` windows were done `since` ago and `done` of `total` are done now; `None` until the
+/// rate can be told (some windows scored over at least a fifth of a second).
+pub fn time_left(done_then: usize, since: Duration, done: usize, total: usize) -> Option<Duration> {
+    let progressed = done.checked_sub(done_then)?;
+    if progressed == 0 || since < Duration::from_millis(200) {
+        return None;
+    }
+    let rate = progressed as f64 / since.as_secs_f64();
+    Some(Duration::from_secs_f64(total.saturating_sub(done) as f64 / rate))
+}
+
+fn run(request: &JobRequest, shared: &Shared, wake: &dyn Fn()) -> Result<Box<Evaluation>, JobError> {
+    if shared.cancel.load(Ordering::Relaxed) {
+        return Err(JobError::Cancelled);
+    }
+    let mut engine = Engine::load(&request.model, &request.engine).map_err(|e| JobError::Failed(e.to_string()))?;
+    let mut last_wake: Option<Instant> = None;
+    let mut progress = |done: usize, total: usize| {
+        shared.done.store(done, Ordering::Relaxed);
+        shared.total.store(total, Ordering::Relaxed);
+        shared.scoring.store(true, Ordering::Release);
+        if last_wake.is_none_or(|t| t.elapsed() >= WAKE_INTERVAL) || done == total {
+            last_wake = Some(Instant::now());
+            wake();
+        }
+        !shared.cancel.load(Ordering::Relaxed)
+    };
+    let scored = score_file(&mut engine, &request.data, &request.batch, &mut progress)?;
+    let report = scored.evaluation_report(&engine)?;
+    let units = &engine.card().units;
+    Ok(Box::new(Evaluation {
+        report,
+        scored,
+        accel_unit: units.accel.as_str().to_string(),
+        gyro_unit: units.gyro.clone(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(relative: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(relative)
+    }
+
+    fn request(data: PathBuf) -> JobRequest {
+        JobRequest {
+            model: fixture("models/keras_bilstm.onnx"),
+            data,
+            engine: EngineOptions::default(),
+            batch: BatchOptions::default(),
+        }
+    }
+
+    fn wait(job: &mut EvaluationJob) -> Result<Box<Evaluation>, JobError> {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let JobStatus::Finished(outcome) = job.poll() {
+                return outcome;
+            }
+            assert!(Instant::now() < deadline, "the job did not finish in time");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn time_left_follows_the_rate_so_far() {
+        // 100 windows in 2 s is 50 windows/s; 400 left take 8 s.
+        assert_eq!(time_left(0, Duration::from_secs(2), 100, 500), Some(Duration::from_secs(8)));
+        // Counted from when scoring was first seen, not from zero.
+        assert_eq!(time_left(100, Duration::from_secs(1), 200, 500), Some(Duration::from_secs(3)));
+        assert_eq!(time_left(0, Duration::from_millis(50), 10, 500), None, "too early to tell");
+        assert_eq!(time_left(10, Duration::from_secs(1), 10, 500), None, "no progress yet");
+        assert_eq!(time_left(0, Duration::from_secs(1), 500, 500), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn a_job_gives_the_report_that_the_batch_scorer_gives() {
+        let data = fixture("gui/labeled_small.csv");
+        let mut job = EvaluationJob::spawn(request(data.clone()), || {}).unwrap();
+        let evaluation = wait(&mut job).unwrap();
+
+        let mut engine = Engine::load(&fixture("models/keras_bilstm.onnx"), &EngineOptions::default()).unwrap();
+        let scored = score_file(&mut engine, &data, &BatchOptions::default(), &mut |_, _| true).unwrap();
+        let report = scored.evaluation_report(&engine).unwrap();
+        assert_eq!(evaluation.report.confusion_matrix, report.confusion_matrix);
+        assert_eq!(evaluation.report.accuracy, report.accuracy);
+        assert_eq!(evaluation.scored.predictions, scored.predictions);
+        assert_eq!(evaluation.accel_unit, "m/s^2");
+    }
+
+    #[test]
+    fn a_cancelled_job_ends_as_cancelled() {
+        let mut job = EvaluationJob::spawn(request(fixture("gui/labeled_small.csv")), || {}).unwrap();
+        job.cancel();
+        assert_eq!(wait(&mut job).unwrap_err(), JobError::Cancelled);
+    }
+
+    #[test]
+    fn a_missing_file_is_a_message_naming_it() {
+        let mut job = EvaluationJob::spawn(request(fixture("gui/no_such_file.csv")), || {}).unwrap();
+        match wait(&mut job) {
+            Err(JobError::Failed(message)) => assert!(message.contains("no_such_file.csv"), "{message}"),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The evaluation view driven through the real app with egui_kittest (rendered by wgpu; Mesa's lavapipe here):
+//! `--evaluate` at launch, the headline against the library's own report, a confusion cell opened, a window
+//! picked, a snapshot of it all. And the files the view must refuse with a message instead of a crash.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui_kittest::kittest::{NodeT as _, Queryable};
+use egui_kittest::{Harness, SnapshotOptions};
+use har_monitor::eval::{EvaluationReport, windows_in_cell};
+use har_monitor::gui::{GuiOptions, HarApp, View};
+use har_monitor::model::{Engine, EngineOptions};
+use har_monitor::pipeline::batch::{BatchOptions, score_file};
+
+fn fixture(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(relative)
+}
+
+fn model() -> PathBuf {
+    fixture("models/keras_bilstm.onnx")
+}
+
+fn app<'a>(evaluate: Option<PathBuf>, render: bool) -> Harness<'a, HarApp> {
+    let builder = Harness::builder().with_size(egui::vec2(1280.0, 800.0));
+    let builder = if render { builder.wgpu() } else { builder };
+    builder.build_eframe(move |cc| {
+        HarApp::new(
+            cc,
+            GuiOptions {
+                fresh: true,
+                model: Some(model()),
+                evaluate,
+                view: Some(View::Evaluation),
+                ..Default::default()
+            },
+        )
+    })
+}
+
+/// Steps frames (real time passes: the job runs on its own thread) until `done` holds.
+fn step_until(harness: &mut Harness<'_, HarApp>, what: &str, done: impl Fn(&Harness<'_, HarApp>) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !done(harness) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn has_label(harness: &Harness<'_, HarApp>, label: &str) -> bool {
+    harness.query_all_by_label(label).next().is_some()
+}
+
+/// The report `har-monitor evaluate` would write for this file: the independent reference for what the view shows.
+fn library_report(data: &Path) -> (EvaluationReport, Vec<har_monitor::eval::WindowPrediction>) {
+    let mut engine = Engine::load(&model(), &EngineOptions::default()).unwrap();
+    let scored = score_file(&mut engine, data, &BatchOptions::default(), &mut |_, _| true).unwrap();
+    let report = scored.evaluation_report(&engine).unwrap();
+    (report, scored.predictions)
+}
+
+#[test]
+fn evaluate_at_launch_open_a_cell_and_a_window() {
+    let data = fixture("gui/labeled_small.csv");
+    let (report, predictions) = library_report(&data);
+    let mut harness = app(Some(data), true);
+
+    step_until(&mut harness, "the evaluation and the model name in the top bar", |h| {
+        has_label(h, "accuracy") && h.query_all_by_label("fixture-keras-bilstm 1.0.0").count() == 2
+    });
+    // The headline is the library's report.
+    for value in [
+        format!("{:.1}%", report.accuracy * 100.0),
+        format!("{:.3}", report.macro_avg.f1),
+        format!("{:.3}", report.weighted.f1),
+        report.windows.used.to_string(),
+    ] {
+        assert!(has_label(&harness, &value), "headline value {value} not shown");
+    }
+
+    // The confusion the analyst would look at first: the biggest cell off the diagonal.
+    let n = report.classes.len();
+    let (t, p) = (0..n * n)
+        .map(|k| (k / n, k % n))
+        .filter(|(i, j)| i != j)
+        .max_by_key(|&(i, j)| (report.confusion_matrix.count(i, j), std::cmp::Reverse((i, j))))
+        .unwrap();
+    let count = report.confusion_matrix.count(t, p) as usize;
+    assert!(count >= 2, "the fixture should confuse at least two windows in one cell");
+    let (true_name, predicted_name) = (&report.classes[t], &report.classes[p]);
+    harness.get_by_label(&format!("cell {true_name} → {predicted_name}")).click();
+    harness.run_steps(4);
+
+    // The cell's tab lists exactly its windows, in time order.
+    assert!(has_label(&harness, &format!("Windows in cell ({count})")));
+    let expected: Vec<usize> = windows_in_cell(&predictions, t, p).map(|w| w.window).collect();
+    assert_eq!(expected.len(), count);
+    assert!(has_label(&harness, &format!("window {}", expected[0])), "first window listed");
+    assert!(has_label(&harness, &format!("window {}", expected[1])), "second window listed");
+    let listed: Vec<usize> = harness
+        .query_all_by_label_contains("window ")
+        .filter_map(|node| node.accesskit_node().label().and_then(|l| l.strip_prefix("window ")?.parse().ok()))
+        .collect();
+    assert!(listed.len() >= 2, "rows are labelled `window <n>`");
+    assert!(listed.iter().all(|k| expected.contains(k)), "only windows of the cell are listed: {listed:?}");
+
+    // The first window is shown; picking the second shows it instead.
+    assert!(has_label(&harness, &format!("Window #{}", expected[0])));
+    let second = format!("window {}", expected[1]);
+    let node = harness.get_by_label(&second);
+    node.click();
+    harness.run_steps(4);
+    assert!(has_label(&harness, &format!("Window #{}", expected[1])));
+    assert!(!has_label(&harness, &format!("Window #{}", expected[0])));
+
+    // A deterministic picture: no pointer, no tooltip.
+    harness.remove_cursor();
+    harness.run_steps(4);
+    mask_what_changes(&mut harness);
+    harness.snapshot_options("evaluation_view", &snapshot_options());
+
+    // Shade by count, back to the per-class table, sorted by F1 (best first; ties keep the card's order).
+    harness.get_by_label("count").click();
+    harness.get_by_label("Classes & users").click();
+    harness.run_steps(4);
+    harness.get_by_label("F1").click();
+    harness.run_steps(4);
+    let mut by_f1: Vec<usize> = (0..n).collect();
+    by_f1.sort_by(|&a, &b| report.per_class[b].f1.total_cmp(&report.per_class[a].f1).then(a.cmp(&b)));
+    let shown_y: Vec<f32> = by_f1.iter().map(|&i| harness.get_by_label(&report.classes[i]).rect().top()).collect();
+    assert!(shown_y.windows(2).all(|w| w[0] < w[1]), "rows in F1 order: {by_f1:?} at {shown_y:?}");
+    harness.remove_cursor();
+    harness.run_steps(4);
+    mask_what_changes(&mut harness);
+    harness.snapshot_options("evaluation_view_by_count_classes", &snapshot_options());
+}
+
+/// Masks what differs from run to run: the wall-clock time the evaluation took, and the live pipeline's status bar
+/// (a demo replay may be running behind the evaluation view).
+fn mask_what_changes(harness: &mut Harness<'_, HarApp>) {
+    let time = harness.get_by_label("time taken").rect();
+    let status = harness.get_by_label("source").rect();
+    harness.mask(egui::Rect::from_min_size(time.min - egui::vec2(2.0, 2.0), egui::vec2(190.0, 66.0)));
+    harness.mask(egui::Rect::from_min_max(egui::pos2(0.0, status.top() - 4.0), egui::pos2(1280.0, 800.0)));
+}
+
+/// egui's default per-pixel tolerance (0.6, meant to absorb antialiasing differences between wgpu backends) and at
+/// most 10 failing pixels: runs on this machine are pixel-identical, and one added short label already fails ~235.
+fn snapshot_options() -> SnapshotOptions {
+    SnapshotOptions::new().threshold(0.6).max_failed_pixels(10)
+}
+
+/// The labeled fixture rewritten by `edit` into a temporary file.
+fn edited_fixture(dir: &tempfile::TempDir, name: &str, edit: impl Fn(&str) -> String) -> PathBuf {
+    let text = std::fs::read_to_string(fixture("gui/labeled_small.csv")).unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, edit(&text)).unwrap();
+    path
+}
+
+#[test]
+fn a_file_without_labels_is_refused_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let unlabeled = edited_fixture(&dir, "unlabeled.csv", |text| {
+        text.lines().map(|line| line.split(',').take(7).collect::<Vec<_>>().join(",") + "\n").collect()
+    });
+    let mut harness = app(Some(unlabeled), false);
+    step_until(&mut harness, "the refusal", |h| has_label(h, "unlabeled.csv could not be evaluated"));
+    assert!(harness.query_by_label_contains("no label column").is_some());
+    assert!(has_label(&harness, "Open labeled CSV…"), "the user can pick another file");
+}
+
+#[test]
+fn unknown_labels_are_named_in_the_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = edited_fixture(&dir, "odd_labels.csv", |text| text.replace("nail_biting", "pen_chewing"));
+    let mut harness = app(Some(odd), false);
+    step_until(&mut harness, "the refusal", |h| has_label(h, "odd_labels.csv could not be evaluated"));
+    assert!(harness.query_by_label_contains("pen_chewing").is_some());
+}
+
+/// A file dropped on the window, as the windowing layer hands it to egui.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn a_csv_dropped_on_the_evaluation_view_is_evaluated() {
+    let mut harness = app(None, false);
+    harness.run_steps(2);
+    assert!(has_label(&harness, "Evaluate the model on a labeled recording"));
+    harness.input_mut().dropped_files.push(std::sync::Arc::new(Dropped(fixture("gui/labeled_small.csv"))));
+    step_until(&mut harness, "the evaluation of the dropped file", |h| has_label(h, "accuracy"));
+    assert!(has_label(&harness, "labeled_small.csv"));
+}
