@@ -471,7 +471,16 @@ impl DriftState {
         let t = &self.config.input;
         let log_share = |ratio: f64, limit: f64| (ratio > 0.0 && limit > 1.0).then(|| ratio.ln().abs() / limit.ln());
         match check {
-            SensorCheck::Magnitude => e.accel_scale.and_then(|r| log_share(r, t.accel_scale)),
+            SensorCheck::Magnitude => {
+                let off_scale = e
+                    .accel_off_scale_share
+                    .filter(|_| t.accel_off_scale_share > 0.0)
+                    .map(|share| share / t.accel_off_scale_share);
+                [e.accel_scale.and_then(|r| log_share(r, t.accel_scale)), off_scale]
+                    .into_iter()
+                    .flatten()
+                    .reduce(f64::max)
+            }
             SensorCheck::Rotation => e.rotation.map(|r| r.angle_deg.abs() / t.rotation_deg),
             SensorCheck::Noise => [e.accel_noise_ratio, e.gyro_noise_ratio]
                 .into_iter()
@@ -487,9 +496,16 @@ impl DriftState {
 
     /// The check's finding in a few words, for the headline: "watch rotated ~60° about z".
     fn describe(&self, check: SensorCheck, e: &InputEvidence) -> String {
+        let t_scale = self.config.input.accel_scale;
         match check {
             SensorCheck::Magnitude => match (e.accel_scale, self.units_reading(e)) {
                 (_, Some(reading)) => format!("accelerometer {reading}"),
+                (Some(r), None) if r.ln().abs() <= t_scale.ln() && e.accel_off_scale_share.is_some_and(|s| s > 0.0) => {
+                    format!(
+                        "accelerometer off scale in {:.0} % of windows",
+                        100.0 * e.accel_off_scale_share.unwrap_or(0.0)
+                    )
+                }
                 (Some(r), None) => format!("accelerometer gain ×{r:.2}"),
                 (None, None) => "accelerometer magnitude changed".into(),
             },
@@ -549,6 +565,11 @@ impl DriftState {
                         format!("alarm outside ×{:.2}–×{:.2}", 1.0 / t.accel_scale, t.accel_scale),
                         match (e.accel_scale, self.units_reading(e)) {
                             (_, Some(reading)) => format!("{reading}: check the units the watch exports"),
+                            (Some(_), None) if e.fired.contains(&InputCheck::AccelScale) => format!(
+                                "{:.0} % of windows off the baseline's scale: part of the recording in other units \
+                                 or gain",
+                                100.0 * e.accel_off_scale_share.unwrap_or(0.0)
+                            ),
                             (Some(_), None) => "median |a| per predicted class against the baseline".into(),
                             (None, None) => not_checked(),
                         },
@@ -877,6 +898,7 @@ mod tests {
             input_drift: !fired.is_empty() && windows >= 30,
             evidence: InputEvidence {
                 accel_scale: Some(1.0),
+                accel_off_scale_share: Some(0.0),
                 rotation: Some(RotationEstimate {
                     angle_deg: if fired.contains(&InputCheck::MountRotation) { 58.0 } else { 2.0 },
                     mismatch_deg: 7.0,
@@ -1066,7 +1088,7 @@ mod tests {
         r.evidence.rotation =
             Some(RotationEstimate { angle_deg: -16.0, mismatch_deg: 3.0, mismatch_undone_deg: 2.5, windows: 90 });
         r.evidence.accel_noise_ratio = Some(1.2);
-        r.evidence.gyro_noise_ratio = Some(1.0 / 1.5);
+        r.evidence.gyro_noise_ratio = Some(1.0 / 2.0);
         r.evidence.gyro_offset = Some([0.3, 0.4, 0.0]);
         r.evidence.gyro_offset_threshold = Some(1.25);
         state.apply(&Event::DriftChunk(Box::new(r)));
@@ -1080,7 +1102,7 @@ mod tests {
         assert!((rotation.severity.unwrap() - 0.8).abs() < 1e-12);
         assert_eq!(rotation.level(), CheckLevel::Near, "16° of 20° is near the threshold");
         assert_eq!(rotation.value.as_deref(), Some("-16°"));
-        // The larger of the two noise ratios: the gyroscope's ÷1.5 sits at the threshold.
+        // The larger of the two noise ratios: the gyroscope's ÷2 sits at the threshold.
         let noise = get(SensorCheck::Noise);
         assert!((noise.severity.unwrap() - 1.0).abs() < 1e-12);
         let offset = get(SensorCheck::GyroOffset);

@@ -68,8 +68,9 @@ pub struct ChunkReport {
     pub channels: Vec<ChannelDrift>,
     pub prediction_drift: bool,
     pub input_drift: bool,
-    /// The numbers behind `input_drift` (not part of the JSON contract).
-    #[serde(skip)]
+    /// The numbers behind `input_drift`: each sensor check's measurement and which checks fired. An addition to
+    /// SPEC §4's chunk object (`input_checks`); readers of the contract can ignore it.
+    #[serde(rename = "input_checks", default)]
     pub evidence: InputEvidence,
     /// Sentences explaining the verdicts; the JSON carries them in the report's `notes`.
     #[serde(skip)]

@@ -111,14 +111,27 @@ pub(crate) fn median_in_place(values: &mut [f64]) -> Option<f64> {
     Some(if values.len() % 2 == 1 { values[mid] } else { (values[mid - 1] + values[mid]) / 2.0 })
 }
 
-/// Robust estimate of white-noise standard deviation in one channel: `1.4826 · median|Δ²x| / √6`, where `Δ²x` is the
-/// second difference. Smooth body motion (a few Hz at 50 Hz sampling) contributes little to the second difference,
-/// white sensor noise of standard deviation σ gives `Δ²x` a standard deviation of `√6 σ`, and the median ignores
-/// short bursts. `None` for fewer than three samples.
+/// Share of the smallest `|Δ²x|` values that [`noise_floor`] averages.
+const NOISE_KEPT_SHARE: f64 = 0.75;
+/// Mean of the lower 75 % of `|Z|` for a standard normal `Z`: `2(φ(0) − φ(q)) / 0.75` with `q = Φ⁻¹(0.875)`.
+const HALF_NORMAL_LOWER_MEAN: f64 = 0.514_903;
+
+/// Robust estimate of white-noise standard deviation in one channel from the second difference `Δ²x`: the mean of
+/// the smallest 75 % of `|Δ²x|`, divided by what that mean is for white noise (`√6 σ · 0.5146`). Smooth body motion
+/// (a few Hz at 50 Hz sampling) contributes little to the second difference and the trimmed top quarter drops short
+/// bursts. A trimmed mean rather than a median: recordings are rounded (0.01 m/s², 0.1 deg/s), which makes every
+/// `Δ²x` a multiple of the rounding step, and a median of such values jumps from step to step where a mean moves
+/// smoothly. `None` for fewer than three samples.
 pub fn noise_floor(values: impl Iterator<Item = f64>) -> Option<f64> {
     let values: Vec<f64> = values.collect();
     let mut second: Vec<f64> = values.windows(3).map(|w| (w[2] - 2.0 * w[1] + w[0]).abs()).collect();
-    median_in_place(&mut second).map(|m| 1.4826 * m / 6f64.sqrt())
+    if second.is_empty() {
+        return None;
+    }
+    second.sort_by(f64::total_cmp);
+    let kept = ((second.len() as f64 * NOISE_KEPT_SHARE).round() as usize).clamp(1, second.len());
+    let mean = second[..kept].iter().sum::<f64>() / kept as f64;
+    Some(mean / (6f64.sqrt() * HALF_NORMAL_LOWER_MEAN))
 }
 
 impl WindowFeatures {

@@ -17,7 +17,9 @@
 //!    class (like with like), and the ratios are pooled by a median weighted by the chunk's windows (classes need
 //!    5 chunk and 10 baseline windows; with none, all windows are compared). Fires outside ×[1/1.1, 1.1]: a 10 %
 //!    gain error, and any unit mix-up (g vs m/s² is ×9.8), which the note names ("units look like g instead of
-//!    m/s^2").
+//!    m/s^2"). A pooled median only moves when most of the chunk changed, so the check also fires when 10 % or
+//!    more of the chunk's windows lie outside every baseline window's magnitude by more than ×1.25 (part of a
+//!    recording in other units: `accel_off_scale_share`).
 //! 2. **Gravity direction, rotation about z** (the watch mounted turned on the wrist). Each window's mean
 //!    acceleration points along gravity in the watch frame. Behaviours differ in posture, but a change of
 //!    behaviour mix only re-weights postures that the baseline has already seen, whereas a rotation about z moves
@@ -25,19 +27,25 @@
 //!    from the nearest baseline direction (mean angle, each capped at 30°), then searches the rotation about z
 //!    (every 5°, refined to 1°) that, undone, brings them closest. Only directions at least ~17° off the z axis
 //!    (x-y share ≥ 0.3) take part: a rotation about z hardly moves the others. It fires when the best angle is at
-//!    least 20° (new wearers differ by up to ~10°), undoing it reduces the mismatch by at least 5° and to at most
-//!    half. It does not use the predicted class: a rotated watch makes the model pick classes whose postures look
+//!    least 20° (new wearers differ by up to ~10°; unseen users' estimates reached 17°), undoing it reduces the
+//!    mismatch by at least 1.5° (unseen users: under 0.8°) and to at most 0.6 of it. A single posture can be
+//!    rotated onto another baseline posture of the same tilt, so the check is only made when the directions' azimuths
+//!    spread (mean resultant length at most 0.95; a chunk of one behaviour is noted as not checked). It does not use the predicted class: a rotated watch makes the model pick classes whose postures look
 //!    like the rotated ones, which would hide the rotation in a per-class comparison.
 //! 3. **High-frequency noise floor** (added noise, another sensor or filter). A window's noise floor per axis is
-//!    `1.4826 · median|Δ²x| / √6` (second differences suppress slow body motion; the median ignores bursts), the
+//!    the mean of the smallest 75 % of `|Δ²x|` scaled to white noise's σ (second differences suppress slow body
+//!    motion; trimming drops bursts; a mean rather than a median because rounded recordings make `Δ²x` a multiple
+//!    of the rounding step, and a median then jumps in steps of ×1.25–×1.5), the
 //!    smallest of the three axes (motion rarely reaches all three), separately for accelerometer and gyroscope. Per
 //!    predicted class, the lower quartile of the chunk's windows is divided by the baseline's (body motion only adds
 //!    energy, so the quieter windows show the sensor), in the baseline's quiet classes (floor at most twice the
 //!    quietest class's), pooled as in 1. The accelerometer ratio is divided by the magnitude ratio of check 1, so
-//!    that a unit or gain change is reported once, as such. Fires outside ×[1/1.5, 1.5].
+//!    that a unit or gain change is reported once, as such. Fires outside ×[1/2, 2] (people differ: tremor and
+//!    sensors of unseen users gave ×0.8–×1.65).
 //! 4. **Gyroscope offset** (bias). A window's mean angular rate is near zero for any behaviour (the wrist comes
 //!    back), so the chunk's per-axis median of window means should equal the baseline's. Fires when the offset
-//!    vector exceeds both 1 deg/s (converted for a card in rad/s) and four standard errors of the chunk median
+//!    vector exceeds both 3 deg/s (converted for a card in rad/s; watches differ: unseen users' own biases gave
+//!    up to 2.0 deg/s) and four standard errors of the chunk median
 //!    (1.2533 × robust spread / √n, from the chunk's own spread: one vigorous behaviour has wide window means).
 //!
 //! `notes` say in words which check fired and with what numbers; checks that could not be made are noted too.

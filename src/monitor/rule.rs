@@ -2,6 +2,8 @@
 //! added noise, gyroscope bias), from checks chosen so that a different mix of behaviours does not fire them.
 //! The rule itself is described in the documentation of [`crate::monitor`].
 
+use serde::{Deserialize, Serialize};
+
 use super::baseline::{Baseline, quantile_sorted};
 use super::features::{WindowFeatures, median_in_place};
 use crate::model::AccelUnit;
@@ -11,6 +13,9 @@ use crate::model::AccelUnit;
 pub struct InputDriftThresholds {
     /// Fire when the accelerometer magnitude changed by more than this factor (either way).
     pub accel_scale: f64,
+    /// Also fire when at least this share of the chunk's windows is off scale (see [`OFF_SCALE_MARGIN`]): the
+    /// pooled median of the magnitude check only moves when most of the chunk changed.
+    pub accel_off_scale_share: f64,
     /// Smallest rotation about z that fires, in degrees.
     pub rotation_deg: f64,
     /// Undoing the rotation must reduce the posture mismatch by at least this many degrees ...
@@ -33,11 +38,12 @@ impl Default for InputDriftThresholds {
     fn default() -> Self {
         InputDriftThresholds {
             accel_scale: 1.10,
+            accel_off_scale_share: 0.1,
             rotation_deg: 20.0,
-            rotation_gain_deg: 5.0,
-            rotation_residual_share: 0.5,
-            noise_ratio: 1.5,
-            gyro_offset_deg_s: 1.0,
+            rotation_gain_deg: 1.5,
+            rotation_residual_share: 0.6,
+            noise_ratio: 2.0,
+            gyro_offset_deg_s: 3.0,
             gyro_offset_standard_errors: 4.0,
             min_chunk_class_windows: 5,
             min_baseline_class_windows: 10,
@@ -46,7 +52,8 @@ impl Default for InputDriftThresholds {
 }
 
 /// Which check fired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum InputCheck {
     /// The accelerometer magnitude (≈ g) moved: units or gain.
     AccelScale,
@@ -61,7 +68,7 @@ pub enum InputCheck {
 }
 
 /// The estimate behind the rotation check.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RotationEstimate {
     /// Best rotation about z in degrees, in (-180, 180].
     pub angle_deg: f64,
@@ -74,10 +81,14 @@ pub struct RotationEstimate {
 }
 
 /// The numbers behind one chunk's input-drift verdict, and the checks that fired.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InputEvidence {
     /// Chunk / baseline accelerometer magnitude, pooled over predicted classes.
     pub accel_scale: Option<f64>,
+    /// Share of the chunk's windows whose accelerometer magnitude lies outside every baseline window's (with a
+    /// margin of ×[`OFF_SCALE_MARGIN`]): a unit or gain change in part of the chunk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accel_off_scale_share: Option<f64>,
     pub rotation: Option<RotationEstimate>,
     /// Chunk / baseline high-frequency noise floor in quiet classes.
     pub accel_noise_ratio: Option<f64>,
@@ -87,9 +98,14 @@ pub struct InputEvidence {
     /// The offset size that would fire for this chunk.
     pub gyro_offset_threshold: Option<f64>,
     pub fired: Vec<InputCheck>,
-    /// Sentences for a person: what fired, and which checks could not be made.
+    /// Sentences for a person: what fired, and which checks could not be made (in the report's `notes`).
+    #[serde(skip)]
     pub notes: Vec<String>,
 }
+
+/// A window's accelerometer magnitude is off scale when it is below the baseline's smallest divided by this, or
+/// above its largest times this.
+pub const OFF_SCALE_MARGIN: f64 = 1.25;
 
 /// Cap on one window's posture mismatch, so that a few windows of an unseen posture cannot dominate the mean.
 const MISMATCH_CAP_DEG: f64 = 30.0;
@@ -100,6 +116,9 @@ const MIN_ROTATION_WINDOWS: usize = 10;
 /// A rotation about z hardly moves a gravity direction close to the z axis: only directions whose x-y part is at
 /// least this share of the whole (about 17° or more away from ±z) take part in the rotation check.
 pub const MIN_XY_SHARE: f64 = 0.3;
+/// Largest mean resultant length of the chunk's gravity azimuths for which the rotation check is made (0: spread
+/// evenly, 1: all the same). Mixed chunks of unseen users gave 0.45–0.91, chunks of a single behaviour 0.86–0.99.
+const MAX_AZIMUTH_RESULTANT: f64 = 0.95;
 /// A class is quiet (its noise measure is mostly sensor noise) when its baseline noise floor is at most this
 /// multiple of the quietest class's.
 const QUIET_CLASS_FACTOR: f64 = 2.0;
@@ -127,6 +146,8 @@ pub(crate) struct BaselineSummary {
     quiet_accel: Vec<bool>,
     quiet_gyro: Vec<bool>,
     accel_magnitude: Option<f64>,
+    /// Smallest and largest window magnitude in the baseline.
+    accel_magnitude_range: Option<(f64, f64)>,
     accel_unit: AccelUnit,
     gyro_unit: String,
     directions: Vec<[f64; 3]>,
@@ -226,6 +247,12 @@ impl BaselineSummary {
             quiet_accel,
             quiet_gyro,
             accel_magnitude: median_of(features.iter().filter_map(|f| f.accel_magnitude.map(f64::from))),
+            accel_magnitude_range: features
+                .iter()
+                .filter_map(|f| f.accel_magnitude.map(f64::from))
+                .fold(None, |range: Option<(f64, f64)>, m| {
+                    Some(range.map_or((m, m), |(lo, hi)| (lo.min(m), hi.max(m))))
+                }),
             accel_unit: baseline.units.accel,
             gyro_unit: baseline.units.gyro.clone(),
             directions,
@@ -314,6 +341,18 @@ pub fn unit_reading(baseline_unit: AccelUnit, ratio: f64) -> Option<String> {
     )
 }
 
+/// Names a magnitude factor that is a conversion between two of m/s², g and milli-g (within ×1.1), whichever way:
+/// "a unit mix-up (×9.81: m/s^2 vs g)".
+pub fn unit_factor_reading(factor: f64) -> Option<String> {
+    const G: f64 = 9.80665;
+    [(G, "m/s^2 vs g"), (1000.0, "g vs milli-g"), (1000.0 / G, "m/s^2 vs milli-g")].into_iter().find_map(
+        |(unit_factor, pair)| {
+            ((factor.abs().ln().abs() - unit_factor.ln()).abs() < 1.1f64.ln())
+                .then(|| format!("a unit mix-up (×{unit_factor:.4}: {pair})"))
+        },
+    )
+}
+
 /// Applies the rule to one chunk's window summaries.
 pub(crate) fn evaluate(
     summary: &BaselineSummary,
@@ -356,6 +395,33 @@ fn check_accel_scale(
         }
     };
     evidence.accel_scale = Some(ratio);
+    let magnitudes: Vec<f64> = chunk.iter().filter_map(|f| f.accel_magnitude.map(f64::from)).collect();
+    let mut off_scale: Vec<f64> = Vec::new();
+    if let Some((lo, hi)) = summary.accel_magnitude_range
+        && !magnitudes.is_empty()
+    {
+        off_scale =
+            magnitudes.iter().copied().filter(|&m| m < lo / OFF_SCALE_MARGIN || m > hi * OFF_SCALE_MARGIN).collect();
+        evidence.accel_off_scale_share = Some(off_scale.len() as f64 / magnitudes.len() as f64);
+    }
+    let off_scale_share = evidence.accel_off_scale_share.unwrap_or(0.0);
+    if ratio.ln().abs() <= thresholds.accel_scale.ln() && off_scale_share >= thresholds.accel_off_scale_share {
+        evidence.fired.push(InputCheck::AccelScale);
+        let level = median_of(off_scale.iter().copied()).unwrap_or(f64::NAN);
+        let baseline_level = summary.accel_magnitude.unwrap_or(f64::NAN);
+        let factor = level / baseline_level;
+        let unit = summary.accel_unit.as_str();
+        let reading = unit_reading(summary.accel_unit, factor)
+            .or_else(|| unit_factor_reading(factor))
+            .unwrap_or_else(|| format!("a gain error of ×{factor:.2}"));
+        evidence.notes.push(format!(
+            "{} of {} windows ({:.0} %) have an accelerometer magnitude of about {level:.3} {unit}, outside every \
+             baseline window's (median {baseline_level:.3} {unit}): {reading} in part of the chunk",
+            off_scale.len(),
+            magnitudes.len(),
+            100.0 * off_scale_share
+        ));
+    }
     if ratio.ln().abs() > thresholds.accel_scale.ln() {
         evidence.fired.push(InputCheck::AccelScale);
         let baseline_level = summary.accel_magnitude.unwrap_or(f64::NAN);
@@ -387,6 +453,21 @@ fn check_rotation(
     if directions.len() < MIN_ROTATION_WINDOWS {
         evidence.notes.push(format!(
             "mount rotation not checked: only {} windows with gravity away from the z axis",
+            directions.len()
+        ));
+        return;
+    }
+    // One posture can be rotated onto some other baseline posture at the same tilt: the rotation is only
+    // identifiable when the directions come from more than one posture, i.e. their azimuths spread.
+    let (sum_cos, sum_sin) = directions.iter().fold((0.0, 0.0), |(c, s), d| {
+        let norm = (d[0] * d[0] + d[1] * d[1]).sqrt();
+        (c + d[0] / norm, s + d[1] / norm)
+    });
+    let resultant = (sum_cos * sum_cos + sum_sin * sum_sin).sqrt() / directions.len() as f64;
+    if resultant > MAX_AZIMUTH_RESULTANT {
+        evidence.notes.push(format!(
+            "mount rotation not checked: the {} windows with gravity away from the z axis hold one posture \
+             (azimuth resultant {resultant:.2} > {MAX_AZIMUTH_RESULTANT}), which a rotation cannot be told from",
             directions.len()
         ));
         return;
@@ -552,6 +633,16 @@ mod tests {
         let mg = unit_reading(AccelUnit::MetersPerSecond2, 1000.0 / 9.81).unwrap();
         assert!(mg.contains("milli-g"), "{mg}");
         assert_eq!(unit_reading(AccelUnit::MetersPerSecond2, 1.3), None);
+    }
+
+    #[test]
+    fn unit_factor_reading_names_both_directions() {
+        assert!(unit_factor_reading(9.7).unwrap().contains("m/s^2 vs g"));
+        assert!(unit_factor_reading(1.0 / 9.9).unwrap().contains("m/s^2 vs g"));
+        assert!(unit_factor_reading(0.00105).unwrap().contains("g vs milli-g"));
+        assert!(unit_factor_reading(100.0).unwrap().contains("m/s^2 vs milli-g"));
+        assert_eq!(unit_factor_reading(1.3), None);
+        assert_eq!(unit_factor_reading(5.0), None);
     }
 
     #[test]
