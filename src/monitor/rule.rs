@@ -107,6 +107,45 @@ pub struct InputEvidence {
 /// above its largest times this.
 pub const OFF_SCALE_MARGIN: f64 = 1.25;
 
+impl InputEvidence {
+    /// The fired checks' findings in a few words each, for an alert: "watch rotated ~58° about z; gyroscope
+    /// offset 5.4 deg/s" (`gyro_unit`: the baseline's). Empty when nothing fired.
+    pub fn headline(&self, gyro_unit: &str) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        for check in &self.fired {
+            let part = match check {
+                InputCheck::AccelScale => match (self.accel_scale, self.accel_off_scale_share) {
+                    (Some(r), Some(share)) if (0.9..=1.1).contains(&r) && share > 0.0 => {
+                        format!("accelerometer off scale in {:.0} % of windows", 100.0 * share)
+                    }
+                    (Some(r), _) => format!("accelerometer magnitude ×{r:.2}"),
+                    _ => "accelerometer magnitude changed".into(),
+                },
+                InputCheck::MountRotation => match self.rotation {
+                    Some(r) => format!("watch rotated ~{:.0}° about z", r.angle_deg),
+                    None => "watch rotated about z".into(),
+                },
+                InputCheck::AccelNoise => match self.accel_noise_ratio {
+                    Some(r) => format!("accelerometer noise ×{r:.1}"),
+                    None => "accelerometer noise changed".into(),
+                },
+                InputCheck::GyroNoise => match self.gyro_noise_ratio {
+                    Some(r) => format!("gyroscope noise ×{r:.1}"),
+                    None => "gyroscope noise changed".into(),
+                },
+                InputCheck::GyroOffset => match self.gyro_offset {
+                    Some(o) => {
+                        format!("gyroscope offset {:.1} {gyro_unit}", o.iter().map(|v| v * v).sum::<f64>().sqrt())
+                    }
+                    None => "gyroscope offset".into(),
+                },
+            };
+            parts.push(part);
+        }
+        parts.join("; ")
+    }
+}
+
 /// Cap on one window's posture mismatch, so that a few windows of an unseen posture cannot dominate the mean.
 const MISMATCH_CAP_DEG: f64 = 30.0;
 /// Baseline directions used in the rotation search (an evenly spread subset when there are more).
@@ -633,6 +672,28 @@ mod tests {
         let mg = unit_reading(AccelUnit::MetersPerSecond2, 1000.0 / 9.81).unwrap();
         assert!(mg.contains("milli-g"), "{mg}");
         assert_eq!(unit_reading(AccelUnit::MetersPerSecond2, 1.3), None);
+    }
+
+    #[test]
+    fn headline_names_each_fired_check_with_its_number() {
+        let evidence = InputEvidence {
+            accel_scale: Some(1.0),
+            accel_off_scale_share: Some(0.4),
+            rotation: Some(RotationEstimate {
+                angle_deg: 58.0,
+                mismatch_deg: 7.0,
+                mismatch_undone_deg: 1.4,
+                windows: 140,
+            }),
+            gyro_offset: Some([3.0, 4.0, 0.0]),
+            fired: vec![InputCheck::MountRotation, InputCheck::GyroOffset, InputCheck::AccelScale],
+            ..InputEvidence::default()
+        };
+        assert_eq!(
+            evidence.headline("deg/s"),
+            "watch rotated ~58° about z; gyroscope offset 5.0 deg/s; accelerometer off scale in 40 % of windows"
+        );
+        assert_eq!(InputEvidence { accel_scale: Some(1.0), ..InputEvidence::default() }.headline("deg/s"), "");
     }
 
     #[test]

@@ -266,22 +266,18 @@ impl Worker {
         } else {
             None
         };
+        let gyro_unit = monitor.baseline().units.gyro.clone();
         if let Some(chunk) = closed {
             if chunk.input_drift {
-                // The evidence's notes hold one sentence per fired check, and one per check that could not be made.
-                let what = chunk
-                    .evidence
-                    .notes
-                    .iter()
-                    .find(|n| !n.contains(" not checked") && !n.contains(" not compared"))
-                    .cloned()
-                    .unwrap_or_else(|| "a sensor check fired".into());
+                // A few words per fired check; the drift view and the report's notes have the full sentences.
+                let what = chunk.evidence.headline(&gyro_unit);
+                let what = if what.is_empty() { "a sensor check fired".to_string() } else { what };
                 self.send(Event::Alert(Alert {
                     kind: AlertKind::InputDrift,
                     time,
                     class: None,
                     message: format!(
-                        "input drift in windows {}–{}: {what}",
+                        "input drift: {what} (windows {}–{}; see the Drift view)",
                         chunk.start_window,
                         chunk.end_window().saturating_sub(1)
                     ),
