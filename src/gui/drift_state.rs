@@ -494,43 +494,23 @@ impl DriftState {
         }
     }
 
-    /// The check's finding in a few words, for the headline: "watch rotated ~60° about z".
+    /// The check's finding in a few words, for the headline: "watch rotated ~60° about z" (the library's wording,
+    /// the same as the input-drift alert's).
     fn describe(&self, check: SensorCheck, e: &InputEvidence) -> String {
-        let t_scale = self.config.input.accel_scale;
+        let (limits, units) = (&self.config.input, self.reference().map(|b| &b.units));
         match check {
-            SensorCheck::Magnitude => match (e.accel_scale, self.units_reading(e)) {
-                (_, Some(reading)) => format!("accelerometer {reading}"),
-                (Some(r), None) if r.ln().abs() <= t_scale.ln() && e.accel_off_scale_share.is_some_and(|s| s > 0.0) => {
-                    format!(
-                        "accelerometer off scale in {:.0} % of windows",
-                        100.0 * e.accel_off_scale_share.unwrap_or(0.0)
-                    )
-                }
-                (Some(r), None) => format!("accelerometer gain ×{r:.2}"),
-                (None, None) => "accelerometer magnitude changed".into(),
-            },
-            SensorCheck::Rotation => match e.rotation {
-                Some(r) => format!("watch rotated ~{:.0}° about z", r.angle_deg.abs()),
-                None => "watch rotated about z".into(),
-            },
+            SensorCheck::Magnitude => e.finding(InputCheck::AccelScale, limits, units),
+            SensorCheck::Rotation => e.finding(InputCheck::MountRotation, limits, units),
             SensorCheck::Noise => {
-                let mut parts = Vec::new();
-                if e.fired.contains(&InputCheck::AccelNoise)
-                    && let Some(r) = e.accel_noise_ratio
-                {
-                    parts.push(format!("accelerometer noise ×{r:.2}"));
-                }
-                if e.fired.contains(&InputCheck::GyroNoise)
-                    && let Some(r) = e.gyro_noise_ratio
-                {
-                    parts.push(format!("gyroscope noise ×{r:.2}"));
-                }
+                let parts: Vec<String> = e
+                    .fired
+                    .iter()
+                    .filter(|c| matches!(c, InputCheck::AccelNoise | InputCheck::GyroNoise))
+                    .map(|&c| e.finding(c, limits, units))
+                    .collect();
                 if parts.is_empty() { "sensor noise changed".into() } else { parts.join(", ") }
             }
-            SensorCheck::GyroOffset => match e.gyro_offset {
-                Some(o) => format!("gyroscope offset {:.1} {}", norm(o), self.gyro_unit()),
-                None => "gyroscope offset".into(),
-            },
+            SensorCheck::GyroOffset => e.finding(InputCheck::GyroOffset, limits, units),
         }
     }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::baseline::{Baseline, quantile_sorted};
 use super::features::{WindowFeatures, median_in_place};
 use crate::model::AccelUnit;
+use crate::model::card::Units;
 
 /// Thresholds of the input-drift rule (defaults documented in [`crate::monitor`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -108,41 +109,52 @@ pub struct InputEvidence {
 pub const OFF_SCALE_MARGIN: f64 = 1.25;
 
 impl InputEvidence {
-    /// The fired checks' findings in a few words each, for an alert: "watch rotated ~58° about z; gyroscope
-    /// offset 5.4 deg/s" (`gyro_unit`: the baseline's). Empty when nothing fired.
-    pub fn headline(&self, gyro_unit: &str) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        for check in &self.fired {
-            let part = match check {
-                InputCheck::AccelScale => match (self.accel_scale, self.accel_off_scale_share) {
-                    (Some(r), Some(share)) if (0.9..=1.1).contains(&r) && share > 0.0 => {
-                        format!("accelerometer off scale in {:.0} % of windows", 100.0 * share)
+    /// One check's finding in a few words: "watch rotated ~58° about z", "accelerometer units look like g instead
+    /// of m/s^2", "gyroscope offset 5.4 deg/s". `units` are the baseline's (without them: no unit reading, deg/s).
+    pub fn finding(&self, check: InputCheck, limits: &InputDriftThresholds, units: Option<&Units>) -> String {
+        let norm = |v: [f64; 3]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        match check {
+            InputCheck::AccelScale => {
+                let reading = units.and_then(|u| self.accel_scale.and_then(|r| unit_reading(u.accel, r)));
+                match (self.accel_scale, reading) {
+                    (_, Some(reading)) => format!("accelerometer {reading}"),
+                    // Within the magnitude limit, so it was the off-scale windows that fired.
+                    (Some(r), None)
+                        if r.ln().abs() <= limits.accel_scale.ln()
+                            && self.accel_off_scale_share.is_some_and(|s| s > 0.0) =>
+                    {
+                        format!(
+                            "accelerometer off scale in {:.0} % of windows",
+                            100.0 * self.accel_off_scale_share.unwrap_or(0.0)
+                        )
                     }
-                    (Some(r), _) => format!("accelerometer magnitude ×{r:.2}"),
-                    _ => "accelerometer magnitude changed".into(),
-                },
-                InputCheck::MountRotation => match self.rotation {
-                    Some(r) => format!("watch rotated ~{:.0}° about z", r.angle_deg),
-                    None => "watch rotated about z".into(),
-                },
-                InputCheck::AccelNoise => match self.accel_noise_ratio {
-                    Some(r) => format!("accelerometer noise ×{r:.1}"),
-                    None => "accelerometer noise changed".into(),
-                },
-                InputCheck::GyroNoise => match self.gyro_noise_ratio {
-                    Some(r) => format!("gyroscope noise ×{r:.1}"),
-                    None => "gyroscope noise changed".into(),
-                },
-                InputCheck::GyroOffset => match self.gyro_offset {
-                    Some(o) => {
-                        format!("gyroscope offset {:.1} {gyro_unit}", o.iter().map(|v| v * v).sum::<f64>().sqrt())
-                    }
-                    None => "gyroscope offset".into(),
-                },
-            };
-            parts.push(part);
+                    (Some(r), None) => format!("accelerometer gain ×{r:.2}"),
+                    (None, None) => "accelerometer magnitude changed".into(),
+                }
+            }
+            InputCheck::MountRotation => match self.rotation {
+                Some(r) => format!("watch rotated ~{:.0}° about z", r.angle_deg.abs()),
+                None => "watch rotated about z".into(),
+            },
+            InputCheck::AccelNoise => match self.accel_noise_ratio {
+                Some(r) => format!("accelerometer noise ×{r:.2}"),
+                None => "accelerometer noise changed".into(),
+            },
+            InputCheck::GyroNoise => match self.gyro_noise_ratio {
+                Some(r) => format!("gyroscope noise ×{r:.2}"),
+                None => "gyroscope noise changed".into(),
+            },
+            InputCheck::GyroOffset => match self.gyro_offset {
+                Some(o) => format!("gyroscope offset {:.1} {}", norm(o), units.map_or("deg/s", |u| u.gyro.as_str())),
+                None => "gyroscope offset".into(),
+            },
         }
-        parts.join("; ")
+    }
+
+    /// The fired checks' findings (see [`InputEvidence::finding`]), for an alert: "watch rotated ~58° about z;
+    /// gyroscope offset 5.4 deg/s". Empty when nothing fired.
+    pub fn headline(&self, limits: &InputDriftThresholds, units: Option<&Units>) -> String {
+        self.fired.iter().map(|&check| self.finding(check, limits, units)).collect::<Vec<_>>().join("; ")
     }
 }
 
@@ -689,11 +701,17 @@ mod tests {
             fired: vec![InputCheck::MountRotation, InputCheck::GyroOffset, InputCheck::AccelScale],
             ..InputEvidence::default()
         };
+        let limits = InputDriftThresholds::default();
+        let units = Units::default();
         assert_eq!(
-            evidence.headline("deg/s"),
+            evidence.headline(&limits, Some(&units)),
             "watch rotated ~58° about z; gyroscope offset 5.0 deg/s; accelerometer off scale in 40 % of windows"
         );
-        assert_eq!(InputEvidence { accel_scale: Some(1.0), ..InputEvidence::default() }.headline("deg/s"), "");
+        let empty = InputEvidence { accel_scale: Some(1.0), ..InputEvidence::default() };
+        assert_eq!(empty.headline(&limits, Some(&units)), "");
+        // A ratio at the factor between two units is read as such.
+        let g = InputEvidence { accel_scale: Some(1.0 / 9.81), fired: vec![InputCheck::AccelScale], ..empty };
+        assert_eq!(g.headline(&limits, Some(&units)), "accelerometer units look like g instead of m/s^2");
     }
 
     #[test]

@@ -266,11 +266,10 @@ impl Worker {
         } else {
             None
         };
-        let gyro_unit = monitor.baseline().units.gyro.clone();
         if let Some(chunk) = closed {
             if chunk.input_drift {
                 // A few words per fired check; the drift view and the report's notes have the full sentences.
-                let what = chunk.evidence.headline(&gyro_unit);
+                let what = chunk.evidence.headline(&monitor.config().input, Some(&monitor.baseline().units));
                 let what = if what.is_empty() { "a sensor check fired".to_string() } else { what };
                 self.send(Event::Alert(Alert {
                     kind: AlertKind::InputDrift,
