@@ -161,7 +161,7 @@ impl HarApp {
             ),
         }
         if let Some(path) = options.evaluate.clone() {
-            app.start_evaluation(path, &cc.egui_ctx);
+            app.start_evaluation(path);
         }
         app
     }
@@ -177,7 +177,7 @@ impl HarApp {
     }
 
     /// Evaluates a labeled file with the current model (the one the pipeline loaded, else the one asked for).
-    fn start_evaluation(&mut self, path: PathBuf, ctx: &egui::Context) {
+    fn start_evaluation(&mut self, path: PathBuf) {
         let model = self.live.model.as_ref().map(|m| m.path.clone()).or_else(|| self.model_path.clone());
         let Some(model) = model else {
             self.evaluation.refuse(path, "No model is loaded: open an ONNX model first (top bar).".into());
@@ -186,7 +186,7 @@ impl HarApp {
         self.settings.last_evaluation = Some(path.clone());
         let request =
             JobRequest { model, data: path, engine: self.evaluation_engine.clone(), batch: BatchOptions::default() };
-        self.evaluation.start(ctx, request);
+        self.evaluation.start(&self.ctx, request);
     }
 
     fn send(&mut self, command: Command) {
@@ -231,10 +231,7 @@ impl HarApp {
         match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("onnx") => self.open_model(path),
             // A recording dropped on the evaluation view is evaluated; elsewhere it is replayed.
-            Some("csv") | Some("txt") if self.view == View::Evaluation => {
-                let ctx = self.ctx.clone();
-                self.start_evaluation(path, &ctx)
-            }
+            Some("csv") | Some("txt") if self.view == View::Evaluation => self.start_evaluation(path),
             Some("csv") | Some("txt") => self.open_replay(path),
             _ => self.toast(format!("{}: not a .csv recording or an .onnx model", path.display()), true),
         }
@@ -345,7 +342,7 @@ impl HarApp {
             match picked {
                 Picked::Model(p) => self.open_model(p),
                 Picked::Replay(p) => self.open_replay(p),
-                Picked::Evaluate(p) => self.start_evaluation(p, ctx),
+                Picked::Evaluate(p) => self.start_evaluation(p),
                 Picked::ExportFolder(dir) => self.evaluation.export_to(ctx, dir),
             }
         }
@@ -483,7 +480,7 @@ impl eframe::App for HarApp {
                     match action {
                         EvalAction::PickData => self.pick_for_evaluation(false, &ctx),
                         EvalAction::PickExportFolder => self.pick_for_evaluation(true, &ctx),
-                        EvalAction::Evaluate(path) => self.start_evaluation(path, &ctx),
+                        EvalAction::Evaluate(path) => self.start_evaluation(path),
                     }
                 }
                 Vec::new()
