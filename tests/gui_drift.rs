@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use har_monitor::gui::drift_state::{SensorCheck, VerdictLevel};
+use har_monitor::session::drift::{SensorCheck, VerdictLevel};
 use har_monitor::gui::{GuiOptions, HarApp, View};
 use har_monitor::monitor::alerts::AlertKind;
 

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use egui::RichText;
 
 use super::drift::DriftView;
-use super::drift_state::DriftState;
+use crate::session::drift::DriftState;
 use super::evaluation::{EvalAction, EvaluationView, JobRequest};
 use super::live::{LiveAction, LiveView};
-use super::live_state::LiveState;
+use crate::session::live::LiveState;
 use super::palette;
 use super::settings::{STORAGE_KEY, Settings, View};
 use super::{GuiOptions, widgets};

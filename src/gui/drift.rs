@@ -7,10 +7,10 @@ use egui::{Align, Align2, Color32, FontId, Layout, Rect, RichText, Sense, Shape,
 use egui_extras::{Size, StripBuilder};
 use egui_plot::{GridInput, GridMark, HLine, HoverPosition, Line, LineStyle, Plot, PlotPoints, Points, Span, VLine};
 
-use super::drift_state::{
+use crate::session::drift::{
     BaselineState, CheckLevel, CheckReading, DriftState, HistoryPoint, SensorCheck, VerdictLevel,
 };
-use super::live_state::LiveState;
+use crate::session::live::LiveState;
 use super::palette::{self, class_color};
 use super::widgets::{self, clock};
 use crate::monitor::alerts::AlertKind;
@@ -412,8 +412,8 @@ fn channels_panel(ui: &mut Ui, drift: &DriftState) {
                 RichText::new(format!(
                     "PSI: warning ≥ {}, drift ≥ {}. People doing other things move raw channels too: the sensor \
                      checks decide.",
-                    super::drift_state::CHANNEL_PSI_WARNING,
-                    super::drift_state::CHANNEL_PSI_DRIFT
+                    crate::session::drift::CHANNEL_PSI_WARNING,
+                    crate::session::drift::CHANNEL_PSI_DRIFT
                 ))
                 .small()
                 .weak(),

@@ -3,7 +3,6 @@
 //! their six signals and class probabilities. The numbers come from the batch scorer and report that
 //! `har-monitor evaluate` uses; the job runs on its own thread and this view only draws its state.
 
-mod job;
 mod matrix;
 mod state;
 
@@ -15,7 +14,7 @@ use egui::{Align, Color32, Layout, RichText, Sense, Ui, vec2};
 use egui_extras::{Column, TableBuilder};
 use egui_plot::{AxisHints, Line, Plot, PlotPoints};
 
-pub use job::{Evaluation, EvaluationJob, JobRequest, JobStatus, Progress};
+pub use crate::session::evaluation::{Evaluation, EvaluationJob, JobRequest, JobStatus, Progress};
 pub use state::{ClassColumn, EvaluationState, ExportStatus, Phase, SideTab, WindowColumn};
 
 use super::palette::{self, class_color};

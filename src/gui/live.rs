@@ -4,7 +4,7 @@
 use egui::{Align, Color32, Layout, RichText, Ui, vec2};
 use egui_plot::{Legend, Line, Plot, PlotPoints, Span};
 
-use super::live_state::LiveState;
+use crate::session::live::LiveState;
 use super::palette::{self, class_color};
 use super::settings::Settings;
 use super::widgets::{self, TimelineBand};

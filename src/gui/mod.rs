@@ -3,10 +3,8 @@
 
 mod app;
 mod drift;
-pub mod drift_state;
 mod evaluation;
 mod live;
-pub mod live_state;
 pub mod palette;
 pub mod settings;
 mod widgets;

@@ -2,7 +2,8 @@
 
 use egui::{Align2, Color32, FontId, Rect, RichText, Sense, Stroke, StrokeKind, Ui, pos2, vec2};
 
-use super::live_state::LoggedAlert;
+pub use crate::format::clock;
+use crate::session::live::LoggedAlert;
 use super::palette::{self, class_color};
 use crate::source::LabelSpan;
 
@@ -28,16 +29,6 @@ pub fn apply_theme(ctx: &egui::Context) {
 pub fn status_item(ui: &mut Ui, label: &str, value: &str) {
     ui.label(RichText::new(label).weak());
     ui.label(RichText::new(value).monospace());
-}
-
-/// Seconds as `m:ss` (or `h:mm:ss`).
-pub fn clock(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
 }
 
 /// A small coloured square followed by the class name.
@@ -244,16 +235,4 @@ pub fn prediction_spans<'a>(
 
 pub fn label_spans(spans: &[LabelSpan]) -> Vec<(f64, f64, Option<usize>)> {
     spans.iter().map(|s| (s.t_start, s.t_end, s.class)).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clock_formats_minutes_and_hours() {
-        assert_eq!(clock(0.0), "0:00");
-        assert_eq!(clock(61.4), "1:01");
-        assert_eq!(clock(3725.0), "1:02:05");
-    }
 }

@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::job::{Evaluation, JobError, Progress};
+use crate::session::evaluation::{Evaluation, JobError, Progress};
 use crate::eval::{WindowPrediction, natural_cmp, windows_in_cell};
 
 /// Where the evaluation is.

@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::gui::widgets::clock;
+use crate::format::clock;
 use crate::monitor::{
     Baseline, CONFIDENCE_BINS, ChunkReport, DriftConfig, InputCheck, InputEvidence, confidence_bin, unit_reading,
 };
