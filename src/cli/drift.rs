@@ -35,7 +35,7 @@ pub struct DriftArgs {
     #[arg(long, value_name = "drift.json")]
     pub out: PathBuf,
     /// Windows per chunk, 1 to 10000.
-    #[arg(long, value_name = "N", default_value_t = 150, value_parser = limits::integer::<usize>(limits::CHUNK))]
+    #[arg(long, value_name = "N", default_value_t = 150, value_parser = limits::count(limits::CHUNK))]
     pub chunk: usize,
     /// Baseline file (default: the one named by the model's card, beside the model).
     #[arg(long, value_name = "FILE.json")]

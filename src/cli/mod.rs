@@ -31,7 +31,8 @@ pub enum Command {
     Predict(score::PredictArgs),
     /// Score a labeled CSV: accuracy, per-class P/R/F1, Cohen's kappa, confusion matrix, into a report directory.
     Evaluate(score::EvaluateArgs),
-    /// Build the drift baseline of a model from reference data (writes `<stem>.baseline.json`).
+    /// Build the drift baseline of a model from reference data (writes `<stem>.baseline.json` beside --model, or
+    /// --out, which is required for the bundled demo model).
     Baseline(drift::BaselineArgs),
     /// Compare a file with the model's baseline, chunk by chunk: prediction drift and input (sensor) drift.
     Drift(drift::DriftArgs),
@@ -49,8 +50,8 @@ pub struct ModelArgs {
     /// else fetched once from PyPI).
     #[arg(long, value_name = "LIB", global = true)]
     pub ort_lib: Option<PathBuf>,
-    /// Threads per inference call, 0 to 64 (0: one per core).
-    #[arg(long, default_value_t = 0, value_name = "N", value_parser = limits::integer::<usize>(limits::THREADS))]
+    /// Threads per inference call, 0 to the number of cores (0: one per core).
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = limits::threads())]
     pub threads: usize,
 }
 

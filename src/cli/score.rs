@@ -37,7 +37,7 @@ pub struct DataArgs {
     #[arg(long)]
     pub ignore_unknown_labels: bool,
     /// Windows per inference call, 0 to 4096 (0: the default, 64; a fixed-batch model uses its own).
-    #[arg(long, value_name = "N", default_value_t = 0, value_parser = limits::integer::<usize>(limits::BATCH))]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = limits::count(limits::BATCH))]
     pub batch: usize,
     /// Exit 0 even when bad rows were skipped (they are always reported). Without it, the outputs are still
     /// written but the exit code is 2, so a script notices that the input was not clean.

@@ -7,7 +7,7 @@ use har_monitor::model::AccelUnit;
 use har_monitor::sim::{ClassWeights, DriftOptions, SimError, SimFileOptions, write_csv_file};
 
 use super::InputError;
-use super::limits::{number, number_above};
+use super::limits::{USERS, count, number, number_above};
 use har_monitor::sim::limits as sim;
 
 #[derive(Debug, Args)]
@@ -16,9 +16,8 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE.csv")]
     pub out: PathBuf,
     /// Number of users (sessions), one after another in the file: 1 to 1000.
-    #[arg(long, default_value_t = 6, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(i64::from(sim::USERS.0)..=i64::from(sim::USERS.1)))]
-    pub users: u32,
+    #[arg(long, default_value_t = 6, value_name = "N", value_parser = count(USERS))]
+    pub users: usize,
     /// Session length per user in minutes, more than 0 and at most 10080 (a week); the default gives the
     /// thesis' 64,221 rows per user.
     #[arg(long, default_value_t = 21.407, allow_negative_numbers = true, value_name = "M",
@@ -65,7 +64,8 @@ impl SimulateArgs {
             self.accel_unit.parse().map_err(|problem: String| SimError::Invalid { option: "--accel-unit", problem })?;
         let class_weights = self.class_weights.as_deref().map(ClassWeights::parse).transpose()?;
         let options = SimFileOptions {
-            users: self.users,
+            users: u32::try_from(self.users)
+                .map_err(|_| SimError::Invalid { option: "--users", problem: format!("{} is too many", self.users) })?,
             first_user: self.first_user,
             minutes_per_user: self.minutes_per_user,
             seed: self.seed,
