@@ -492,4 +492,5 @@ fn without_python_the_message_says_how_to_get_the_runtime_by_hand() {
     assert!(err.contains("https://pypi.org/project/onnxruntime/1.32.0/#files"), "{err}");
     assert!(err.contains(&empty.display().to_string()), "says where to put it: {err}");
     assert!(!err.contains("python3 -m pip"), "no advice to use the Python that is not there: {err}");
+    assert!(!err.contains("fetching it once"), "no download announced without a way to download: {err}");
 }

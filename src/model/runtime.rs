@@ -268,6 +268,14 @@ pub fn locate(explicit: Option<&Path>) -> Result<(PathBuf, RuntimeOrigin), Runti
             python: python_on_path(),
         });
     }
+    // Without a Python there is no pip to fetch with: say so at once instead of announcing a download.
+    if !python_on_path() {
+        return Err(RuntimeError::NotFound {
+            tried,
+            fetch_error: Some("no Python interpreter (python3, python) on PATH".into()),
+            python: false,
+        });
+    }
     match fetch_into(&cache) {
         Ok(path) => Ok((path, RuntimeOrigin::Downloaded)),
         Err(e) => Err(RuntimeError::NotFound { tried, fetch_error: Some(e), python: python_on_path() }),
