@@ -1,54 +1,10 @@
 //! Classification metrics against scikit-learn: every case of tests/fixtures/metrics/sklearn_metrics.json (written
 //! by make_fixtures.py with scikit-learn) must match to 1e-12, confusion matrices and supports exactly.
 
+mod common;
+
+use common::sklearn::{Average, Case, TOLERANCE, fixture};
 use har_monitor::eval::{AveragedMetrics, ClassificationMetrics, ConfusionMatrix, per_user};
-use serde::Deserialize;
-
-const TOLERANCE: f64 = 1e-12;
-
-#[derive(Deserialize)]
-struct Fixture {
-    cases: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-struct Average {
-    precision: f64,
-    recall: f64,
-    f1: f64,
-}
-
-#[derive(Deserialize)]
-struct UserRef {
-    user: String,
-    windows: u64,
-    accuracy: f64,
-}
-
-#[derive(Deserialize)]
-struct Case {
-    name: String,
-    n_classes: usize,
-    y_true: Vec<usize>,
-    y_pred: Vec<usize>,
-    accuracy: f64,
-    cohen_kappa: Option<f64>,
-    precision: Vec<f64>,
-    recall: Vec<f64>,
-    f1: Vec<f64>,
-    support: Vec<u64>,
-    #[serde(rename = "macro")]
-    macro_avg: Average,
-    weighted: Average,
-    confusion_matrix: Vec<Vec<u64>>,
-    users: Option<Vec<String>>,
-    per_user: Option<Vec<UserRef>>,
-}
-
-fn fixture() -> Fixture {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/metrics/sklearn_metrics.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 fn close(case: &str, what: &str, got: f64, want: f64) {
     assert!((got - want).abs() <= TOLERANCE, "{case}: {what} = {got}, scikit-learn says {want}");

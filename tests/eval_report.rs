@@ -1,48 +1,17 @@
 //! The evaluation report directory: numbers in report.json against scikit-learn (tests/fixtures/metrics), the exact
 //! key set of SPEC §4, the CSV files read back with a CSV reader, and confusion_matrix.png decoded with `image`.
 
+mod common;
+
 use std::path::Path;
 
+use common::sklearn::{Case, TOLERANCE, case};
 use har_monitor::classes::THESIS_CLASSES;
 use har_monitor::eval::{
     ConfusionMatrix, EvalError, EvaluationReport, ModelInfo, ReportContext, WindowPrediction, windows_in_cell,
     write_report_dir,
 };
-use serde::Deserialize;
 use serde_json::Value;
-
-const TOLERANCE: f64 = 1e-12;
-
-#[derive(Deserialize)]
-struct Fixture {
-    cases: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-struct Case {
-    name: String,
-    n_classes: usize,
-    y_true: Vec<usize>,
-    y_pred: Vec<usize>,
-    accuracy: f64,
-    cohen_kappa: Option<f64>,
-    precision: Vec<f64>,
-    recall: Vec<f64>,
-    f1: Vec<f64>,
-    support: Vec<u64>,
-    #[serde(rename = "macro")]
-    macro_avg: Value,
-    weighted: Value,
-    confusion_matrix: Vec<Vec<u64>>,
-    users: Option<Vec<String>>,
-    per_user: Option<Vec<Value>>,
-}
-
-fn case(name: &str) -> Case {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/metrics/sklearn_metrics.json");
-    let fixture: Fixture = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    fixture.cases.into_iter().find(|c| c.name == name).unwrap()
-}
 
 fn classes(n: usize) -> Vec<String> {
     if n == THESIS_CLASSES.len() {
@@ -105,10 +74,6 @@ fn close(what: &str, got: f64, want: f64) {
     assert!((got - want).abs() <= TOLERANCE, "{what} = {got}, scikit-learn says {want}");
 }
 
-fn json_f64(v: &Value) -> f64 {
-    v.as_f64().unwrap()
-}
-
 #[test]
 fn report_numbers_match_sklearn() {
     for name in ["random_11_imbalanced", "classes_never_true", "classes_never_predicted", "tiny_mixed"] {
@@ -120,9 +85,9 @@ fn report_numbers_match_sklearn() {
         for (key, got, want) in
             [("macro", &report.macro_avg, &case.macro_avg), ("weighted", &report.weighted, &case.weighted)]
         {
-            close(&format!("{name} {key} precision"), got.precision, json_f64(&want["precision"]));
-            close(&format!("{name} {key} recall"), got.recall, json_f64(&want["recall"]));
-            close(&format!("{name} {key} f1"), got.f1, json_f64(&want["f1"]));
+            close(&format!("{name} {key} precision"), got.precision, want.precision);
+            close(&format!("{name} {key} recall"), got.recall, want.recall);
+            close(&format!("{name} {key} f1"), got.f1, want.f1);
         }
         assert_eq!(report.per_class.len(), case.n_classes);
         for (i, c) in report.per_class.iter().enumerate() {
@@ -138,9 +103,9 @@ fn report_numbers_match_sklearn() {
         if let Some(reference) = &case.per_user {
             assert_eq!(report.per_user.len(), reference.len());
             for (got, want) in report.per_user.iter().zip(reference) {
-                assert_eq!(got.user, want["user"].as_str().unwrap());
-                assert_eq!(got.windows, want["windows"].as_u64().unwrap());
-                close(&format!("{name} accuracy of {}", got.user), got.accuracy, json_f64(&want["accuracy"]));
+                assert_eq!(got.user, want.user);
+                assert_eq!(got.windows, want.windows);
+                close(&format!("{name} accuracy of {}", got.user), got.accuracy, want.accuracy);
             }
         }
     }

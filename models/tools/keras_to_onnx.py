@@ -256,6 +256,39 @@ def read_config(path: Path) -> ThesisConfig:
     )
 
 
+#: Sample rate used when neither --sample-rate nor config.json gives one (the thesis watch's).
+DEFAULT_RATE_HZ = 50.0
+
+
+def choose_step_and_rate(
+    step_arg: int | None, rate_arg: float | None, config: ThesisConfig, config_path: Path, window: int
+) -> tuple[int, float, list[str]]:
+    """The card's step and sample rate: the command line's, else config.json's, else a default. Returns them with
+    one note for each value that was not given anywhere, saying what was chosen and how to choose otherwise."""
+    notes = []
+    if step_arg is not None:
+        step = step_arg
+    elif config.step is not None:
+        step = config.step
+    else:
+        step = max(window // 2, 1)
+        notes.append(
+            f"{config_path.name} has no step ({', '.join(STEP_KEYS)}): using window / 2 = {step} rows between "
+            "window starts; pass --step ROWS to choose another"
+        )
+    if rate_arg is not None:
+        rate = rate_arg
+    elif config.sample_rate_hz is not None:
+        rate = config.sample_rate_hz
+    else:
+        rate = DEFAULT_RATE_HZ
+        notes.append(
+            f"{config_path.name} has no sample rate ({', '.join(RATE_KEYS)}): using {rate:g} Hz; pass "
+            "--sample-rate HZ to choose another"
+        )
+    return step, rate, notes
+
+
 def read_label_mapping(path: Path) -> list[str]:
     """Returns the class names in output-index order."""
     mapping = read_json(path, 'the thesis\' label_mapping.json, {"0": "ear_rubbing", ...}')
@@ -656,8 +689,9 @@ def convert(args: argparse.Namespace) -> int:
             f"{args.config}: field `{config.window[0]}` says {config.window[1]} samples but the model's input takes "
             f"{shape.window} ({model_path.name})"
         )
-    rate_hz = args.sample_rate or config.sample_rate_hz or 50.0
-    step = args.step or config.step or max(shape.window // 2, 1)
+    step, rate_hz, notes = choose_step_and_rate(args.step, args.sample_rate, config, args.config, shape.window)
+    for note in notes:
+        print(f"note    {note}")
     print(
         f"model   {model_path}  input {shape.input_name} (None, {shape.window}, {shape.channels}) -> "
         f"(None, {shape.classes}), last activation {shape.last_activation} -> output `{shape.output_kind}`"

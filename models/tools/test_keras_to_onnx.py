@@ -265,8 +265,27 @@ def test_linear_last_layer_gives_logits_card():
     card = json.loads((out / "scores.model.json").read_text())
     assert card["output"] == "logits"
     assert card["window"] == 50 and card["step"] == 25, "step defaults to window / 2"
+    assert "has no step" in result.stdout and "window / 2 = 25" in result.stdout and "--step" in result.stdout, (
+        "the chosen step is announced: " + result.stdout
+    )
     assert card["name"] == "scores"
     assert card["classes"] == ["a", "b", "c", "d"]
+
+
+def test_a_step_or_rate_missing_from_the_config_is_chosen_out_loud():
+    """No Keras needed: the choice of step and sample rate, and the notes that announce a default."""
+    from keras_to_onnx import ThesisConfig, choose_step_and_rate
+
+    bare = ThesisConfig(scaler_mean=[0.0] * 6, scaler_scale=[1.0] * 6, window=None, step=None, sample_rate_hz=None)
+    step, rate, notes = choose_step_and_rate(None, None, bare, Path("config.json"), 200)
+    assert (step, rate) == (100, 50.0)
+    assert len(notes) == 2
+    assert "config.json has no step" in notes[0] and "window / 2 = 100" in notes[0] and "--step" in notes[0]
+    assert "no sample rate" in notes[1] and "--sample-rate" in notes[1]
+
+    full = ThesisConfig(scaler_mean=[0.0] * 6, scaler_scale=[1.0] * 6, window=None, step=40, sample_rate_hz=25.0)
+    assert choose_step_and_rate(None, None, full, Path("config.json"), 200) == (40, 25.0, [])
+    assert choose_step_and_rate(7, 100.0, bare, Path("config.json"), 200) == (7, 100.0, []), "--step wins silently"
 
 
 def test_help_explains_inputs_outputs_and_exit_codes():

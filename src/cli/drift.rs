@@ -7,8 +7,9 @@ use anyhow::Context as _;
 use clap::Args;
 use har_monitor::monitor::{Baseline, DriftConfig, drift_report};
 
-use super::ModelArgs;
+use super::outputs::Inputs;
 use super::score::{DataArgs, score};
+use super::{InputError, ModelArgs, limits};
 
 #[derive(Debug, Args)]
 pub struct BaselineArgs {
@@ -18,7 +19,8 @@ pub struct BaselineArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Where to write the baseline (default: the card's `baseline` file beside the model, else
-    /// `<stem>.baseline.json`).
+    /// `<stem>.baseline.json`). Required without --model: the bundled demo model's baseline is never replaced
+    /// implicitly.
     #[arg(long, value_name = "FILE.json")]
     pub out: Option<PathBuf>,
 }
@@ -32,26 +34,49 @@ pub struct DriftArgs {
     /// Output JSON.
     #[arg(long, value_name = "drift.json")]
     pub out: PathBuf,
-    /// Windows per chunk.
-    #[arg(long, value_name = "N", default_value_t = 150)]
+    /// Windows per chunk, 1 to 10000.
+    #[arg(long, value_name = "N", default_value_t = 150, value_parser = limits::count(limits::CHUNK))]
     pub chunk: usize,
     /// Baseline file (default: the one named by the model's card, beside the model).
     #[arg(long, value_name = "FILE.json")]
     pub baseline: Option<PathBuf>,
-    /// Prediction drift when the Jensen–Shannon distance exceeds this.
-    #[arg(long, value_name = "X", default_value_t = 0.1)]
+    /// Prediction drift when the Jensen–Shannon distance (0 to 1) exceeds this.
+    #[arg(long, value_name = "X", default_value_t = 0.1, value_parser = limits::number(limits::JS_THRESHOLD))]
     pub js_threshold: f64,
 }
 
 pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
+    let model = args.model.model_path()?;
+    let beside_model = || -> anyhow::Result<PathBuf> {
+        Ok(Baseline::path_for_model(&model, &har_monitor::model::ModelCard::load_for_model(&model)?))
+    };
+    let out = match (&args.out, &args.model.model) {
+        (Some(out), _) => out.clone(),
+        (None, Some(_)) => beside_model()?,
+        (None, None) => {
+            return Err(InputError(format!(
+                "no --model given: the baseline would replace the bundled demo model's own ({}). Pass --out FILE.json \
+                 to write it elsewhere, or --model {} to replace the demo's baseline on purpose",
+                beside_model()?.display(),
+                model.display()
+            ))
+            .into());
+        }
+    };
+    Inputs::new().with("data file", &args.data.data).with_model(&model, false).refuse_as_output("--out", &out)?;
     let (engine, scored) = score(&args.model, &args.data)?;
     let raw = scored.all_window_raw();
     let mut baseline = Baseline::build(engine.card(), scored.observations(&raw))?;
     baseline.source = args.data.data.display().to_string();
-    let out = args.out.unwrap_or_else(|| Baseline::path_for_model(engine.model_path(), engine.card()));
     baseline.save(&out)?;
-    println!("baseline of {} windows from {} → {}", baseline.windows, args.data.data.display(), out.display());
-    Ok(())
+    println!(
+        "wrote the baseline of {} windows from {} to {}",
+        baseline.windows,
+        args.data.data.display(),
+        out.display()
+    );
+    // The same rule as the other commands: skipped bad rows exit 2 unless --allow-bad-rows.
+    args.data.check_bad_rows(&scored)
 }
 
 pub fn drift(args: DriftArgs) -> anyhow::Result<()> {
@@ -59,13 +84,18 @@ pub fn drift(args: DriftArgs) -> anyhow::Result<()> {
     let card = har_monitor::model::ModelCard::load_for_model(&model_path)?;
     let baseline_path = args.baseline.clone().unwrap_or_else(|| Baseline::path_for_model(&model_path, &card));
     if !baseline_path.is_file() {
-        return Err(super::InputError(format!(
+        return Err(InputError(format!(
             "no baseline for this model at {}; build one with `har-monitor baseline --model {} --data REFERENCE.csv`",
             baseline_path.display(),
             model_path.display()
         ))
         .into());
     }
+    Inputs::new()
+        .with("data file", &args.data.data)
+        .with_model(&model_path, true)
+        .with("baseline", &baseline_path)
+        .refuse_as_output("--out", &args.out)?;
     let baseline = Baseline::load(&baseline_path)?;
     baseline.check_card(&card, &baseline_path)?;
     let (_engine, scored) = score(&args.model, &args.data)?;
@@ -73,7 +103,7 @@ pub fn drift(args: DriftArgs) -> anyhow::Result<()> {
     let config = DriftConfig { chunk_windows: args.chunk, js_threshold: args.js_threshold, ..DriftConfig::default() };
     let report = drift_report(baseline, &baseline_path.display().to_string(), config, scored.observations(&raw))?;
     let json = serde_json::to_string_pretty(&report).context("serialising the drift report")?;
-    std::fs::write(&args.out, json).with_context(|| format!("writing {}", args.out.display()))?;
+    har_monitor::output::write_bytes(&args.out, json.as_bytes())?;
     println!(
         "{:>8} {:>7} {:>7} {:>7} {:>9} {:>10} {:>6}",
         "window", "windows", "JS", "PSI", "mean conf", "prediction", "input"

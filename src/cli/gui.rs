@@ -6,6 +6,7 @@ use clap::Args;
 use har_monitor::gui::{GuiOptions, View};
 
 use super::InputError;
+use super::limits::{self, number};
 
 #[derive(Debug, Args, Default)]
 pub struct GuiArgs {
@@ -24,8 +25,8 @@ pub struct GuiArgs {
     /// View to open: live, evaluation or drift.
     #[arg(long, value_name = "VIEW")]
     pub view: Option<View>,
-    /// Replay speed (0.25–100).
-    #[arg(long, value_name = "X")]
+    /// Replay speed, 0.25 to 100.
+    #[arg(long, value_name = "X", value_parser = number(limits::SPEED))]
     pub speed: Option<f64>,
     /// Open with the replay paused (the first window is still classified and shown).
     #[arg(long)]
@@ -36,8 +37,9 @@ pub struct GuiArgs {
     /// Save a screenshot of the window to this PNG, then quit.
     #[arg(long, value_name = "OUT.png")]
     pub screenshot: Option<PathBuf>,
-    /// Seconds to wait before the screenshot.
-    #[arg(long, value_name = "SECS", default_value_t = 3.0, requires = "screenshot")]
+    /// Seconds to wait before the screenshot, 0 to 3600.
+    #[arg(long, value_name = "SECS", default_value_t = 3.0, requires = "screenshot",
+          value_parser = number(limits::SCREENSHOT_AFTER))]
     pub screenshot_after: f64,
     /// Start from defaults: ignore and do not save the remembered settings.
     #[arg(long)]

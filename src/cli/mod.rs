@@ -4,6 +4,8 @@
 mod drift;
 mod gui;
 mod info;
+mod limits;
+mod outputs;
 mod score;
 mod simulate;
 
@@ -29,7 +31,8 @@ pub enum Command {
     Predict(score::PredictArgs),
     /// Score a labeled CSV: accuracy, per-class P/R/F1, Cohen's kappa, confusion matrix, into a report directory.
     Evaluate(score::EvaluateArgs),
-    /// Build the drift baseline of a model from reference data (writes `<stem>.baseline.json`).
+    /// Build the drift baseline of a model from reference data (writes `<stem>.baseline.json` beside --model, or
+    /// --out, which is required for the bundled demo model).
     Baseline(drift::BaselineArgs),
     /// Compare a file with the model's baseline, chunk by chunk: prediction drift and input (sensor) drift.
     Drift(drift::DriftArgs),
@@ -47,8 +50,8 @@ pub struct ModelArgs {
     /// else fetched once from PyPI).
     #[arg(long, value_name = "LIB", global = true)]
     pub ort_lib: Option<PathBuf>,
-    /// Threads per inference call (0: one per core).
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    /// Threads per inference call, 0 to the number of cores (0: one per core).
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = limits::threads())]
     pub threads: usize,
 }
 
@@ -87,6 +90,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The message of an error and its causes, each cause once: library errors often repeat their source's text
+/// in their own message (`cannot write X: No space left on device`), and printing the chain would say it twice.
+pub fn error_text(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
 /// A marker error: the user's input (arguments, files) was at fault. Exit code 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -103,6 +120,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             || cause.downcast_ref::<har_monitor::pipeline::batch::BatchError>().is_some_and(|e| e.is_input_error())
             || cause.is::<har_monitor::eval::EvalError>()
             || cause.is::<har_monitor::monitor::DriftError>()
+            || cause.is::<har_monitor::output::OutputError>()
             || cause.is::<std::io::Error>()
     });
     if input { 2 } else { 1 }

@@ -3,14 +3,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use har_monitor::data::{LoadOptions, WindowingMode};
-use har_monitor::eval::{PredictionColumns, write_predictions_csv, write_report_dir};
+use har_monitor::eval::{PredictionColumns, REPORT_FILES, write_predictions_csv, write_report_dir};
 use har_monitor::model::AccelUnit;
 use har_monitor::pipeline::batch::{BatchOptions, ScoredFile, score_file};
 
-use super::{InputError, ModelArgs};
+use super::outputs::Inputs;
+use super::{InputError, ModelArgs, limits};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum WindowingArg {
@@ -36,8 +36,8 @@ pub struct DataArgs {
     /// Keep rows whose label is not one of the model's classes (they are not scored) instead of refusing the file.
     #[arg(long)]
     pub ignore_unknown_labels: bool,
-    /// Windows per inference call (default 64; a fixed-batch model uses its own).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Windows per inference call, 0 to 4096 (0: the default, 64; a fixed-batch model uses its own).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = limits::count(limits::BATCH))]
     pub batch: usize,
     /// Exit 0 even when bad rows were skipped (they are always reported). Without it, the outputs are still
     /// written but the exit code is 2, so a script notices that the input was not clean.
@@ -109,10 +109,11 @@ pub fn score(model: &ModelArgs, data: &DataArgs) -> anyhow::Result<(har_monitor:
 }
 
 pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
+    let model = args.model.model_path()?;
+    Inputs::new().with("data file", &args.data.data).with_model(&model, true).refuse_as_output("--out", &args.out)?;
     let (engine, scored) = score(&args.model, &args.data)?;
     let columns = PredictionColumns { true_label: scored.recording.labels.is_some(), user: false };
-    write_predictions_csv(&args.out, &scored.predictions, &engine.card().classes, columns)
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    write_predictions_csv(&args.out, &scored.predictions, &engine.card().classes, columns)?;
     eprintln!(
         "{} windows ({} skipped) in {:.2} s → {}",
         scored.predictions.len(),
@@ -124,6 +125,9 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
 }
 
 pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
+    let model = args.model.model_path()?;
+    let inputs = Inputs::new().with("data file", &args.data.data).with_model(&model, true);
+    inputs.refuse_in_dir("--out", &args.out, &REPORT_FILES)?;
     let (engine, scored) = score(&args.model, &args.data)?;
     let report = scored.evaluation_report(&engine)?;
     let files = write_report_dir(&args.out, &report, &scored.predictions, &engine.card().classes)?;

@@ -7,17 +7,21 @@ use har_monitor::model::AccelUnit;
 use har_monitor::sim::{ClassWeights, DriftOptions, SimError, SimFileOptions, write_csv_file};
 
 use super::InputError;
+use super::limits::{USERS, count, number, number_above};
+use har_monitor::sim::limits as sim;
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// Output CSV file.
     #[arg(long, value_name = "FILE.csv")]
     pub out: PathBuf,
-    /// Number of users (sessions), one after another in the file.
-    #[arg(long, default_value_t = 6, value_name = "N")]
-    pub users: u32,
-    /// Session length per user in minutes (the default gives the thesis' 64,221 rows per user).
-    #[arg(long, default_value_t = 21.407, allow_negative_numbers = true, value_name = "M")]
+    /// Number of users (sessions), one after another in the file: 1 to 1000.
+    #[arg(long, default_value_t = 6, value_name = "N", value_parser = count(USERS))]
+    pub users: usize,
+    /// Session length per user in minutes, more than 0 and at most 10080 (a week); the default gives the
+    /// thesis' 64,221 rows per user.
+    #[arg(long, default_value_t = 21.407, allow_negative_numbers = true, value_name = "M",
+          value_parser = number_above(sim::MINUTES_PER_USER))]
     pub minutes_per_user: f64,
     /// Seed of the session randomness (same seed, same options: byte-identical file).
     #[arg(long, default_value_t = 1, value_name = "S")]
@@ -29,22 +33,26 @@ pub struct SimulateArgs {
     /// Write the production schema `timestamp,Ax,Ay,Az,Gx,Gy,Gz` (no labels, no users).
     #[arg(long)]
     pub unlabeled: bool,
-    /// Apply the drift options from this minute of each user's session on (default: from the start).
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_name = "M")]
+    /// Apply the drift options from this minute of each user's session on, 0 to 10080 (default: from the start).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_name = "M",
+          value_parser = number(sim::DRIFT_AFTER_MIN))]
     pub drift_after_min: f64,
     /// Unit of the accelerometer columns.
     #[arg(long, default_value = "m/s2", value_name = "m/s2|g|milli-g")]
     pub accel_unit: String,
-    /// The watch mounted rotated by D degrees about its z axis.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_name = "D")]
+    /// The watch mounted rotated by D degrees about its z axis, -360 to 360.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_name = "D",
+          value_parser = number(sim::ROTATE_DEG))]
     pub rotate_deg: f64,
-    /// Factor on the sensor noise.
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_name = "X")]
+    /// Factor on the sensor noise, 0 to 100.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_name = "X",
+          value_parser = number(sim::NOISE_SCALE))]
     pub noise_scale: f64,
-    /// Constant offset added to all three gyroscope axes.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_name = "DEG_PER_S")]
+    /// Constant offset added to all three gyroscope axes, -2000 to 2000 deg/s.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_name = "DEG_PER_S",
+          value_parser = number(sim::GYRO_BIAS_DPS))]
     pub gyro_bias: f64,
-    /// How often each behaviour's bouts are chosen, e.g. `smoking=3,standing=0` (unlisted: 1).
+    /// How often each behaviour's bouts are chosen, e.g. `smoking=3,standing=0` (unlisted: 1; each 0 to 1e6).
     #[arg(long, value_name = "name=w,name=w")]
     pub class_weights: Option<String>,
 }
@@ -56,7 +64,8 @@ impl SimulateArgs {
             self.accel_unit.parse().map_err(|problem: String| SimError::Invalid { option: "--accel-unit", problem })?;
         let class_weights = self.class_weights.as_deref().map(ClassWeights::parse).transpose()?;
         let options = SimFileOptions {
-            users: self.users,
+            users: u32::try_from(self.users)
+                .map_err(|_| SimError::Invalid { option: "--users", problem: format!("{} is too many", self.users) })?,
             first_user: self.first_user,
             minutes_per_user: self.minutes_per_user,
             seed: self.seed,

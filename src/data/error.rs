@@ -31,7 +31,7 @@ pub enum DataError {
     MissingChannels { file: PathBuf, missing: Vec<MissingChannel>, found: Vec<String> },
     #[error(
         "{file}: {} not among the model's classes: {}. The model's classes are: {}. To load the file anyway, \
-         ignore unknown labels (their rows then count for no class)",
+         pass --ignore-unknown-labels (their rows then count for no class)",
         plural(labels.len(), "label is", "labels are"),
         list_labels(labels),
         classes.join(", ")

@@ -18,6 +18,6 @@ pub use prediction::{
     PredictionColumns, WindowPrediction, format_float, windows_in_cell, write_predictions, write_predictions_csv,
 };
 pub use report::{
-    ClassReport, EvaluationReport, ModelInfo, ReportContext, WindowCounts, write_confusion_csv, write_per_class_csv,
-    write_report_dir,
+    ClassReport, EvaluationReport, ModelInfo, REPORT_FILES, ReportContext, WindowCounts, write_confusion_csv,
+    write_per_class_csv, write_report_dir,
 };

@@ -1,9 +1,13 @@
 //! `confusion_matrix.png`: the confusion matrix drawn for people — class names on both axes, each cell's count
 //! and share of its true class, cells coloured by that row share with a colour bar, and a title with the model
 //! and its headline numbers. Shapes are drawn with `plotters` into memory, text with `ab_glyph` (see `text.rs`),
-//! and the result is saved with `image`.
+//! and the result is encoded with `image` and written through `crate::output` (a failed write keeps the
+//! earlier file).
 
+use std::io::Write;
 use std::path::Path;
+
+use image::codecs::png::PngEncoder;
 
 use plotters::backend::{BitMapBackend, RGBPixel};
 use plotters::coord::Shift;
@@ -11,6 +15,7 @@ use plotters::prelude::*;
 
 use super::text::{Anchor, Direction, TextLook, Typesetter, Weight};
 use super::{ConfusionMatrix, EvalError, EvaluationReport};
+use crate::output::{AtomicFile, OutputError};
 
 /// Size of `confusion_matrix.png` in pixels.
 pub const DEFAULT_FIGURE_SIZE: (u32, u32) = (1400, 1200);
@@ -81,11 +86,19 @@ impl<'a> ConfusionFigure<'a> {
             .ok_or_else(|| EvalError::Draw("the drawing buffer does not match the figure size".to_owned()))
     }
 
-    /// Draws the figure and saves it as a PNG file at `path`.
+    /// Draws the figure and saves it as a PNG file at `path`. A failed write leaves an earlier file as it was.
     pub fn write_png(&self, path: &Path, size: (u32, u32)) -> Result<(), EvalError> {
+        let io_error = |e: OutputError| EvalError::Io { path: e.path, source: e.source };
+        let mut file = AtomicFile::create(path).map_err(io_error)?;
+        self.encode_png(&mut file, path, size)?;
+        file.commit().map_err(io_error)
+    }
+
+    /// Draws the figure and encodes it as PNG into `writer`; `path` names the file in messages.
+    pub(crate) fn encode_png<W: Write>(&self, writer: W, path: &Path, size: (u32, u32)) -> Result<(), EvalError> {
         let image = self.render(size)?;
         image
-            .save_with_format(path, image::ImageFormat::Png)
+            .write_with_encoder(PngEncoder::new(writer))
             .map_err(|source| EvalError::Image { path: path.to_owned(), source })
     }
 

@@ -139,18 +139,21 @@ pub fn write_predictions<W: Write>(
     Ok(())
 }
 
-/// Writes the predictions to the CSV file `path` (see [`write_predictions`]); errors name the file.
+/// Writes the predictions to the CSV file `path` (see [`write_predictions`]); errors name the file, and a failed
+/// write leaves an earlier file as it was.
 pub fn write_predictions_csv(
     path: &Path,
     predictions: &[WindowPrediction],
     classes: &[String],
     columns: PredictionColumns,
 ) -> Result<(), EvalError> {
-    let file = std::fs::File::create(path).map_err(|source| EvalError::Io { path: path.to_owned(), source })?;
-    write_predictions(std::io::BufWriter::new(file), predictions, classes, columns).map_err(|e| match e {
+    let io_error = |e: crate::output::OutputError| EvalError::Io { path: e.path, source: e.source };
+    let mut file = crate::output::AtomicFile::create(path).map_err(io_error)?;
+    write_predictions(&mut file, predictions, classes, columns).map_err(|e| match e {
         EvalError::CsvStream(source) => EvalError::Csv { path: path.to_owned(), source },
         other => other,
-    })
+    })?;
+    file.commit().map_err(io_error)
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::plot::{ConfusionFigure, DEFAULT_FIGURE_SIZE};
-use super::prediction::{PredictionColumns, WindowPrediction, format_float, write_predictions_csv};
+use super::prediction::{PredictionColumns, WindowPrediction, format_float, write_predictions};
 use super::{AveragedMetrics, ClassificationMetrics, ConfusionMatrix, EvalError, UserAccuracy, per_user};
+use crate::output::{AtomicFile, OutputError, commit_all};
 
 /// Which model was evaluated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -187,10 +188,25 @@ fn csv_error(path: &Path) -> impl FnOnce(csv::Error) -> EvalError + '_ {
     move |source| EvalError::Csv { path: path.to_owned(), source }
 }
 
+fn output_error(error: OutputError) -> EvalError {
+    EvalError::Io { path: error.path, source: error.source }
+}
+
 /// Writes `confusion_matrix.csv`: a header of predicted classes (first cell `true\predicted`), then one row per
-/// true class starting with its name.
+/// true class starting with its name. A failed write leaves an earlier file as it was.
 pub fn write_confusion_csv(path: &Path, matrix: &ConfusionMatrix, classes: &[String]) -> Result<(), EvalError> {
-    let mut out = csv::Writer::from_path(path).map_err(csv_error(path))?;
+    let mut file = AtomicFile::create(path).map_err(output_error)?;
+    confusion_csv_to(&mut file, path, matrix, classes)?;
+    file.commit().map_err(output_error)
+}
+
+fn confusion_csv_to(
+    writer: &mut AtomicFile,
+    path: &Path,
+    matrix: &ConfusionMatrix,
+    classes: &[String],
+) -> Result<(), EvalError> {
+    let mut out = csv::Writer::from_writer(writer);
     let mut header = vec!["true\\predicted".to_owned()];
     header.extend(classes.iter().cloned());
     out.write_record(&header).map_err(csv_error(path))?;
@@ -202,9 +218,16 @@ pub fn write_confusion_csv(path: &Path, matrix: &ConfusionMatrix, classes: &[Str
     out.flush().map_err(|source| EvalError::Io { path: path.to_owned(), source })
 }
 
-/// Writes `per_class.csv`: `class,precision,recall,f1,support,predicted`, card order.
+/// Writes `per_class.csv`: `class,precision,recall,f1,support,predicted`, card order. A failed write leaves an
+/// earlier file as it was.
 pub fn write_per_class_csv(path: &Path, per_class: &[ClassReport]) -> Result<(), EvalError> {
-    let mut out = csv::Writer::from_path(path).map_err(csv_error(path))?;
+    let mut file = AtomicFile::create(path).map_err(output_error)?;
+    per_class_csv_to(&mut file, path, per_class)?;
+    file.commit().map_err(output_error)
+}
+
+fn per_class_csv_to(writer: &mut AtomicFile, path: &Path, per_class: &[ClassReport]) -> Result<(), EvalError> {
+    let mut out = csv::Writer::from_writer(writer);
     out.write_record(["class", "precision", "recall", "f1", "support", "predicted"]).map_err(csv_error(path))?;
     for c in per_class {
         out.write_record([
@@ -220,16 +243,21 @@ pub fn write_per_class_csv(path: &Path, per_class: &[ClassReport]) -> Result<(),
     out.flush().map_err(|source| EvalError::Io { path: path.to_owned(), source })
 }
 
-fn write_json(path: &Path, report: &EvaluationReport) -> Result<(), EvalError> {
+fn json_to(writer: &mut AtomicFile, path: &Path, report: &EvaluationReport) -> Result<(), EvalError> {
     let mut text =
         serde_json::to_string_pretty(report).map_err(|source| EvalError::Json { path: path.to_owned(), source })?;
     text.push('\n');
-    let mut file = std::fs::File::create(path).map_err(|source| EvalError::Io { path: path.to_owned(), source })?;
-    file.write_all(text.as_bytes()).map_err(|source| EvalError::Io { path: path.to_owned(), source })
+    writer.write_all(text.as_bytes()).map_err(|source| EvalError::Io { path: path.to_owned(), source })
 }
+
+/// The files of a report directory, in the order [`write_report_dir`] returns them.
+pub const REPORT_FILES: [&str; 5] =
+    ["report.json", "confusion_matrix.csv", "per_class.csv", "predictions.csv", "confusion_matrix.png"];
 
 /// Creates `dir` (and its parents) and writes the report directory of `evaluate` into it. Returns the files
 /// written: `report.json`, `confusion_matrix.csv`, `per_class.csv`, `predictions.csv`, `confusion_matrix.png`.
+/// All five are written to temporary files first and replace the earlier ones only when every one is complete,
+/// so a failed write (a full disk) leaves an earlier report whole.
 pub fn write_report_dir(
     dir: &Path,
     report: &EvaluationReport,
@@ -237,16 +265,24 @@ pub fn write_report_dir(
     classes: &[String],
 ) -> Result<Vec<PathBuf>, EvalError> {
     std::fs::create_dir_all(dir).map_err(|source| EvalError::CreateDir { path: dir.to_owned(), source })?;
-    let json = dir.join("report.json");
-    write_json(&json, report)?;
-    let confusion = dir.join("confusion_matrix.csv");
-    write_confusion_csv(&confusion, &report.confusion_matrix, classes)?;
-    let per_class = dir.join("per_class.csv");
-    write_per_class_csv(&per_class, &report.per_class)?;
-    let predictions_csv = dir.join("predictions.csv");
+    let create = |name: &str| {
+        let path = dir.join(name);
+        AtomicFile::create(&path).map(|file| (path, file)).map_err(output_error)
+    };
+    let (json, mut json_file) = create("report.json")?;
+    json_to(&mut json_file, &json, report)?;
+    let (confusion, mut confusion_file) = create("confusion_matrix.csv")?;
+    confusion_csv_to(&mut confusion_file, &confusion, &report.confusion_matrix, classes)?;
+    let (per_class, mut per_class_file) = create("per_class.csv")?;
+    per_class_csv_to(&mut per_class_file, &per_class, &report.per_class)?;
+    let (predictions_csv, mut predictions_file) = create("predictions.csv")?;
     let columns = PredictionColumns { true_label: true, user: predictions.iter().any(|p| p.user.is_some()) };
-    write_predictions_csv(&predictions_csv, predictions, classes, columns)?;
-    let png = dir.join("confusion_matrix.png");
-    ConfusionFigure::from_report(report).write_png(&png, DEFAULT_FIGURE_SIZE)?;
+    write_predictions(&mut predictions_file, predictions, classes, columns).map_err(|e| match e {
+        EvalError::CsvStream(source) => EvalError::Csv { path: predictions_csv.clone(), source },
+        other => other,
+    })?;
+    let (png, mut png_file) = create("confusion_matrix.png")?;
+    ConfusionFigure::from_report(report).encode_png(&mut png_file, &png, DEFAULT_FIGURE_SIZE)?;
+    commit_all(vec![json_file, confusion_file, per_class_file, predictions_file, png_file]).map_err(output_error)?;
     Ok(vec![json, confusion, per_class, predictions_csv, png])
 }

@@ -322,6 +322,19 @@ impl ModelCard {
         if self.channels.is_empty() {
             return Err(invalid("channels", "is empty".into()));
         }
+        // Channels are matched to the file's columns by name, ignoring case (SPEC §1): two entries that differ
+        // only in case would claim the same column, and the file would be blamed for a missing one.
+        for (i, c) in self.channels.iter().enumerate() {
+            if c.trim().is_empty() {
+                return Err(invalid("channels", format!("entry {i} is an empty name")));
+            }
+            if let Some(first) = self.channels[..i].iter().position(|d| d.trim().eq_ignore_ascii_case(c.trim())) {
+                return Err(invalid(
+                    "channels",
+                    format!("names `{c}` twice (entries {first} and {i}); each input channel must be named once"),
+                ));
+            }
+        }
         if self.window == 0 {
             return Err(invalid("window", "must be at least 1".into()));
         }
@@ -408,6 +421,18 @@ mod tests {
             err.contains("x.model.json") && err.contains("scaler") && err.contains("3") && err.contains("6"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_channel_named_twice_is_refused_naming_the_card() {
+        for twice in [r#"["Ax","Ay","Az","Gx","Gy","Gy"]"#, r#"["Ax","Ay","Az","Gx","Gy","gy"]"#] {
+            let text = demo_json().replace(r#"["Ax","Ay","Az","Gx","Gy","Gz"]"#, twice);
+            let err = ModelCard::from_json(&text, Path::new("x.model.json")).unwrap_err().to_string();
+            assert!(
+                err.contains("x.model.json") && err.contains("channels") && err.contains("twice"),
+                "{twice}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -20,16 +20,119 @@ pub const ENV_NO_FETCH: &str = "HAR_MONITOR_NO_FETCH";
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     #[error(
-        "the ONNX Runtime library was not found (looked in: {tried}){fetch}.\n\
-         Get it once with:\n  python3 -m pip download onnxruntime=={ORT_VERSION} --no-deps -d /tmp/ort\n\
-         then unzip the wheel and point {ENV_DYLIB} (or --ort-lib) at onnxruntime/capi/{lib}",
+        "the ONNX Runtime library was not found (looked in: {tried}){fetch}.\n{advice}",
         tried = .tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
         fetch = .fetch_error.as_ref().map(|e| format!("; fetching it from PyPI failed: {e}")).unwrap_or_default(),
-        lib = library_file_name()
+        advice = how_to_get_it(*.python)
     )]
-    NotFound { tried: Vec<PathBuf>, fetch_error: Option<String> },
-    #[error("the ONNX Runtime library {path} could not be loaded: {message}")]
-    Load { path: PathBuf, message: String },
+    NotFound {
+        tried: Vec<PathBuf>,
+        fetch_error: Option<String>,
+        /// Whether a Python interpreter is on `PATH` (the advice differs without one).
+        python: bool,
+    },
+    /// `ORT_DYLIB_PATH` or `--ort-lib` names a path that is not a library file: that choice is wrong, and no
+    /// other place is searched.
+    #[error(
+        "{named_by} names {path}, which {problem}. {advice}",
+        advice = wrong_path_advice(named_by, .cached.as_deref(), *.python)
+    )]
+    WrongPath {
+        /// `ORT_DYLIB_PATH` or `--ort-lib`.
+        named_by: &'static str,
+        path: PathBuf,
+        /// "does not exist", "is a directory", ...
+        problem: String,
+        /// A library already in the per-user cache, which would be used without the wrong setting.
+        cached: Option<PathBuf>,
+        python: bool,
+    },
+    #[error(
+        "the ONNX Runtime library {path} could not be loaded: {message}{named}",
+        named = .named_by.map(|n| format!(
+            " ({n} names this file: point it at a {} of ONNX Runtime {ORT_VERSION}, or unset it)",
+            library_file_name()
+        )).unwrap_or_default()
+    )]
+    Load { path: PathBuf, message: String, named_by: Option<&'static str> },
+}
+
+/// How to get the library by hand: with pip when there is a Python, else straight from PyPI's web page.
+fn how_to_get_it(python: bool) -> String {
+    let lib = library_file_name();
+    let destination =
+        cache_dir().map(|d| format!("into {}", d.display())).unwrap_or_else(|| "somewhere of your choice".to_string());
+    let place = format!("copy onnxruntime/capi/{lib} {destination} (or point {ENV_DYLIB} or --ort-lib at it)");
+    if python {
+        format!(
+            "Get it once with:\n  python3 -m pip download onnxruntime=={ORT_VERSION} --no-deps -d /tmp/ort\n\
+             then unzip the wheel (a zip archive) and {place}"
+        )
+    } else {
+        format!(
+            "No Python was found to fetch it with pip. Get it by hand: download the onnxruntime {ORT_VERSION} wheel \
+             for this system from https://pypi.org/project/onnxruntime/{ORT_VERSION}/#files, unzip it (a wheel is \
+             a zip archive) and {place}"
+        )
+    }
+}
+
+/// What to do about a wrong `ORT_DYLIB_PATH` / `--ort-lib`: use the cached library when there is one, else get one.
+fn wrong_path_advice(named_by: &str, cached: Option<&Path>, python: bool) -> String {
+    let lib = library_file_name();
+    let drop_it = if named_by == ENV_DYLIB { format!("unset {ENV_DYLIB}") } else { format!("leave out {named_by}") };
+    match cached {
+        Some(c) => format!(
+            "To use the library already in the cache ({}), {drop_it}; or point {named_by} at an existing {lib}",
+            c.display()
+        ),
+        None => format!(
+            "Point {named_by} at an existing {lib}, or {drop_it} to let har-monitor find or fetch it. {}",
+            how_to_get_it(python)
+        ),
+    }
+}
+
+/// Whether `python3` or `python` is an executable file in one of the `PATH` directories.
+fn python_on_path() -> bool {
+    let Some(path) = std::env::var_os("PATH") else { return false };
+    std::env::split_paths(&path).any(|dir| ["python3", "python"].iter().any(|name| is_executable(&dir.join(name))))
+}
+
+fn is_executable(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else { return false };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        meta.is_file()
+    }
+}
+
+/// The library in the per-user cache, if a non-empty file is there.
+fn cached_library() -> Option<PathBuf> {
+    let cached = cache_dir()?.join(library_file_name());
+    std::fs::metadata(&cached).is_ok_and(|m| m.is_file() && m.len() > 0).then_some(cached)
+}
+
+/// The error for a wrong explicit choice (`named_by` is `ORT_DYLIB_PATH` or `--ort-lib`).
+fn wrong_path(named_by: &'static str, path: &Path) -> RuntimeError {
+    let problem = match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => "is a directory, not the library file".to_string(),
+        Ok(_) => "is not a regular file".to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist".to_string(),
+        Err(e) => format!("cannot be read ({e})"),
+    };
+    RuntimeError::WrongPath {
+        named_by,
+        path: path.to_path_buf(),
+        problem,
+        cached: cached_library(),
+        python: python_on_path(),
+    }
 }
 
 /// Where the library came from.
@@ -95,8 +198,13 @@ pub(crate) fn environment(
         return Ok((loaded.info.clone(), loaded.environment.clone()));
     }
     let (path, origin) = locate(explicit)?;
+    let named_by = match origin {
+        RuntimeOrigin::Explicit => Some("--ort-lib"),
+        RuntimeOrigin::Environment => Some(ENV_DYLIB),
+        _ => None,
+    };
     // `init_from` checks the file's exported API and version before anything else touches it.
-    let load_error = |message: String| RuntimeError::Load { path: path.clone(), message };
+    let load_error = |message: String| RuntimeError::Load { path: path.clone(), message, named_by };
     let environment = ort::init_from(&path)
         .map_err(|e| load_error(e.to_string()))?
         .with_name("har-monitor")
@@ -125,13 +233,13 @@ pub fn locate(explicit: Option<&Path>) -> Result<(PathBuf, RuntimeOrigin), Runti
             return Ok((p.to_path_buf(), RuntimeOrigin::Explicit));
         }
         // An explicit choice that is wrong is an error, not a reason to look elsewhere.
-        return Err(RuntimeError::NotFound { tried: vec![p.to_path_buf()], fetch_error: None });
+        return Err(wrong_path("--ort-lib", p));
     }
     if let Some(p) = std::env::var_os(ENV_DYLIB).filter(|v| !v.is_empty()).map(PathBuf::from) {
         if p.is_file() {
             return Ok((p, RuntimeOrigin::Environment));
         }
-        return Err(RuntimeError::NotFound { tried: vec![p], fetch_error: None });
+        return Err(wrong_path(ENV_DYLIB, &p));
     }
     if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
         for candidate in [dir.join(library_file_name()), dir.join("lib").join(library_file_name())] {
@@ -142,7 +250,11 @@ pub fn locate(explicit: Option<&Path>) -> Result<(PathBuf, RuntimeOrigin), Runti
         }
     }
     let Some(cache) = cache_dir() else {
-        return Err(RuntimeError::NotFound { tried, fetch_error: Some("no home directory for a cache".into()) });
+        return Err(RuntimeError::NotFound {
+            tried,
+            fetch_error: Some("no home directory for a cache".into()),
+            python: python_on_path(),
+        });
     };
     let cached = cache.join(library_file_name());
     if cached.is_file() {
@@ -150,11 +262,23 @@ pub fn locate(explicit: Option<&Path>) -> Result<(PathBuf, RuntimeOrigin), Runti
     }
     tried.push(cached.clone());
     if std::env::var(ENV_NO_FETCH).is_ok_and(|v| v == "1") {
-        return Err(RuntimeError::NotFound { tried, fetch_error: Some(format!("{ENV_NO_FETCH}=1 forbids it")) });
+        return Err(RuntimeError::NotFound {
+            tried,
+            fetch_error: Some(format!("{ENV_NO_FETCH}=1 forbids it")),
+            python: python_on_path(),
+        });
+    }
+    // Without a Python there is no pip to fetch with: say so at once instead of announcing a download.
+    if !python_on_path() {
+        return Err(RuntimeError::NotFound {
+            tried,
+            fetch_error: Some("no Python interpreter (python3, python) on PATH".into()),
+            python: false,
+        });
     }
     match fetch_into(&cache) {
         Ok(path) => Ok((path, RuntimeOrigin::Downloaded)),
-        Err(e) => Err(RuntimeError::NotFound { tried, fetch_error: Some(e) }),
+        Err(e) => Err(RuntimeError::NotFound { tried, fetch_error: Some(e), python: python_on_path() }),
     }
 }
 
@@ -233,9 +357,30 @@ mod tests {
     }
 
     #[test]
-    fn explicit_missing_path_is_not_found_and_named() {
+    fn explicit_missing_path_is_named_as_wrong() {
         let err = locate(Some(Path::new("/nonexistent/libonnxruntime.so"))).unwrap_err().to_string();
-        assert!(err.contains("/nonexistent/libonnxruntime.so"), "{err}");
-        assert!(err.contains("pip download onnxruntime=="), "the message says how to get it: {err}");
+        assert!(err.starts_with("--ort-lib names /nonexistent/libonnxruntime.so, which does not exist"), "{err}");
+    }
+
+    #[test]
+    fn a_wrong_path_points_at_the_cache_when_it_holds_the_library() {
+        let wrong = |cached: Option<&str>, python| RuntimeError::WrongPath {
+            named_by: ENV_DYLIB,
+            path: PathBuf::from("/nonexistent/lib.so"),
+            problem: "does not exist".into(),
+            cached: cached.map(PathBuf::from),
+            python,
+        };
+        let err = wrong(Some("/cache/libonnxruntime.so.1.32.0"), true).to_string();
+        assert!(
+            err.contains("To use the library already in the cache") && err.contains("unset ORT_DYLIB_PATH"),
+            "{err}"
+        );
+        assert!(err.contains("/cache/libonnxruntime.so.1.32.0"), "{err}");
+        assert!(!err.contains("download"), "no download advice when the cache holds the library: {err}");
+        let err = wrong(None, true).to_string();
+        assert!(err.contains("unset ORT_DYLIB_PATH") && err.contains("pip download onnxruntime=="), "{err}");
+        let err = wrong(None, false).to_string();
+        assert!(err.contains("https://pypi.org/project/onnxruntime/") && !err.contains("pip download"), "{err}");
     }
 }

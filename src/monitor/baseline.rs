@@ -302,11 +302,13 @@ impl Baseline {
         }
     }
 
-    /// Writes the baseline as JSON.
+    /// Writes the baseline as JSON; a failed write leaves an earlier file as it was.
     pub fn save(&self, path: &Path) -> Result<(), DriftError> {
         let text = serde_json::to_string(self)
             .map_err(|e| DriftError::BaselineIo { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
-        std::fs::write(path, text).map_err(|source| DriftError::BaselineIo { path: path.to_path_buf(), source })
+        // Through a temporary file: a failed write never leaves a model's baseline truncated.
+        crate::output::write_bytes(path, text.as_bytes())
+            .map_err(|e| DriftError::BaselineIo { path: path.to_path_buf(), source: e.source })
     }
 
     /// Reads and checks a baseline file.

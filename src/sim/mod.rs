@@ -33,11 +33,41 @@ pub const FILE_START_EPOCH_MS: i64 = 1_709_542_800_000;
 /// Pause between one user's session and the next in a file.
 pub const PAUSE_BETWEEN_USERS_MS: i64 = 60_000;
 
+/// The accepted ranges of the simulator's settings, shared by [`SimFileOptions::validate`] and the command line's
+/// argument parser. Beyond them the physics stops being a sensor's (values overflow to infinity and the files
+/// would fill with `nan`).
+pub mod limits {
+    /// Users (sessions) in one file.
+    pub const USERS: (u32, u32) = (1, 1000);
+    /// Minutes per user: more than 0, at most a week.
+    pub const MINUTES_PER_USER: (f64, f64) = (0.0, 7.0 * 24.0 * 60.0);
+    /// Minute of each session from which the drift options apply.
+    pub const DRIFT_AFTER_MIN: (f64, f64) = (0.0, 7.0 * 24.0 * 60.0);
+    /// Mounting rotation about the watch's z axis, degrees.
+    pub const ROTATE_DEG: (f64, f64) = (-360.0, 360.0);
+    /// Factor on the sensor noise.
+    pub const NOISE_SCALE: (f64, f64) = (0.0, 100.0);
+    /// Gyroscope offset, deg/s (a MEMS gyroscope's full scale is ±2000 deg/s).
+    pub const GYRO_BIAS_DPS: (f64, f64) = (-2000.0, 2000.0);
+    /// Largest relative weight of a behaviour.
+    pub const CLASS_WEIGHT_MAX: f64 = 1e6;
+}
+
+/// `problem` text for a number outside `[min, max]`.
+fn out_of_range(value: f64, (min, max): (f64, f64)) -> String {
+    format!("must be a number from {min} to {max}, not {value}")
+}
+
 /// Errors in simulator settings or writing its output. Setting errors name the option as the command line spells it.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     #[error("{option}: {problem}")]
     Invalid { option: &'static str, problem: String },
+    #[error(
+        "user {user}, row {row}: the simulated {column} is {value}, not a number a file can hold; the drift options \
+         are too extreme (nothing was written)"
+    )]
+    NotFinite { user: u32, row: u64, column: &'static str, value: f64 },
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,
@@ -87,8 +117,11 @@ impl ClassWeights {
                 .trim()
                 .parse()
                 .map_err(|_| invalid(OPTION, format!("weight `{}` of `{name}` is not a number", value.trim())))?;
-            if !(weight.is_finite() && weight >= 0.0) {
-                return Err(invalid(OPTION, format!("weight of `{name}` must be a finite number ≥ 0, not {weight}")));
+            if !(weight.is_finite() && (0.0..=limits::CLASS_WEIGHT_MAX).contains(&weight)) {
+                return Err(invalid(
+                    OPTION,
+                    format!("weight of `{name}` must be a number from 0 to {}, not {weight}", limits::CLASS_WEIGHT_MAX),
+                ));
             }
             weights[class] = weight;
         }
@@ -97,9 +130,14 @@ impl ClassWeights {
 
     /// Weights in thesis class order; at least one must be positive, none negative or non-finite.
     pub fn new(weights: [f64; CLASS_COUNT]) -> Result<ClassWeights, SimError> {
-        if let Some((i, w)) = weights.iter().enumerate().find(|(_, w)| !(w.is_finite() && **w >= 0.0)) {
+        if let Some((i, w)) =
+            weights.iter().enumerate().find(|(_, w)| !(w.is_finite() && (0.0..=limits::CLASS_WEIGHT_MAX).contains(*w)))
+        {
             let name = THESIS_CLASSES.get(i).copied().unwrap_or("?");
-            return Err(invalid("--class-weights", format!("weight of `{name}` must be a finite number ≥ 0, not {w}")));
+            return Err(invalid(
+                "--class-weights",
+                format!("weight of `{name}` must be a number from 0 to {}, not {w}", limits::CLASS_WEIGHT_MAX),
+            ));
         }
         if weights.iter().all(|w| *w == 0.0) {
             return Err(invalid("--class-weights", "every weight is 0: at least one behaviour must be able to occur"));
@@ -145,23 +183,21 @@ impl Default for DriftOptions {
 impl DriftOptions {
     /// Checks every value; the error names the offending option.
     pub fn validate(&self) -> Result<(), SimError> {
-        if !(self.after_s.is_finite() && self.after_s >= 0.0) {
-            return Err(invalid(
-                "--drift-after-min",
-                format!("must be a finite number ≥ 0, not {}", self.after_s / 60.0),
-            ));
+        let within = |v: f64, (min, max): (f64, f64)| v.is_finite() && v >= min && v <= max;
+        if !within(self.after_s / 60.0, limits::DRIFT_AFTER_MIN) {
+            return Err(invalid("--drift-after-min", out_of_range(self.after_s / 60.0, limits::DRIFT_AFTER_MIN)));
         }
         if self.accel_unit == AccelUnit::AsIs {
             return Err(invalid("--accel-unit", "the simulator writes a definite unit: m/s2, g or milli-g"));
         }
-        if !self.rotate_deg.is_finite() {
-            return Err(invalid("--rotate-deg", format!("must be a finite number, not {}", self.rotate_deg)));
+        if !within(self.rotate_deg, limits::ROTATE_DEG) {
+            return Err(invalid("--rotate-deg", out_of_range(self.rotate_deg, limits::ROTATE_DEG)));
         }
-        if !(self.noise_scale.is_finite() && self.noise_scale >= 0.0) {
-            return Err(invalid("--noise-scale", format!("must be a finite number ≥ 0, not {}", self.noise_scale)));
+        if !within(self.noise_scale, limits::NOISE_SCALE) {
+            return Err(invalid("--noise-scale", out_of_range(self.noise_scale, limits::NOISE_SCALE)));
         }
-        if !self.gyro_bias_dps.is_finite() {
-            return Err(invalid("--gyro-bias", format!("must be a finite number, not {}", self.gyro_bias_dps)));
+        if !within(self.gyro_bias_dps, limits::GYRO_BIAS_DPS) {
+            return Err(invalid("--gyro-bias", out_of_range(self.gyro_bias_dps, limits::GYRO_BIAS_DPS)));
         }
         Ok(())
     }

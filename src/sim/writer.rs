@@ -1,16 +1,16 @@
 //! Whole simulated files in the SPEC §1 schemas: users one after another, each a continuous session, integer
 //! epoch-millisecond timestamps and compact numbers (resolution far below the sensor noise).
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use super::{
     CLASS_COUNT, DriftOptions, FILE_START_EPOCH_MS, PAUSE_BETWEEN_USERS_MS, SAMPLE_PERIOD_MS, SAMPLE_RATE_HZ,
-    SensorSim, SimError, invalid,
+    SensorSim, SimError, invalid, limits,
 };
 use crate::classes::THESIS_CLASSES;
 use crate::model::AccelUnit;
+use crate::output::AtomicFile;
 
 /// What to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,8 +47,9 @@ impl SimFileOptions {
 
     /// Checks every value; the error names the offending option.
     pub fn validate(&self) -> Result<(), SimError> {
-        if self.users == 0 {
-            return Err(invalid("--users", "must be at least 1"));
+        let (min_users, max_users) = limits::USERS;
+        if !(min_users..=max_users).contains(&self.users) {
+            return Err(invalid("--users", format!("must be from {min_users} to {max_users}, not {}", self.users)));
         }
         if self.first_user.checked_add(self.users - 1).is_none() {
             return Err(invalid(
@@ -68,8 +69,15 @@ impl SimFileOptions {
                 format!("{} minutes is less than one sample", self.minutes_per_user),
             ));
         }
-        if self.minutes_per_user > 7.0 * 24.0 * 60.0 {
-            return Err(invalid("--minutes-per-user", "more than a week per user is not supported"));
+        if self.minutes_per_user > limits::MINUTES_PER_USER.1 {
+            return Err(invalid(
+                "--minutes-per-user",
+                format!(
+                    "at most {} minutes (a week) per user, not {}",
+                    limits::MINUTES_PER_USER.1,
+                    self.minutes_per_user
+                ),
+            ));
         }
         self.drift.validate()
     }
@@ -88,13 +96,14 @@ pub fn write_csv_file(path: &Path, options: &SimFileOptions) -> Result<SimSummar
     // Checked before the file is created, so that bad options leave nothing behind.
     options.validate()?;
     let io = |source| SimError::Io { path: path.to_path_buf(), source };
-    let file = File::create(path).map_err(io)?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
+    // A temporary file beside the target replaces it only when complete: a failed write (or a refused
+    // non-finite value) leaves an earlier file as it was and nothing new behind.
+    let mut out = AtomicFile::create(path).map_err(|e| io(e.source))?;
     let summary = write_csv(&mut out, options).map_err(|e| match e {
         SimError::Io { source, .. } => io(source),
         other => other,
     })?;
-    out.flush().map_err(io)?;
+    out.commit().map_err(|e| io(e.source))?;
     Ok(summary)
 }
 
@@ -122,11 +131,8 @@ pub fn write_csv<W: Write>(out: &mut W, options: &SimFileOptions) -> Result<SimS
             let sample = sim.next_sample();
             line.clear();
             push_int(&mut line, session_start + row as i64 * SAMPLE_PERIOD_MS);
-            let accel_decimals = accel_decimals(sample.accel_unit);
-            for (i, v) in sample.values.iter().enumerate() {
-                line.push(b',');
-                push_fixed(&mut line, f64::from(*v), if i < 3 { accel_decimals } else { GYRO_DECIMALS });
-            }
+            push_values(&mut line, &sample.values, sample.accel_unit)
+                .map_err(|(column, value)| SimError::NotFinite { user, row, column, value })?;
             if options.labeled {
                 line.push(b',');
                 line.extend_from_slice(THESIS_CLASSES.get(sample.activity).copied().unwrap_or("?").as_bytes());
@@ -157,15 +163,34 @@ fn accel_decimals(unit: AccelUnit) -> u32 {
     }
 }
 
-/// Appends `v` rounded to `decimals` places, without trailing zeros (`9.8`, `-0.05`, `0`).
-fn push_fixed(buf: &mut Vec<u8>, v: f64, decimals: u32) {
-    let unit = 10u64.pow(decimals);
-    let q = (v * unit as f64).round();
-    if !q.is_finite() {
-        buf.extend_from_slice(b"nan");
-        return;
+/// The channel columns in file order, for messages.
+const CHANNEL_COLUMNS: [&str; 6] = ["Ax", "Ay", "Az", "Gx", "Gy", "Gz"];
+
+/// Appends `,value` for the six channels. A value that is not finite (or too large to write as a number) is
+/// refused: the error gives its column and value.
+fn push_values(buf: &mut Vec<u8>, values: &[f32; 6], accel_unit: AccelUnit) -> Result<(), (&'static str, f64)> {
+    let accel_decimals = accel_decimals(accel_unit);
+    for (i, v) in values.iter().enumerate() {
+        buf.push(b',');
+        let decimals = if i < 3 { accel_decimals } else { GYRO_DECIMALS };
+        if !push_fixed(buf, f64::from(*v), decimals) {
+            return Err((CHANNEL_COLUMNS.get(i).copied().unwrap_or("?"), f64::from(*v)));
+        }
     }
-    let q = q as i64;
+    Ok(())
+}
+
+/// Largest magnitude written: far beyond any sensor's range, and well inside `i64` once scaled.
+const MAX_WRITTEN_MAGNITUDE: f64 = 1e12;
+
+/// Appends `v` rounded to `decimals` places, without trailing zeros (`9.8`, `-0.05`, `0`). Returns false (and
+/// appends nothing) for a value that is not finite or larger in magnitude than [`MAX_WRITTEN_MAGNITUDE`].
+fn push_fixed(buf: &mut Vec<u8>, v: f64, decimals: u32) -> bool {
+    if !(v.is_finite() && v.abs() <= MAX_WRITTEN_MAGNITUDE) {
+        return false;
+    }
+    let unit = 10u64.pow(decimals);
+    let q = (v * unit as f64).round() as i64;
     if q < 0 {
         buf.push(b'-');
     }
@@ -186,6 +211,7 @@ fn push_fixed(buf: &mut Vec<u8>, v: f64, decimals: u32) {
             buf.insert(digits_start, b'0');
         }
     }
+    true
 }
 
 fn push_int(buf: &mut Vec<u8>, v: i64) {
@@ -215,8 +241,22 @@ mod tests {
 
     fn format_fixed(v: f64, decimals: u32) -> String {
         let mut buf = Vec::new();
-        push_fixed(&mut buf, v, decimals);
+        assert!(push_fixed(&mut buf, v, decimals));
         String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn non_finite_and_huge_values_are_refused_not_written_as_nan() {
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e39] {
+            let mut buf = b"x".to_vec();
+            assert!(!push_fixed(&mut buf, v, 2), "{v}");
+            assert_eq!(buf, b"x", "{v}: nothing appended");
+        }
+        let mut line = Vec::new();
+        let refused = push_values(&mut line, &[9.8, 0.0, 0.0, 1.0, f32::NAN, 0.0], AccelUnit::MetersPerSecond2);
+        let (column, value) = refused.unwrap_err();
+        assert_eq!(column, "Gy");
+        assert!(value.is_nan());
     }
 
     #[test]
