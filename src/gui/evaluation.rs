@@ -511,13 +511,13 @@ impl EvaluationView {
                     RichText::new(format!(
                         "{count} {} · {}",
                         if count == 1 { "window" } else { "windows" },
-                        matrix::percent(share)
+                        crate::format::percent(share)
                     ))
                     .weak(),
                 )
                 .on_hover_text(format!(
                     "{} of the {} windows are {verdict} this way",
-                    matrix::percent(share),
+                    crate::format::percent(share),
                     name(t)
                 ));
             });

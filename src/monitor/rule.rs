@@ -4,10 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::baseline::{Baseline, quantile_sorted};
-use super::features::{WindowFeatures, median_in_place};
+use super::baseline::Baseline;
+use super::features::WindowFeatures;
 use crate::model::AccelUnit;
 use crate::model::card::Units;
+use crate::numeric::{median_of, quantile_linear_of};
 
 /// Thresholds of the input-drift rule (defaults documented in [`crate::monitor`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -124,7 +125,7 @@ impl InputEvidence {
                             && self.accel_off_scale_share.is_some_and(|s| s > 0.0) =>
                     {
                         format!(
-                            "accelerometer off scale in {:.0} % of windows",
+                            "accelerometer off scale in {:.0}% of windows",
                             100.0 * self.accel_off_scale_share.unwrap_or(0.0)
                         )
                     }
@@ -207,18 +208,6 @@ pub(crate) struct BaselineSummary {
     gyro_mean_spread: Option<[f64; 3]>,
 }
 
-fn median_of(values: impl Iterator<Item = f64>) -> Option<f64> {
-    let mut values: Vec<f64> = values.collect();
-    median_in_place(&mut values)
-}
-
-/// Quantile with linear interpolation (numpy's default); `None` when there are no values.
-fn quantile_of(values: impl Iterator<Item = f64>, q: f64) -> Option<f64> {
-    let mut values: Vec<f64> = values.collect();
-    values.sort_by(f64::total_cmp);
-    quantile_sorted(&values, q)
-}
-
 /// Median of `values` and their robust standard deviation (1.4826 × median absolute deviation).
 fn median_and_spread(values: &[f64]) -> Option<(f64, f64)> {
     let median = median_of(values.iter().copied())?;
@@ -264,12 +253,18 @@ impl BaselineSummary {
                 let of_class = || features.iter().filter(move |f| f.class == c);
                 ClassSummary {
                     windows: of_class().count(),
-                    accel_magnitude: quantile_of(
+                    accel_magnitude: quantile_linear_of(
                         of_class().filter_map(|f| f.accel_magnitude.map(f64::from)),
                         MAGNITUDE_QUANTILE,
                     ),
-                    accel_noise: quantile_of(of_class().filter_map(|f| f.accel_noise.map(f64::from)), NOISE_QUANTILE),
-                    gyro_noise: quantile_of(of_class().filter_map(|f| f.gyro_noise.map(f64::from)), NOISE_QUANTILE),
+                    accel_noise: quantile_linear_of(
+                        of_class().filter_map(|f| f.accel_noise.map(f64::from)),
+                        NOISE_QUANTILE,
+                    ),
+                    gyro_noise: quantile_linear_of(
+                        of_class().filter_map(|f| f.gyro_noise.map(f64::from)),
+                        NOISE_QUANTILE,
+                    ),
                 }
             })
             .collect();
@@ -368,7 +363,7 @@ fn pooled_class_ratio(
         if values.len() < thresholds.min_chunk_class_windows {
             continue;
         }
-        let Some(level) = quantile_of(values.iter().copied(), comparison.quantile).filter(|v| *v > 0.0) else {
+        let Some(level) = quantile_linear_of(values.iter().copied(), comparison.quantile).filter(|v| *v > 0.0) else {
             continue;
         };
         pairs.push(((level / reference).ln(), values.len() as f64));
@@ -466,7 +461,7 @@ fn check_accel_scale(
             .or_else(|| unit_factor_reading(factor))
             .unwrap_or_else(|| format!("a gain error of ×{factor:.2}"));
         evidence.notes.push(format!(
-            "{} of {} windows ({:.0} %) have an accelerometer magnitude of about {level:.3} {unit}, outside every \
+            "{} of {} windows ({:.0}%) have an accelerometer magnitude of about {level:.3} {unit}, outside every \
              baseline window's (median {baseline_level:.3} {unit}): {reading} in part of the chunk",
             off_scale.len(),
             magnitudes.len(),
@@ -705,7 +700,7 @@ mod tests {
         let units = Units::default();
         assert_eq!(
             evidence.headline(&limits, Some(&units)),
-            "watch rotated ~58° about z; gyroscope offset 5.0 deg/s; accelerometer off scale in 40 % of windows"
+            "watch rotated ~58° about z; gyroscope offset 5.0 deg/s; accelerometer off scale in 40% of windows"
         );
         let empty = InputEvidence { accel_scale: Some(1.0), ..InputEvidence::default() };
         assert_eq!(empty.headline(&limits, Some(&units)), "");

@@ -13,6 +13,7 @@ use crate::data::{Scaler, StreamWindower};
 use crate::model::{Engine, EngineOptions};
 use crate::monitor::alerts::{Alert, AlertConfig, AlertEngine, AlertKind};
 use crate::monitor::{Baseline, DriftConfig, DriftMonitor, WindowObservation};
+use crate::numeric::{argmax, percentile_nearest_rank};
 use crate::source::{ReadState, SampleBatch, Source, SourceSpec};
 
 /// How often the worker wakes while playing.
@@ -479,7 +480,8 @@ impl Worker {
                 for (((t_start, t_end, true_label), p), raw) in
                     spans.into_iter().zip(probabilities.chunks_exact(k)).zip(raws)
                 {
-                    let (predicted, confidence) = argmax(p);
+                    // A window whose scores are all NaN is class 0 with an unknown (NaN) confidence.
+                    let (predicted, confidence) = argmax(p).unwrap_or((0, f32::NAN));
                     let prediction = LivePrediction {
                         index: self.window_index,
                         t_start,
@@ -535,49 +537,11 @@ impl Worker {
             rate_received,
             rate_expected,
             windows: self.window_index,
-            latency_p50_ms: percentile(&sorted, 0.50),
-            latency_p95_ms: percentile(&sorted, 0.95),
+            latency_p50_ms: percentile_nearest_rank(&sorted, 0.50),
+            latency_p95_ms: percentile_nearest_rank(&sorted, 0.95),
             dropped_events: self.dropped,
             skipped_windows: self.skipped_windows,
         };
         self.send(Event::Status(status));
-    }
-}
-
-/// Index and value of the largest probability; ties go to the smallest index.
-pub fn argmax(p: &[f32]) -> (usize, f32) {
-    let mut best = (0, f32::NEG_INFINITY);
-    for (i, &v) in p.iter().enumerate() {
-        if v > best.1 {
-            best = (i, v);
-        }
-    }
-    best
-}
-
-/// Nearest-rank percentile of sorted values (0 when empty).
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn argmax_ties_to_smallest_index() {
-        assert_eq!(argmax(&[0.2, 0.4, 0.4]), (1, 0.4));
-    }
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&v, 0.5), 50.0);
-        assert_eq!(percentile(&v, 0.95), 95.0);
-        assert_eq!(percentile(&[], 0.5), 0.0);
     }
 }

@@ -546,7 +546,7 @@ impl DriftState {
                         match (e.accel_scale, self.units_reading(e)) {
                             (_, Some(reading)) => format!("{reading}: check the units the watch exports"),
                             (Some(_), None) if e.fired.contains(&InputCheck::AccelScale) => format!(
-                                "{:.0} % of windows off the baseline's scale: part of the recording in other units \
+                                "{:.0}% of windows off the baseline's scale: part of the recording in other units \
                                  or gain",
                                 100.0 * e.accel_off_scale_share.unwrap_or(0.0)
                             ),
