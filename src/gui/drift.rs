@@ -84,15 +84,7 @@ impl DriftView {
                     }
                 }
                 BaselineState::Missing { command, expected } => how_to_build(ui, command, Some(expected)),
-                BaselineState::Unusable { .. } => {
-                    let command = drift
-                        .model
-                        .as_ref()
-                        .map(|m| format!("har-monitor baseline --model {} --data REFERENCE.csv", m.path.display()));
-                    if let Some(command) = command {
-                        how_to_build(ui, &command, None);
-                    }
-                }
+                BaselineState::Unusable { command, .. } => how_to_build(ui, command, None),
                 BaselineState::Waiting => {}
             }
         });

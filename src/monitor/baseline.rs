@@ -293,6 +293,17 @@ impl Baseline {
         }
     }
 
+    /// The command that builds a baseline for the model at `model`: the one place that says how, for the drift
+    /// view, the worker's and the CLI's messages.
+    pub fn build_command(model: &Path) -> String {
+        format!("har-monitor baseline --model {} --data REFERENCE.csv", model.display())
+    }
+
+    /// "build one with `har-monitor baseline …`", to end a sentence that says a baseline is missing or unusable.
+    pub fn how_to_build(model: &Path) -> String {
+        format!("build one with `{}` (REFERENCE.csv: data the model is known to work on)", Baseline::build_command(model))
+    }
+
     /// Writes the baseline as JSON.
     pub fn save(&self, path: &Path) -> Result<(), DriftError> {
         let text = serde_json::to_string(self)

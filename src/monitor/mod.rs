@@ -72,7 +72,9 @@ pub use baseline::{
 pub use chunks::{ChannelDrift, ChunkReport, DriftConfig, DriftMonitor, DriftReport, drift_report};
 pub use features::{SensorLayout, WindowFeatures, WindowObservation, noise_floor};
 pub use ks::{ks_2samp, kstwo_sf, smirnov_sf};
-pub use rule::{InputCheck, InputDriftThresholds, InputEvidence, RotationEstimate, unit_reading};
+pub use rule::{
+    CheckOutcome, CheckResult, InputCheck, InputDriftThresholds, InputEvidence, RotationEstimate, unit_reading,
+};
 pub use stats::{ChiSquareTest, PSI_EMPTY_BIN, StatsError, chi_square_test, js_distance, psi, wasserstein_distance};
 
 /// Expected count given to a class that the baseline never predicted, in [`class_counts_chi2_p`].

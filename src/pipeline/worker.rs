@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
-use super::{Command, Event, LivePrediction, ModelInfo, PipelineConfig, Status};
+use super::{Command, DriftStatus, Event, LivePrediction, LoadedModel, PipelineConfig, Status};
 use crate::data::{Scaler, StreamWindower};
 use crate::model::{Engine, EngineOptions};
 use crate::monitor::alerts::{Alert, AlertConfig, AlertEngine, AlertKind};
@@ -43,6 +43,8 @@ struct Worker {
     alert_config: AlertConfig,
     drift_config: DriftConfig,
     baseline: Option<Arc<Baseline>>,
+    /// Where `baseline` was read from.
+    baseline_path: std::path::PathBuf,
     drift: Option<DriftMonitor>,
     last_rolling: Option<Instant>,
     windows_since_rolling: usize,
@@ -79,6 +81,7 @@ pub(super) fn run(
         alert_config: config.alerts.clone(),
         drift_config: config.drift,
         baseline: None,
+        baseline_path: std::path::PathBuf::new(),
         drift: None,
         last_rolling: None,
         windows_since_rolling: 0,
@@ -189,13 +192,7 @@ impl Worker {
         match Engine::load(path, &self.engine_options) {
             Ok(engine) => {
                 let card = engine.card().clone();
-                let info = ModelInfo {
-                    path: path.to_path_buf(),
-                    card: card.clone(),
-                    inputs: engine.inputs().to_vec(),
-                    outputs: engine.outputs().to_vec(),
-                    runtime_version: engine.runtime().version.clone(),
-                };
+                let info = LoadedModel { path: path.to_path_buf(), ..LoadedModel::of(&engine) };
                 self.alerts = Some(AlertEngine::new(self.alert_config.clone(), &card.classes));
                 self.windower = Some(StreamWindower::new(&card));
                 self.scaler = Some(Scaler::from_card(&card));
@@ -217,23 +214,18 @@ impl Worker {
         self.drift = None;
         self.baseline = None;
         if !path.is_file() {
-            let message = format!(
-                "no drift baseline at {}: build one with `har-monitor baseline --model {} --data REFERENCE.csv`",
-                path.display(),
-                model.display()
-            );
-            self.send(Event::DriftStatus { baseline: None, reference: None, message });
+            self.send(Event::DriftStatus(DriftStatus::Missing { expected: path }));
             return;
         }
         match Baseline::load(&path).and_then(|b| b.check_card(card, &path).map(|()| b)) {
             Ok(baseline) => {
-                let message = format!("{} reference windows from {}", baseline.windows, baseline.source);
                 let baseline = Arc::new(baseline);
                 self.baseline = Some(Arc::clone(&baseline));
+                self.baseline_path = path.clone();
                 self.reset_drift();
-                self.send(Event::DriftStatus { baseline: Some(path), reference: Some(baseline), message });
+                self.send(Event::DriftStatus(DriftStatus::Loaded { path, baseline }));
             }
-            Err(e) => self.send(Event::DriftStatus { baseline: None, reference: None, message: e.to_string() }),
+            Err(e) => self.send(Event::DriftStatus(DriftStatus::Unusable { path, why: e.to_string() })),
         }
     }
 
@@ -250,11 +242,11 @@ impl Worker {
             Ok(closed) => closed,
             Err(e) => {
                 self.drift = None;
-                self.send(Event::DriftStatus {
-                    baseline: None,
-                    reference: None,
-                    message: format!("drift monitoring stopped: {e}"),
-                });
+                let path = self.baseline_path.clone();
+                self.send(Event::DriftStatus(DriftStatus::Unusable {
+                    path,
+                    why: format!("drift monitoring stopped: {e}"),
+                }));
                 return;
             }
         };

@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::monitor::alerts::Alert;
-use crate::pipeline::{LabelSpan, LivePrediction, ModelInfo, Status};
+use crate::pipeline::{LivePrediction, LoadedModel, Status};
+use crate::source::LabelSpan;
 use crate::source::{SampleBatch, SourceInfo};
 
 /// Samples kept for the signal plots: one hour at 50 Hz.
@@ -110,7 +111,7 @@ pub struct LoggedAlert {
 /// Everything the live view shows.
 #[derive(Debug, Default)]
 pub struct LiveState {
-    pub model: Option<Arc<ModelInfo>>,
+    pub model: Option<Arc<LoadedModel>>,
     pub source: Option<SourceInfo>,
     pub label_track: Option<Arc<Vec<LabelSpan>>>,
     pub signals: SignalHistory,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::eval::{WindowPrediction, natural_cmp, windows_in_cell};
-use crate::session::evaluation::{Evaluation, JobError, Progress};
+use crate::session::evaluation::{Evaluation, JobError, EvaluationProgress};
 
 /// Where the evaluation is.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,7 +15,7 @@ pub enum Phase {
     Empty,
     Running {
         file: PathBuf,
-        progress: Option<Progress>,
+        progress: Option<EvaluationProgress>,
     },
     Failed {
         file: PathBuf,
@@ -145,7 +145,7 @@ impl EvaluationState {
     }
 
     /// The running job reports progress.
-    pub fn progressed(&mut self, update: Progress) {
+    pub fn progressed(&mut self, update: EvaluationProgress) {
         if let Phase::Running { progress, .. } = &mut self.phase {
             *progress = Some(update);
         }
