@@ -14,7 +14,7 @@ use egui::{Align, Color32, Layout, RichText, Sense, Ui, vec2};
 use egui_extras::{Column, TableBuilder};
 use egui_plot::{AxisHints, Line, Plot, PlotPoints};
 
-pub use crate::session::evaluation::{Evaluation, EvaluationJob, JobRequest, JobStatus, EvaluationProgress};
+pub use crate::session::evaluation::{Evaluation, EvaluationJob, EvaluationProgress, JobRequest, JobStatus};
 pub use state::{ClassColumn, EvaluationState, ExportStatus, Phase, SideTab, WindowColumn};
 
 use super::palette::{self, class_color};

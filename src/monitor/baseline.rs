@@ -301,7 +301,10 @@ impl Baseline {
 
     /// "build one with `har-monitor baseline …`", to end a sentence that says a baseline is missing or unusable.
     pub fn how_to_build(model: &Path) -> String {
-        format!("build one with `{}` (REFERENCE.csv: data the model is known to work on)", Baseline::build_command(model))
+        format!(
+            "build one with `{}` (REFERENCE.csv: data the model is known to work on)",
+            Baseline::build_command(model)
+        )
     }
 
     /// Writes the baseline as JSON.

@@ -204,8 +204,12 @@ impl InputEvidence {
             InputCheck::MountRotation => {
                 self.rotation.map(|r| (r.angle_deg, limits.rotation_deg, r.angle_deg.abs() / limits.rotation_deg))
             }
-            InputCheck::AccelNoise => self.accel_noise_ratio.map(|r| (r, limits.noise_ratio, log_share(r, limits.noise_ratio))),
-            InputCheck::GyroNoise => self.gyro_noise_ratio.map(|r| (r, limits.noise_ratio, log_share(r, limits.noise_ratio))),
+            InputCheck::AccelNoise => {
+                self.accel_noise_ratio.map(|r| (r, limits.noise_ratio, log_share(r, limits.noise_ratio)))
+            }
+            InputCheck::GyroNoise => {
+                self.gyro_noise_ratio.map(|r| (r, limits.noise_ratio, log_share(r, limits.noise_ratio)))
+            }
             InputCheck::GyroOffset => match (self.gyro_offset, self.gyro_offset_threshold) {
                 (Some(offset), Some(limit)) => {
                     let size = offset.iter().map(|x| x * x).sum::<f64>().sqrt();
@@ -250,7 +254,8 @@ impl InputEvidence {
     pub(crate) fn with_outcomes(mut self, limits: &InputDriftThresholds) -> InputEvidence {
         self.checks.clear();
         for check in InputCheck::ALL {
-            let explanation = if self.fired.contains(&check) { vec![format!("{} fired", check.subject())] } else { Vec::new() };
+            let explanation =
+                if self.fired.contains(&check) { vec![format!("{} fired", check.subject())] } else { Vec::new() };
             self.record_measured(check, limits, explanation);
         }
         self

@@ -109,7 +109,9 @@ impl SensorCheck {
         let mut reasons = Vec::new();
         for &check in self.checks() {
             match evidence.outcome(check) {
-                Some(CheckOutcome::NotChecked { reason }) => reasons.push(format!("{} not checked: {reason}", check.subject())),
+                Some(CheckOutcome::NotChecked { reason }) => {
+                    reasons.push(format!("{} not checked: {reason}", check.subject()))
+                }
                 Some(_) => return None,
                 None => {}
             }
@@ -360,16 +362,15 @@ impl DriftState {
                         baseline: Arc::clone(baseline),
                         message: status.message(&model_path),
                     },
-                    DriftStatus::Missing { expected } => {
-                        BaselineState::Missing { expected: expected.clone(), command: Baseline::build_command(&model_path) }
-                    }
-                    DriftStatus::Unusable { path, why } => {
-                        BaselineState::Unusable {
-                            path: path.clone(),
-                            message: why.clone(),
-                            command: Baseline::build_command(&model_path),
-                        }
-                    }
+                    DriftStatus::Missing { expected } => BaselineState::Missing {
+                        expected: expected.clone(),
+                        command: Baseline::build_command(&model_path),
+                    },
+                    DriftStatus::Unusable { path, why } => BaselineState::Unusable {
+                        path: path.clone(),
+                        message: why.clone(),
+                        command: Baseline::build_command(&model_path),
+                    },
                 };
                 self.new_epoch(self.now);
             }
@@ -713,11 +714,13 @@ impl DriftState {
             return String::new();
         };
         let chunks: Vec<&Finding> = rolling.iter().filter_map(|a| a.last_chunk.as_ref()).collect();
-        let measured = format!("Measured over the {} most recent windows (to {}).", newest.windows, clock(newest.t_end));
+        let measured =
+            format!("Measured over the {} most recent windows (to {}).", newest.windows, clock(newest.t_end));
         let Some(alert) = chunks.iter().max_by(|a, b| a.t_end.total_cmp(&b.t_end)) else {
             return format!("{measured} No closed chunk has confirmed it yet, so no alert was raised. ");
         };
-        let differs = rolling.iter().any(|a| a.last_chunk.as_ref().is_some_and(|c| c.description != a.latest.description));
+        let differs =
+            rolling.iter().any(|a| a.last_chunk.as_ref().is_some_and(|c| c.description != a.latest.description));
         if !differs {
             return String::new();
         }
@@ -1125,6 +1128,49 @@ mod tests {
         feed(&mut state, 350, 450);
         state.apply(&Event::DriftChunk(Box::new(report(300, 150, &[]))));
         assert_eq!(state.verdict().level, VerdictLevel::SensorOk);
+    }
+
+    #[test]
+    fn a_verdict_from_a_rolling_report_says_what_the_alert_measured_instead() {
+        // Issue 8 item 11: the banner (the alert of a closed chunk) said ~58°, the verdict (the rolling report) ~66°.
+        let mut state = loaded();
+        feed(&mut state, 0, 300);
+        state.apply(&Event::DriftChunk(Box::new(report(0, 150, &[]))));
+        // Before any chunk confirms it, a rolling report's alarm says that no alert was raised.
+        state.apply(&Event::DriftRolling(Box::new(report(100, 150, &[InputCheck::MountRotation]))));
+        let verdict = state.verdict();
+        assert_eq!(verdict.level, VerdictLevel::InputDrift);
+        assert!(verdict.detail.starts_with("Measured over the 150 most recent windows"), "{}", verdict.detail);
+        assert!(
+            verdict.detail.contains("No closed chunk has confirmed it yet, so no alert was raised"),
+            "{}",
+            verdict.detail
+        );
+
+        // The chunk closes (its alert says ~58°): the verdict shows that chunk, so both agree and nothing is added.
+        state.apply(&Event::DriftChunk(Box::new(report(150, 150, &[InputCheck::MountRotation]))));
+        let verdict = state.verdict();
+        assert!(verdict.headline.ends_with("watch rotated ~58° about z"), "{}", verdict.headline);
+        assert!(verdict.detail.starts_with("The sensor or the way it is worn changed"), "{}", verdict.detail);
+
+        // A newer rolling report measures ~66°: the headline follows it and the detail names the alert's ~58°.
+        feed(&mut state, 300, 350);
+        let mut r = report(200, 150, &[InputCheck::MountRotation]);
+        if let Some(rotation) = r.evidence.rotation.as_mut() {
+            rotation.angle_deg = 66.0;
+        }
+        state.apply(&Event::DriftRolling(Box::new(remeasured(r))));
+        let verdict = state.verdict();
+        assert!(verdict.headline.ends_with("watch rotated ~66° about z"), "{}", verdict.headline);
+        let alert_at = clock(299.0 * STEP_S + WINDOW_S);
+        assert!(
+            verdict.detail.contains(&format!(
+                "The alert at {alert_at} measured the closed chunk of windows 150–299: watch rotated ~58° about z."
+            )),
+            "{}",
+            verdict.detail
+        );
+        assert!(verdict.detail.starts_with("Measured over the 150 most recent windows (to "), "{}", verdict.detail);
     }
 
     #[test]

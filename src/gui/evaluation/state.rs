@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::eval::{WindowPrediction, natural_cmp, windows_in_cell};
-use crate::session::evaluation::{Evaluation, JobError, EvaluationProgress};
+use crate::session::evaluation::{Evaluation, EvaluationProgress, JobError};
 
 /// Where the evaluation is.
 #[derive(Debug, Clone, PartialEq)]
