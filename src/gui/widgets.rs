@@ -31,17 +31,6 @@ pub fn status_item(ui: &mut Ui, label: &str, value: &str) {
     ui.label(RichText::new(value).monospace());
 }
 
-/// A small coloured square followed by the class name.
-#[allow(dead_code)]
-pub fn class_chip(ui: &mut Ui, index: usize, name: &str) -> egui::Response {
-    ui.horizontal(|ui| {
-        let (rect, _) = ui.allocate_exact_size(vec2(12.0, 12.0), Sense::hover());
-        ui.painter().rect_filled(rect, 2.0, class_color(index));
-        ui.label(name);
-    })
-    .response
-}
-
 /// One horizontal bar per class: swatch, name, bar, percentage. The predicted class is drawn bright, the others
 /// dimmed; the true class (when known) is outlined.
 pub fn probability_bars(ui: &mut Ui, classes: &[String], probabilities: &[f32], true_label: Option<usize>) {
