@@ -48,7 +48,9 @@
 //!    up to 2.0 deg/s) and four standard errors of the chunk median
 //!    (1.2533 × robust spread / √n, from the chunk's own spread: one vigorous behaviour has wide window means).
 //!
-//! `notes` say in words which check fired and with what numbers; checks that could not be made are noted too.
+//! Each check has a structured outcome ([`CheckOutcome`]: not checked with the reason, or measured with the value,
+//! the limit and the severity, and whether it fired), carried in the JSON as `input_checks.checks`. `fired` and the
+//! `notes` (in words, which check fired with what numbers, and which could not be made) are derived from them.
 //! No verdict (both flags false) is given for a chunk of fewer than 30 windows.
 //!
 //! # Statistics
