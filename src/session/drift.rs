@@ -13,6 +13,9 @@
 //! The drift monitor restarts after a seek, a loop or a new source (a new *epoch*). The history keeps what earlier
 //! epochs measured at source times the current epoch has not reached yet, so a looping replay still shows the whole
 //! file; the current epoch overwrites them as it plays.
+//!
+//! The `drift` command judges a file's closed chunks through this same state ([`judge_report`]), so its JSON carries
+//! the verdict and check readings the view shows for each chunk.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
