@@ -9,6 +9,7 @@ pub mod format;
 pub mod gui;
 pub mod model;
 pub mod monitor;
+pub mod numeric;
 pub mod output;
 pub mod pipeline;
 pub mod session;

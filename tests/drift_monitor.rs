@@ -589,3 +589,88 @@ fn baseline_path_follows_the_card() {
     card.baseline = Some("other.baseline.json".into());
     assert_eq!(Baseline::path_for_model(model, &card), std::path::Path::new("/models/other.baseline.json"));
 }
+
+/// The `drift` JSON and the drift view say the same thing about the same chunks: the view's state is fed as the
+/// live pipeline feeds it (every window, a rolling report now and then, the chunk when it closes) and at every
+/// closed chunk its verdict and check readings equal the JSON chunk's `verdict` and `checks`.
+#[test]
+fn drift_json_carries_the_verdict_and_checks_the_drift_view_shows() {
+    use std::sync::Arc;
+
+    use har_monitor::pipeline::{DriftStatus, Event, LivePrediction, LoadedModel};
+    use har_monitor::session::drift::{DriftState, WindowTiming, judge_report};
+
+    let setup = setup();
+    let mut samples = stream(30, 150, 2, None, SensorChange::default());
+    samples.extend(stream(31, 300, 2, None, SensorChange { rotate_z_deg: 60.0, ..Default::default() }));
+    let probabilities: Vec<Vec<f32>> = samples.iter().map(|s| setup.model.probabilities(&s.raw)).collect();
+    let timing: Vec<WindowTiming> = probabilities
+        .iter()
+        .enumerate()
+        .map(|(i, p)| WindowTiming {
+            t_start: i as f64 * 2.0,
+            t_end: i as f64 * 2.0 + 4.0,
+            confidence: p.iter().copied().fold(0.0, f32::max),
+        })
+        .collect();
+    let model = Arc::new(LoadedModel {
+        path: "synthetic.onnx".into(),
+        card: card(),
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+        runtime_version: String::new(),
+    });
+    let baseline = Arc::new(setup.baseline.clone());
+    let config = DriftConfig::default();
+
+    // The file's path: the `drift` command's report, judged.
+    let report = run(&setup, &samples);
+    let judged = judge_report(&report, Arc::clone(&model), "b.json".into(), Arc::clone(&baseline), config, &timing);
+    let json = serde_json::to_value(&judged).unwrap();
+    let chunks = json["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 3);
+    for chunk in chunks {
+        // SPEC §4's keys stay; `verdict` and `checks` are added.
+        for key in ["start_window", "js_distance", "channels", "input_drift", "input_checks", "verdict", "checks"] {
+            assert!(chunk.get(key).is_some(), "chunk key {key}");
+        }
+    }
+    assert_eq!(chunks[0]["verdict"]["level"], "sensor_ok");
+    assert_eq!(chunks[1]["verdict"]["level"], "input_drift");
+    assert!(chunks[1]["verdict"]["headline"].as_str().unwrap().contains("watch rotated"), "{}", chunks[1]["verdict"]);
+    let rotation = chunks[1]["checks"].as_array().unwrap().iter().find(|c| c["check"] == "rotation").unwrap();
+    assert_eq!(rotation["state"], "drift");
+    assert_eq!(rotation["fired"], true);
+    assert!(rotation["severity"].as_f64().unwrap() >= 1.0, "{rotation}");
+
+    // The live path: the drift view's state fed window by window, with rolling reports in between.
+    let mut state = DriftState::new(config);
+    state.apply(&Event::ModelLoaded(model));
+    state.apply(&Event::DriftStatus(DriftStatus::Loaded { path: "b.json".into(), baseline: Arc::clone(&baseline) }));
+    let mut monitor = DriftMonitor::new(baseline, config).unwrap();
+    let mut closed = 0;
+    for (i, (s, p)) in samples.iter().zip(&probabilities).enumerate() {
+        state.apply(&Event::Prediction(LivePrediction {
+            index: i as u64,
+            t_start: timing[i].t_start,
+            t_end: timing[i].t_end,
+            probabilities: p.clone(),
+            predicted: 0,
+            confidence: timing[i].confidence,
+            true_label: None,
+            latency: std::time::Duration::ZERO,
+        }));
+        let chunk = monitor.push(WindowObservation { raw: &s.raw, probabilities: p, true_label: None }).unwrap();
+        if i % 25 == 24 {
+            state.apply(&Event::DriftRolling(Box::new(monitor.rolling().unwrap())));
+        }
+        if let Some(chunk) = chunk {
+            state.apply(&Event::DriftChunk(Box::new(chunk)));
+            assert_eq!(serde_json::to_value(state.verdict()).unwrap(), chunks[closed]["verdict"], "chunk {closed}");
+            assert_eq!(serde_json::to_value(state.readings()).unwrap(), chunks[closed]["checks"], "chunk {closed}");
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 3);
+    assert!(monitor.finish().is_none());
+}

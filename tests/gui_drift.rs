@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use har_monitor::session::drift::{SensorCheck, VerdictLevel};
 use har_monitor::gui::{GuiOptions, HarApp, View};
 use har_monitor::monitor::alerts::AlertKind;
+use har_monitor::session::drift::{SensorCheck, VerdictLevel};
 
 fn manifest(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)

@@ -2,10 +2,13 @@
 //! against, and compare a file with it chunk by chunk.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
 use har_monitor::monitor::{Baseline, DriftConfig, drift_report};
+use har_monitor::pipeline::LoadedModel;
+use har_monitor::session::drift::{judge_report, window_timing};
 
 use super::outputs::Inputs;
 use super::score::{DataArgs, score};
@@ -85,9 +88,9 @@ pub fn drift(args: DriftArgs) -> anyhow::Result<()> {
     let baseline_path = args.baseline.clone().unwrap_or_else(|| Baseline::path_for_model(&model_path, &card));
     if !baseline_path.is_file() {
         return Err(InputError(format!(
-            "no baseline for this model at {}; build one with `har-monitor baseline --model {} --data REFERENCE.csv`",
+            "no baseline for this model at {}; {}",
             baseline_path.display(),
-            model_path.display()
+            Baseline::how_to_build(&model_path)
         ))
         .into());
     }
@@ -98,11 +101,17 @@ pub fn drift(args: DriftArgs) -> anyhow::Result<()> {
         .refuse_as_output("--out", &args.out)?;
     let baseline = Baseline::load(&baseline_path)?;
     baseline.check_card(&card, &baseline_path)?;
-    let (_engine, scored) = score(&args.model, &args.data)?;
+    let baseline = Arc::new(baseline);
+    let (engine, scored) = score(&args.model, &args.data)?;
     let raw = scored.all_window_raw();
     let config = DriftConfig { chunk_windows: args.chunk, js_threshold: args.js_threshold, ..DriftConfig::default() };
-    let report = drift_report(baseline, &baseline_path.display().to_string(), config, scored.observations(&raw))?;
-    let json = serde_json::to_string_pretty(&report).context("serialising the drift report")?;
+    let report =
+        drift_report(Arc::clone(&baseline), &baseline_path.display().to_string(), config, scored.observations(&raw))?;
+    // Each chunk also carries the drift view's verdict and sensor-check readings for it (one computation).
+    let windows = window_timing(&scored.predictions, card.sample_rate_hz);
+    let model = Arc::new(LoadedModel::of(&engine));
+    let judged = judge_report(&report, model, baseline_path.clone(), baseline, config, &windows);
+    let json = serde_json::to_string_pretty(&judged).context("serialising the drift report")?;
     har_monitor::output::write_bytes(&args.out, json.as_bytes())?;
     println!(
         "{:>8} {:>7} {:>7} {:>7} {:>9} {:>10} {:>6}",

@@ -95,7 +95,7 @@ fn list_labels(labels: &[(String, usize)]) -> String {
     let mut parts: Vec<String> = labels
         .iter()
         .take(SHOWN)
-        .map(|(l, n)| format!("`{l}` ({} row{})", super::report::thousands(*n), if *n == 1 { "" } else { "s" }))
+        .map(|(l, n)| format!("`{l}` ({} row{})", crate::format::thousands(*n as u64), if *n == 1 { "" } else { "s" }))
         .collect();
     if labels.len() > SHOWN {
         parts.push(format!("and {} more", labels.len() - SHOWN));

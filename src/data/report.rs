@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::timestamp::TimestampKind;
 use super::units::UnitDecision;
+use crate::format::thousands;
 
 /// Line-level details are kept for this many bad rows; the counts always cover all of them.
 pub const MAX_BAD_ROW_DETAILS: usize = 1000;
@@ -170,39 +171,29 @@ impl LoadReport {
     }
 }
 
-/// Formats a count with thousands separators (`385,326`).
-pub(crate) fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
 impl fmt::Display for LoadReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
             "{}: {} rows read, {} kept, {} bad row{} skipped",
             self.source.display(),
-            thousands(self.rows_read),
-            thousands(self.rows_kept),
-            thousands(self.bad_rows),
+            thousands(self.rows_read as u64),
+            thousands(self.rows_kept as u64),
+            thousands(self.bad_rows as u64),
             if self.bad_rows == 1 { "" } else { "s" }
         )?;
         if self.bad_rows > 0 {
-            let counts: Vec<String> =
-                self.bad_row_counts().iter().map(|(k, n)| format!("{} {}", thousands(*n), k.describe())).collect();
+            let counts: Vec<String> = self
+                .bad_row_counts()
+                .iter()
+                .map(|(k, n)| format!("{} {}", thousands(*n as u64), k.describe()))
+                .collect();
             writeln!(f, "  bad rows: {}", counts.join(", "))?;
             for b in self.bad_row_details.iter().take(SUMMARY_BAD_ROWS) {
                 writeln!(f, "    {b}")?;
             }
             if self.bad_rows > SUMMARY_BAD_ROWS {
-                writeln!(f, "    ... and {} more", thousands(self.bad_rows - SUMMARY_BAD_ROWS))?;
+                writeln!(f, "    ... and {} more", thousands((self.bad_rows - SUMMARY_BAD_ROWS) as u64))?;
             }
         }
         let c = &self.columns;
@@ -242,7 +233,7 @@ impl fmt::Display for LoadReport {
             writeln!(
                 f,
                 "  ignored labels (not in the model's classes): {} rows: {}",
-                thousands(self.ignored_label_rows),
+                thousands(self.ignored_label_rows as u64),
                 labels.join(", ")
             )?;
         }
@@ -259,15 +250,6 @@ impl fmt::Display for LoadReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(385_326), "385,326");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-    }
 
     #[test]
     fn counts_survive_the_detail_limit() {

@@ -5,6 +5,9 @@ use std::fmt;
 
 use chrono::{DateTime, NaiveDateTime};
 
+/// The loader reads medians through this module (one definition, in [`crate::numeric`]).
+pub use crate::numeric::median_in_place;
+
 /// How the file wrote its timestamps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TimestampKind {
@@ -84,22 +87,6 @@ pub fn median_step(times: &[f64]) -> Option<f64> {
     median_in_place(&mut steps)
 }
 
-/// Median of a slice (reordered in place); the mean of the two middle values for an even length.
-pub fn median_in_place(values: &mut [f64]) -> Option<f64> {
-    let n = values.len();
-    if n == 0 {
-        return None;
-    }
-    let mid = n / 2;
-    let (lower, upper_mid, _) = values.select_nth_unstable_by(mid, f64::total_cmp);
-    let upper_mid = *upper_mid;
-    if n % 2 == 1 {
-        return Some(upper_mid);
-    }
-    let lower_mid = lower.iter().copied().max_by(f64::total_cmp)?;
-    Some((lower_mid + upper_mid) / 2.0)
-}
-
 /// Decides whether numeric timestamps are milliseconds: every value integer-like, and a median step that is nearer
 /// (on a log scale) to the card's sample period when read as milliseconds than when read as seconds.
 pub fn numbers_are_milliseconds(times: &[f64], sample_rate_hz: f64) -> bool {
@@ -149,12 +136,5 @@ mod tests {
         // Whole seconds at 1 Hz are seconds, not milliseconds.
         let whole: Vec<f64> = (0..10).map(f64::from).collect();
         assert!(!numbers_are_milliseconds(&whole, 1.0));
-    }
-
-    #[test]
-    fn median_even_and_odd() {
-        assert_eq!(median_in_place(&mut [3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median_in_place(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
-        assert_eq!(median_in_place(&mut []), None);
     }
 }

@@ -15,6 +15,7 @@ use plotters::prelude::*;
 
 use super::text::{Anchor, Direction, TextLook, Typesetter, Weight};
 use super::{ConfusionMatrix, EvalError, EvaluationReport};
+use crate::format::{percent, thousands};
 use crate::output::{AtomicFile, OutputError};
 
 /// Size of `confusion_matrix.png` in pixels.
@@ -49,10 +50,10 @@ impl<'a> ConfusionFigure<'a> {
             .file_name()
             .map_or_else(|| report.data.clone(), |name| name.to_string_lossy().into_owned());
         let mut subtitle = format!(
-            "accuracy {:.1} %   ·   macro-F1 {:.3}   ·   Cohen's κ {kappa}   ·   {} windows",
+            "accuracy {:.1}%   ·   macro-F1 {:.3}   ·   Cohen's κ {kappa}   ·   {} windows",
             report.accuracy * 100.0,
             report.macro_avg.f1,
-            group_thousands(report.windows.used),
+            thousands(report.windows.used),
         );
         if !data.is_empty() {
             subtitle.push_str(&format!("   ·   {data}"));
@@ -150,7 +151,7 @@ impl<'a> ConfusionFigure<'a> {
                     continue;
                 }
                 let ink = if share > 0.55 { WHITE } else { INK };
-                let count_text = group_thousands(count);
+                let count_text = thousands(count);
                 let size = pen.shrink_to_fit(&count_text, count_size, Weight::Bold, cell - 6.0)?;
                 if cell >= 44.0 {
                     let count_at = (centre.0, (y + cell * 0.40) as i32);
@@ -176,7 +177,7 @@ impl<'a> ConfusionFigure<'a> {
         }
         for (i, total) in self.matrix.true_totals().iter().enumerate().take(n) {
             let at = (x, (layout.cell_y(i) + layout.cell / 2.0) as i32);
-            pen.text(&group_thousands(*total), at, size, Weight::Normal, MUTED, Anchor::Start)?;
+            pen.text(&thousands(*total), at, size, Weight::Normal, MUTED, Anchor::Start)?;
         }
         Ok(())
     }
@@ -361,7 +362,7 @@ fn draw_colour_bar(pen: &Pen<'_, '_>, layout: &Layout) -> Result<(), EvalError> 
         let y = y0 + (1.0 - share) * grid;
         pen.rect((x + bar_w, y - 0.5), (x + bar_w + 6.0 * s, y + 0.5), MUTED)?;
         let at = ((x + bar_w + 10.0 * s) as i32, y as i32);
-        pen.text(&format!("{:.0} %", share * 100.0), at, 15.0 * s, Weight::Normal, INK, Anchor::Start)?;
+        pen.text(&format!("{:.0}%", share * 100.0), at, 15.0 * s, Weight::Normal, INK, Anchor::Start)?;
     }
     let at = ((x + bar_w + (TICKS_W + 10.0) * s) as i32, (y0 + grid / 2.0) as i32);
     pen.text_rotated("share of the true class's windows", at, 16.0 * s, Weight::Normal, MUTED, Anchor::Middle)
@@ -400,33 +401,6 @@ fn blues(share: f64) -> RGBColor {
 /// A class name as people read it: underscores become spaces.
 fn display_name(class: &str) -> String {
     class.replace('_', " ")
-}
-
-/// `1234567` → `1,234,567`.
-fn group_thousands(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (k, ch) in digits.chars().enumerate() {
-        if k > 0 && (digits.len() - k).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-/// A row share as a percentage that never claims 0 % or 100 % when it is not.
-fn percent(share: f64) -> String {
-    let pct = share * 100.0;
-    if share >= 1.0 {
-        "100 %".to_owned()
-    } else if pct >= 99.95 {
-        ">99.9 %".to_owned()
-    } else if pct < 0.05 {
-        "<0.1 %".to_owned()
-    } else {
-        format!("{pct:.1} %")
-    }
 }
 
 fn draw_error<E: std::fmt::Display>(error: E) -> EvalError {
@@ -539,22 +513,6 @@ impl Pen<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(group_thousands(0), "0");
-        assert_eq!(group_thousands(999), "999");
-        assert_eq!(group_thousands(1000), "1,000");
-        assert_eq!(group_thousands(1_234_567), "1,234,567");
-    }
-
-    #[test]
-    fn percentages_never_round_to_a_false_0_or_100() {
-        assert_eq!(percent(1.0), "100 %");
-        assert_eq!(percent(0.9999), ">99.9 %");
-        assert_eq!(percent(0.0004), "<0.1 %");
-        assert_eq!(percent(0.8734), "87.3 %");
-    }
 
     #[test]
     fn colour_map_ends_are_blues_ends() {

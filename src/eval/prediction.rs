@@ -35,16 +35,7 @@ impl WindowPrediction {
     /// The predicted class: the index of the largest probability, ties to the smallest index (numpy's `argmax`).
     /// NaN probabilities are passed over; with no usable probability at all the answer is class 0.
     pub fn predicted(&self) -> usize {
-        let mut best: Option<(usize, f32)> = None;
-        for (index, &p) in self.probabilities.iter().enumerate() {
-            if p.is_nan() {
-                continue;
-            }
-            if best.is_none_or(|(_, value)| p > value) {
-                best = Some((index, p));
-            }
-        }
-        best.map_or(0, |(index, _)| index)
+        crate::numeric::argmax(&self.probabilities).map_or(0, |(index, _)| index)
     }
 
     /// The probability of the predicted class (NaN when there are no probabilities).

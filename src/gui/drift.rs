@@ -7,13 +7,14 @@ use egui::{Align, Align2, Color32, FontId, Layout, Rect, RichText, Sense, Shape,
 use egui_extras::{Size, StripBuilder};
 use egui_plot::{GridInput, GridMark, HLine, HoverPosition, Line, LineStyle, Plot, PlotPoints, Points, Span, VLine};
 
+use super::palette::{self, class_color};
+use super::widgets::{self, clock};
+use crate::format::thousands;
+use crate::monitor::alerts::AlertKind;
 use crate::session::drift::{
     BaselineState, CheckLevel, CheckReading, DriftState, HistoryPoint, SensorCheck, VerdictLevel,
 };
 use crate::session::live::LiveState;
-use super::palette::{self, class_color};
-use super::widgets::{self, clock};
-use crate::monitor::alerts::AlertKind;
 
 /// Neutral colour for "no verdict yet" and "not checked".
 const MUTED: Color32 = Color32::from_rgb(0x8A, 0x90, 0x99);
@@ -83,15 +84,7 @@ impl DriftView {
                     }
                 }
                 BaselineState::Missing { command, expected } => how_to_build(ui, command, Some(expected)),
-                BaselineState::Unusable { .. } => {
-                    let command = drift
-                        .model
-                        .as_ref()
-                        .map(|m| format!("har-monitor baseline --model {} --data REFERENCE.csv", m.path.display()));
-                    if let Some(command) = command {
-                        how_to_build(ui, &command, None);
-                    }
-                }
+                BaselineState::Unusable { command, .. } => how_to_build(ui, command, None),
                 BaselineState::Waiting => {}
             }
         });
@@ -137,7 +130,7 @@ fn verdict_card(ui: &mut Ui, drift: &DriftState, live: &LiveState) {
                     ui.label(
                         RichText::new(format!(
                             "against the baseline of {} windows ({})",
-                            thousands(b.windows),
+                            thousands(b.windows as u64),
                             if b.source.is_empty() { "reference data" } else { file_name(&b.source) }
                         ))
                         .small()
@@ -205,19 +198,6 @@ fn position_text(drift: &DriftState, live: &LiveState) -> String {
 
 fn file_name(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
-}
-
-/// 1234567 → "1,234,567".
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 /// The view under the verdict when the model has a baseline.
@@ -377,8 +357,8 @@ fn channels_panel(ui: &mut Ui, drift: &DriftState) {
     let subtitle = format!(
         "n = {} windows ({} values/channel) vs baseline sample of {}",
         r.windows,
-        thousands(values),
-        thousands(sample)
+        thousands(values as u64),
+        thousands(sample as u64)
     );
     card(ui, "Input channels", &subtitle, |ui| {
         let cell = |text: String| RichText::new(text).monospace().size(12.0);

@@ -14,7 +14,7 @@ use egui::{Align, Color32, Layout, RichText, Sense, Ui, vec2};
 use egui_extras::{Column, TableBuilder};
 use egui_plot::{AxisHints, Line, Plot, PlotPoints};
 
-pub use crate::session::evaluation::{Evaluation, EvaluationJob, JobRequest, JobStatus, Progress};
+pub use crate::session::evaluation::{Evaluation, EvaluationJob, EvaluationProgress, JobRequest, JobStatus};
 pub use state::{ClassColumn, EvaluationState, ExportStatus, Phase, SideTab, WindowColumn};
 
 use super::palette::{self, class_color};
@@ -227,7 +227,7 @@ impl EvaluationView {
         );
     }
 
-    fn progress_ui(&self, ui: &mut Ui, file: &Path, progress: Option<Progress>) {
+    fn progress_ui(&self, ui: &mut Ui, file: &Path, progress: Option<EvaluationProgress>) {
         ui.label(RichText::new(format!("Evaluating {}", file_name(file))).size(20.0).strong())
             .on_hover_text(file.display().to_string());
         ui.add_space(10.0);
@@ -511,13 +511,13 @@ impl EvaluationView {
                     RichText::new(format!(
                         "{count} {} · {}",
                         if count == 1 { "window" } else { "windows" },
-                        matrix::percent(share)
+                        crate::format::percent(share)
                     ))
                     .weak(),
                 )
                 .on_hover_text(format!(
                     "{} of the {} windows are {verdict} this way",
-                    matrix::percent(share),
+                    crate::format::percent(share),
                     name(t)
                 ));
             });

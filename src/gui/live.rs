@@ -4,11 +4,11 @@
 use egui::{Align, Color32, Layout, RichText, Ui, vec2};
 use egui_plot::{Legend, Line, Plot, PlotPoints, Span};
 
-use crate::session::live::LiveState;
 use super::palette::{self, class_color};
 use super::settings::Settings;
 use super::widgets::{self, TimelineBand};
 use crate::pipeline::Command;
+use crate::session::live::LiveState;
 use crate::source::{SourceKind, SourceSpec};
 
 /// What the live view asks the shell to do.
@@ -230,18 +230,12 @@ impl LiveView {
         let t0 = t1 - settings.plot_seconds;
         let range = live.signals.range(t0, t1);
         let buckets = ui.available_width().max(100.0) as usize;
-        let groups: [(&str, &str, std::ops::Range<usize>); 2] = [
-            ("accelerometer", "m/s²", 0..3.min(channels.len())),
-            ("gyroscope", "deg/s", 3.min(channels.len())..channels.len()),
-        ];
+        let groups = crate::session::live::signal_groups(&model.card);
         let link = egui::Id::unique("live_plots");
         let each = (height - 8.0) / 2.0;
-        for (g, (title, unit, chans)) in groups.into_iter().enumerate() {
-            if chans.is_empty() {
-                continue;
-            }
+        for (g, group) in groups.into_iter().take(2).enumerate() {
+            let (title, unit, chans) = (group.title, group.unit, group.channels);
             let current = live.current();
-            let unit = unit.to_string();
             Plot::new(("signal", g))
                 .height(each)
                 .legend(Legend::default().position(egui_plot::Corner::RightTop))
@@ -264,7 +258,7 @@ impl LiveView {
                                 .border(egui::Stroke::new(1.0, class_color(p.predicted).gamma_multiply(0.6))),
                         );
                     }
-                    for (k, c) in chans.clone().enumerate() {
+                    for (k, &c) in chans.iter().enumerate() {
                         let pts = live.signals.decimated(c, range.clone(), buckets);
                         let name = channels.get(c).cloned().unwrap_or_default();
                         plot_ui.line(Line::new(name, PlotPoints::from(pts)).color(palette::AXES[k % 3]).width(1.3));

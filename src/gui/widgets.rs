@@ -2,9 +2,9 @@
 
 use egui::{Align2, Color32, FontId, Rect, RichText, Sense, Stroke, StrokeKind, Ui, pos2, vec2};
 
+use super::palette::{self, class_color};
 pub use crate::format::clock;
 use crate::session::live::LoggedAlert;
-use super::palette::{self, class_color};
 use crate::source::LabelSpan;
 
 /// Dark theme with slightly larger text: the app is read from a distance during demos.
@@ -31,28 +31,10 @@ pub fn status_item(ui: &mut Ui, label: &str, value: &str) {
     ui.label(RichText::new(value).monospace());
 }
 
-/// A small coloured square followed by the class name.
-#[allow(dead_code)]
-pub fn class_chip(ui: &mut Ui, index: usize, name: &str) -> egui::Response {
-    ui.horizontal(|ui| {
-        let (rect, _) = ui.allocate_exact_size(vec2(12.0, 12.0), Sense::hover());
-        ui.painter().rect_filled(rect, 2.0, class_color(index));
-        ui.label(name);
-    })
-    .response
-}
-
 /// One horizontal bar per class: swatch, name, bar, percentage. The predicted class is drawn bright, the others
 /// dimmed; the true class (when known) is outlined.
 pub fn probability_bars(ui: &mut Ui, classes: &[String], probabilities: &[f32], true_label: Option<usize>) {
-    let predicted = probabilities
-        .iter()
-        .enumerate()
-        .fold(None, |best: Option<(usize, f32)>, (i, &p)| match best {
-            Some((_, bp)) if bp >= p => best,
-            _ => Some((i, p)),
-        })
-        .map(|(i, _)| i);
+    let predicted = crate::numeric::argmax(probabilities).map(|(i, _)| i);
     let row_h = 20.0;
     let width = ui.available_width();
     let name_w = 132.0_f32.min(width * 0.45);

@@ -12,6 +12,7 @@ use super::DriftError;
 use super::features::{SensorLayout, WindowFeatures, WindowObservation};
 use crate::model::ModelCard;
 use crate::model::card::Units;
+use crate::numeric::quantile_linear_sorted;
 
 /// The baseline format this build writes and reads.
 pub const BASELINE_FORMAT: &str = "har-drift-baseline/1";
@@ -168,16 +169,6 @@ impl RunningMoments {
     }
 }
 
-/// Quantile of sorted values with linear interpolation (numpy's default).
-pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
-    let position = q.clamp(0.0, 1.0) * last as f64;
-    let below = position.floor() as usize;
-    let above = (below + 1).min(last);
-    let fraction = position - below as f64;
-    Some(sorted[below] + (sorted[above] - sorted[below]) * fraction)
-}
-
 /// Bin of the confidence histogram (one of [`CONFIDENCE_BINS`] equal bins over [0, 1]) that `confidence` falls in;
 /// 1.0 goes into the last bin.
 pub fn confidence_bin(confidence: f64) -> usize {
@@ -249,7 +240,7 @@ impl Baseline {
                 sample.sort_by(f32::total_cmp);
                 let sorted: Vec<f64> = sample.iter().map(|&v| f64::from(v)).collect();
                 let mut psi_edges: Vec<f64> = (1..CHANNEL_PSI_BINS)
-                    .filter_map(|i| quantile_sorted(&sorted, i as f64 / CHANNEL_PSI_BINS as f64))
+                    .filter_map(|i| quantile_linear_sorted(&sorted, i as f64 / CHANNEL_PSI_BINS as f64))
                     .collect();
                 psi_edges.dedup();
                 let mut bin_counts = vec![0u64; psi_edges.len() + 1];
@@ -300,6 +291,20 @@ impl Baseline {
                 model.with_file_name(format!("{stem}.baseline.json"))
             }
         }
+    }
+
+    /// The command that builds a baseline for the model at `model`: the one place that says how, for the drift
+    /// view, the worker's and the CLI's messages.
+    pub fn build_command(model: &Path) -> String {
+        format!("har-monitor baseline --model {} --data REFERENCE.csv", model.display())
+    }
+
+    /// "build one with `har-monitor baseline …`", to end a sentence that says a baseline is missing or unusable.
+    pub fn how_to_build(model: &Path) -> String {
+        format!(
+            "build one with `{}` (REFERENCE.csv: data the model is known to work on)",
+            Baseline::build_command(model)
+        )
     }
 
     /// Writes the baseline as JSON; a failed write leaves an earlier file as it was.

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::numeric::{argmax, median_in_place};
+
 /// One window as the drift layer receives it: the raw signal in physical units after loading (not scaled for the
 /// model), and the model's class probabilities for it.
 #[derive(Debug, Clone, Copy)]
@@ -101,16 +103,6 @@ pub struct WindowFeatures {
     pub gyro_noise: Option<f32>,
 }
 
-/// Median of a slice (sorted in place); `None` when empty. Mean of the two middle values for even lengths.
-pub(crate) fn median_in_place(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    Some(if values.len() % 2 == 1 { values[mid] } else { (values[mid - 1] + values[mid]) / 2.0 })
-}
-
 /// Share of the smallest `|Δ²x|` values that [`noise_floor`] averages.
 const NOISE_KEPT_SHARE: f64 = 0.75;
 /// Mean of the lower 75 % of `|Z|` for a standard normal `Z`: `2(φ(0) − φ(q)) / 0.75` with `q = Φ⁻¹(0.875)`.
@@ -143,11 +135,7 @@ impl WindowFeatures {
         probabilities: &[f32],
         layout: &SensorLayout,
     ) -> WindowFeatures {
-        let (class, confidence) = probabilities
-            .iter()
-            .copied()
-            .enumerate()
-            .fold((0, f32::NEG_INFINITY), |best, (i, p)| if p > best.1 { (i, p) } else { best });
+        let (class, confidence) = argmax(probabilities).unwrap_or((0, f32::NEG_INFINITY));
         let rows = raw.len() / channels.max(1);
         let column = |c: usize| (0..rows).map(move |t| f64::from(raw[t * channels + c]));
         let mean_of = |c: usize| column(c).sum::<f64>() / rows.max(1) as f64;

@@ -48,7 +48,9 @@
 //!    up to 2.0 deg/s) and four standard errors of the chunk median
 //!    (1.2533 × robust spread / √n, from the chunk's own spread: one vigorous behaviour has wide window means).
 //!
-//! `notes` say in words which check fired and with what numbers; checks that could not be made are noted too.
+//! Each check has a structured outcome ([`CheckOutcome`]: not checked with the reason, or measured with the value,
+//! the limit and the severity, and whether it fired), carried in the JSON as `input_checks.checks`. `fired` and the
+//! `notes` (in words, which check fired with what numbers, and which could not be made) are derived from them.
 //! No verdict (both flags false) is given for a chunk of fewer than 30 windows.
 //!
 //! # Statistics
@@ -72,7 +74,9 @@ pub use baseline::{
 pub use chunks::{ChannelDrift, ChunkReport, DriftConfig, DriftMonitor, DriftReport, drift_report};
 pub use features::{SensorLayout, WindowFeatures, WindowObservation, noise_floor};
 pub use ks::{ks_2samp, kstwo_sf, smirnov_sf};
-pub use rule::{InputCheck, InputDriftThresholds, InputEvidence, RotationEstimate, unit_reading};
+pub use rule::{
+    CheckOutcome, CheckResult, InputCheck, InputDriftThresholds, InputEvidence, RotationEstimate, unit_reading,
+};
 pub use stats::{ChiSquareTest, PSI_EMPTY_BIN, StatsError, chi_square_test, js_distance, psi, wasserstein_distance};
 
 /// Expected count given to a class that the baseline never predicted, in [`class_counts_chi2_p`].

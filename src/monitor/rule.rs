@@ -4,10 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::baseline::{Baseline, quantile_sorted};
-use super::features::{WindowFeatures, median_in_place};
+use super::baseline::Baseline;
+use super::features::WindowFeatures;
 use crate::model::AccelUnit;
 use crate::model::card::Units;
+use crate::numeric::{median_of, quantile_linear_of};
 
 /// Thresholds of the input-drift rule (defaults documented in [`crate::monitor`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,8 +53,8 @@ impl Default for InputDriftThresholds {
     }
 }
 
-/// Which check fired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// One check of the input-drift rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InputCheck {
     /// The accelerometer magnitude (≈ g) moved: units or gain.
@@ -66,6 +67,69 @@ pub enum InputCheck {
     GyroNoise,
     /// The mean angular rate moved away from the baseline's: a gyroscope bias.
     GyroOffset,
+}
+
+impl InputCheck {
+    /// Every check, in the order the rule makes them.
+    pub const ALL: [InputCheck; 5] = [
+        InputCheck::AccelScale,
+        InputCheck::MountRotation,
+        InputCheck::AccelNoise,
+        InputCheck::GyroNoise,
+        InputCheck::GyroOffset,
+    ];
+
+    /// What the check measures, as the subject of a sentence ("mount rotation not checked: ...").
+    pub fn subject(self) -> &'static str {
+        match self {
+            InputCheck::AccelScale => "accelerometer magnitude",
+            InputCheck::MountRotation => "mount rotation",
+            InputCheck::AccelNoise => "accelerometer noise floor",
+            InputCheck::GyroNoise => "gyroscope noise floor",
+            InputCheck::GyroOffset => "gyroscope offset",
+        }
+    }
+}
+
+/// How one check came out for a chunk. A measured check carries its value, its alarm limit and its severity (the
+/// value as a share of the limit: 1 = at the limit). What `value` and `limit` are, per check: the magnitude ratio
+/// chunk / baseline and the factor allowed either way (`accel_scale`); the rotation about z in degrees and the
+/// smallest angle that fires; the noise ratio and the factor allowed either way; the gyroscope offset's size in the
+/// card's unit and the size that fires for this chunk. Ratios are judged on a log scale (`|ln value| / ln limit`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CheckOutcome {
+    /// The check could not be made on these windows; `reason` says why.
+    NotChecked { reason: String },
+    /// Measured; the check did not fire (a severity of 1 or more is possible when the rest of the rule disagrees,
+    /// e.g. a rotation that undoing does not explain).
+    Ok { value: f64, limit: f64, severity: f64 },
+    /// Measured, and the check fired; `explanation` says what changed, in sentences (the report's notes).
+    Drift { value: f64, limit: f64, severity: f64, explanation: Vec<String> },
+}
+
+impl CheckOutcome {
+    /// The value as a share of its limit, when the check was made (and the share is a number).
+    pub fn severity(&self) -> Option<f64> {
+        match self {
+            CheckOutcome::NotChecked { .. } => None,
+            CheckOutcome::Ok { severity, .. } | CheckOutcome::Drift { severity, .. } => {
+                Some(*severity).filter(|s| !s.is_nan())
+            }
+        }
+    }
+
+    pub fn fired(&self) -> bool {
+        matches!(self, CheckOutcome::Drift { .. })
+    }
+}
+
+/// One check and how it came out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub check: InputCheck,
+    #[serde(flatten)]
+    pub outcome: CheckOutcome,
 }
 
 /// The estimate behind the rotation check.
@@ -81,7 +145,8 @@ pub struct RotationEstimate {
     pub windows: usize,
 }
 
-/// The numbers behind one chunk's input-drift verdict, and the checks that fired.
+/// The numbers behind one chunk's input-drift verdict: each check's outcome ([`InputEvidence::checks`]), the
+/// measurements behind them, and (derived from the outcomes) the checks that fired and the sentences for a person.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InputEvidence {
     /// Chunk / baseline accelerometer magnitude, pooled over predicted classes.
@@ -98,8 +163,13 @@ pub struct InputEvidence {
     pub gyro_offset: Option<[f64; 3]>,
     /// The offset size that would fire for this chunk.
     pub gyro_offset_threshold: Option<f64>,
+    /// The checks that fired, in [`InputCheck::ALL`] order (derived from `checks`).
     pub fired: Vec<InputCheck>,
-    /// Sentences for a person: what fired, and which checks could not be made (in the report's `notes`).
+    /// Each check's outcome, in [`InputCheck::ALL`] order.
+    #[serde(default)]
+    pub checks: Vec<CheckResult>,
+    /// Sentences for a person: what fired, and which checks could not be made (in the report's `notes`; derived
+    /// from `checks`).
     #[serde(skip)]
     pub notes: Vec<String>,
 }
@@ -108,7 +178,89 @@ pub struct InputEvidence {
 /// above its largest times this.
 pub const OFF_SCALE_MARGIN: f64 = 1.25;
 
+/// `|ln ratio| / ln limit`: a ratio's distance from 1 as a share of the allowed factor, the same either way.
+fn log_share(ratio: f64, limit: f64) -> f64 {
+    if ratio > 0.0 && limit > 1.0 { ratio.ln().abs() / limit.ln() } else { f64::NAN }
+}
+
 impl InputEvidence {
+    /// How `check` came out (`None` for a report made before checks had outcomes).
+    pub fn outcome(&self, check: InputCheck) -> Option<&CheckOutcome> {
+        self.checks.iter().find(|r| r.check == check).map(|r| &r.outcome)
+    }
+
+    /// The measured value, the limit and the severity of `check` from this evidence's measurements (`None` when
+    /// the check made no measurement). The one definition of each check's severity.
+    fn measurement(&self, check: InputCheck, limits: &InputDriftThresholds) -> Option<(f64, f64, f64)> {
+        match check {
+            InputCheck::AccelScale => self.accel_scale.map(|ratio| {
+                // The magnitude check also fires on a share of off-scale windows: the larger of the two shares.
+                let off_scale = self
+                    .accel_off_scale_share
+                    .filter(|_| limits.accel_off_scale_share > 0.0)
+                    .map_or(f64::NAN, |share| share / limits.accel_off_scale_share);
+                (ratio, limits.accel_scale, log_share(ratio, limits.accel_scale).max(off_scale))
+            }),
+            InputCheck::MountRotation => {
+                self.rotation.map(|r| (r.angle_deg, limits.rotation_deg, r.angle_deg.abs() / limits.rotation_deg))
+            }
+            InputCheck::AccelNoise => {
+                self.accel_noise_ratio.map(|r| (r, limits.noise_ratio, log_share(r, limits.noise_ratio)))
+            }
+            InputCheck::GyroNoise => {
+                self.gyro_noise_ratio.map(|r| (r, limits.noise_ratio, log_share(r, limits.noise_ratio)))
+            }
+            InputCheck::GyroOffset => match (self.gyro_offset, self.gyro_offset_threshold) {
+                (Some(offset), Some(limit)) => {
+                    let size = offset.iter().map(|x| x * x).sum::<f64>().sqrt();
+                    Some((size, limit, if limit > 0.0 { size / limit } else { f64::NAN }))
+                }
+                _ => None,
+            },
+        }
+    }
+
+    /// Records that `check` was measured: it fired when `explanation` holds sentences.
+    fn record_measured(&mut self, check: InputCheck, limits: &InputDriftThresholds, explanation: Vec<String>) {
+        let outcome = match self.measurement(check, limits) {
+            None => CheckOutcome::NotChecked { reason: "no measurement".into() },
+            Some((value, limit, severity)) if explanation.is_empty() => CheckOutcome::Ok { value, limit, severity },
+            Some((value, limit, severity)) => CheckOutcome::Drift { value, limit, severity, explanation },
+        };
+        self.checks.push(CheckResult { check, outcome });
+    }
+
+    /// Records that `check` could not be made, and why.
+    fn record_not_checked(&mut self, check: InputCheck, reason: String) {
+        self.checks.push(CheckResult { check, outcome: CheckOutcome::NotChecked { reason } });
+    }
+
+    /// Derives `fired` and `notes` from the outcomes.
+    fn settle(&mut self) {
+        self.fired = self.checks.iter().filter(|r| r.outcome.fired()).map(|r| r.check).collect();
+        self.notes = self
+            .checks
+            .iter()
+            .flat_map(|r| match &r.outcome {
+                CheckOutcome::NotChecked { reason } => vec![format!("{} not checked: {reason}", r.check.subject())],
+                CheckOutcome::Drift { explanation, .. } => explanation.clone(),
+                CheckOutcome::Ok { .. } => Vec::new(),
+            })
+            .collect();
+    }
+
+    /// Outcomes made up from hand-set measurements and `fired`, for tests of what reads them.
+    #[cfg(test)]
+    pub(crate) fn with_outcomes(mut self, limits: &InputDriftThresholds) -> InputEvidence {
+        self.checks.clear();
+        for check in InputCheck::ALL {
+            let explanation =
+                if self.fired.contains(&check) { vec![format!("{} fired", check.subject())] } else { Vec::new() };
+            self.record_measured(check, limits, explanation);
+        }
+        self
+    }
+
     /// One check's finding in a few words: "watch rotated ~58° about z", "accelerometer units look like g instead
     /// of m/s^2", "gyroscope offset 5.4 deg/s". `units` are the baseline's (without them: no unit reading, deg/s).
     pub fn finding(&self, check: InputCheck, limits: &InputDriftThresholds, units: Option<&Units>) -> String {
@@ -124,7 +276,7 @@ impl InputEvidence {
                             && self.accel_off_scale_share.is_some_and(|s| s > 0.0) =>
                     {
                         format!(
-                            "accelerometer off scale in {:.0} % of windows",
+                            "accelerometer off scale in {:.0}% of windows",
                             100.0 * self.accel_off_scale_share.unwrap_or(0.0)
                         )
                     }
@@ -207,18 +359,6 @@ pub(crate) struct BaselineSummary {
     gyro_mean_spread: Option<[f64; 3]>,
 }
 
-fn median_of(values: impl Iterator<Item = f64>) -> Option<f64> {
-    let mut values: Vec<f64> = values.collect();
-    median_in_place(&mut values)
-}
-
-/// Quantile with linear interpolation (numpy's default); `None` when there are no values.
-fn quantile_of(values: impl Iterator<Item = f64>, q: f64) -> Option<f64> {
-    let mut values: Vec<f64> = values.collect();
-    values.sort_by(f64::total_cmp);
-    quantile_sorted(&values, q)
-}
-
 /// Median of `values` and their robust standard deviation (1.4826 × median absolute deviation).
 fn median_and_spread(values: &[f64]) -> Option<(f64, f64)> {
     let median = median_of(values.iter().copied())?;
@@ -264,12 +404,18 @@ impl BaselineSummary {
                 let of_class = || features.iter().filter(move |f| f.class == c);
                 ClassSummary {
                     windows: of_class().count(),
-                    accel_magnitude: quantile_of(
+                    accel_magnitude: quantile_linear_of(
                         of_class().filter_map(|f| f.accel_magnitude.map(f64::from)),
                         MAGNITUDE_QUANTILE,
                     ),
-                    accel_noise: quantile_of(of_class().filter_map(|f| f.accel_noise.map(f64::from)), NOISE_QUANTILE),
-                    gyro_noise: quantile_of(of_class().filter_map(|f| f.gyro_noise.map(f64::from)), NOISE_QUANTILE),
+                    accel_noise: quantile_linear_of(
+                        of_class().filter_map(|f| f.accel_noise.map(f64::from)),
+                        NOISE_QUANTILE,
+                    ),
+                    gyro_noise: quantile_linear_of(
+                        of_class().filter_map(|f| f.gyro_noise.map(f64::from)),
+                        NOISE_QUANTILE,
+                    ),
                 }
             })
             .collect();
@@ -368,7 +514,7 @@ fn pooled_class_ratio(
         if values.len() < thresholds.min_chunk_class_windows {
             continue;
         }
-        let Some(level) = quantile_of(values.iter().copied(), comparison.quantile).filter(|v| *v > 0.0) else {
+        let Some(level) = quantile_linear_of(values.iter().copied(), comparison.quantile).filter(|v| *v > 0.0) else {
             continue;
         };
         pairs.push(((level / reference).ln(), values.len() as f64));
@@ -415,6 +561,7 @@ pub(crate) fn evaluate(
     check_rotation(summary, chunk, thresholds, &mut evidence);
     check_noise(summary, chunk, thresholds, &mut evidence);
     check_gyro_offset(summary, chunk, thresholds, &mut evidence);
+    evidence.settle();
     evidence
 }
 
@@ -439,7 +586,7 @@ fn check_accel_scale(
             match (chunk_level, summary.accel_magnitude) {
                 (Some(c), Some(b)) if c > 0.0 && b > 0.0 => (c / b, "over all windows".to_string()),
                 _ => {
-                    evidence.notes.push("accelerometer magnitude not compared: no accelerometer channels".into());
+                    evidence.record_not_checked(InputCheck::AccelScale, "no accelerometer channels".into());
                     return;
                 }
             }
@@ -456,8 +603,8 @@ fn check_accel_scale(
         evidence.accel_off_scale_share = Some(off_scale.len() as f64 / magnitudes.len() as f64);
     }
     let off_scale_share = evidence.accel_off_scale_share.unwrap_or(0.0);
+    let mut explanation = Vec::new();
     if ratio.ln().abs() <= thresholds.accel_scale.ln() && off_scale_share >= thresholds.accel_off_scale_share {
-        evidence.fired.push(InputCheck::AccelScale);
         let level = median_of(off_scale.iter().copied()).unwrap_or(f64::NAN);
         let baseline_level = summary.accel_magnitude.unwrap_or(f64::NAN);
         let factor = level / baseline_level;
@@ -465,8 +612,8 @@ fn check_accel_scale(
         let reading = unit_reading(summary.accel_unit, factor)
             .or_else(|| unit_factor_reading(factor))
             .unwrap_or_else(|| format!("a gain error of ×{factor:.2}"));
-        evidence.notes.push(format!(
-            "{} of {} windows ({:.0} %) have an accelerometer magnitude of about {level:.3} {unit}, outside every \
+        explanation.push(format!(
+            "{} of {} windows ({:.0}%) have an accelerometer magnitude of about {level:.3} {unit}, outside every \
              baseline window's (median {baseline_level:.3} {unit}): {reading} in part of the chunk",
             off_scale.len(),
             magnitudes.len(),
@@ -474,17 +621,17 @@ fn check_accel_scale(
         ));
     }
     if ratio.ln().abs() > thresholds.accel_scale.ln() {
-        evidence.fired.push(InputCheck::AccelScale);
         let baseline_level = summary.accel_magnitude.unwrap_or(f64::NAN);
         let unit = summary.accel_unit.as_str();
         let reading = unit_reading(summary.accel_unit, ratio).unwrap_or_else(|| format!("a gain error of ×{ratio:.2}"));
-        evidence.notes.push(format!(
+        explanation.push(format!(
             "accelerometer magnitude {} is {:.3} instead of {:.3} {unit} (×{ratio:.3}): {reading}",
             where_,
             baseline_level * ratio,
             baseline_level
         ));
     }
+    evidence.record_measured(InputCheck::AccelScale, thresholds, explanation);
 }
 
 fn check_rotation(
@@ -498,14 +645,14 @@ fn check_rotation(
         chunk.iter().copied().filter(|f| f.gravity_direction().is_some_and(|d| off_axis(&d))).collect();
     let directions: Vec<[f64; 3]> = taking_part.iter().filter_map(|f| f.gravity_direction()).collect();
     if summary.directions.len() < MIN_ROTATION_WINDOWS {
-        evidence.notes.push("mount rotation not checked: the baseline has too few gravity directions".into());
+        evidence.record_not_checked(InputCheck::MountRotation, "the baseline has too few gravity directions".into());
         return;
     }
     if directions.len() < MIN_ROTATION_WINDOWS {
-        evidence.notes.push(format!(
-            "mount rotation not checked: only {} windows with gravity away from the z axis",
-            directions.len()
-        ));
+        evidence.record_not_checked(
+            InputCheck::MountRotation,
+            format!("only {} windows with gravity away from the z axis", directions.len()),
+        );
         return;
     }
     // One posture can be rotated onto some other baseline posture at the same tilt: the rotation is only
@@ -516,11 +663,14 @@ fn check_rotation(
     });
     let resultant = (sum_cos * sum_cos + sum_sin * sum_sin).sqrt() / directions.len() as f64;
     if resultant > MAX_AZIMUTH_RESULTANT {
-        evidence.notes.push(format!(
-            "mount rotation not checked: the {} windows with gravity away from the z axis hold one posture \
-             (azimuth resultant {resultant:.2} > {MAX_AZIMUTH_RESULTANT}), which a rotation cannot be told from",
-            directions.len()
-        ));
+        evidence.record_not_checked(
+            InputCheck::MountRotation,
+            format!(
+                "the {} windows with gravity away from the z axis hold one posture (azimuth resultant \
+                 {resultant:.2} > {MAX_AZIMUTH_RESULTANT}), which a rotation cannot be told from",
+                directions.len()
+            ),
+        );
         return;
     }
     let score = |angle: f64| posture_mismatch(&directions, &summary.directions, angle);
@@ -554,8 +704,8 @@ fn check_rotation(
     let fires = angle_deg.abs() >= thresholds.rotation_deg
         && mismatch_deg - best.1 >= thresholds.rotation_gain_deg
         && best.1 <= thresholds.rotation_residual_share * mismatch_deg;
+    let mut explanation = Vec::new();
     if fires {
-        evidence.fired.push(InputCheck::MountRotation);
         let mut classes: Vec<usize> = Vec::new();
         for f in &taking_part {
             if !classes.contains(&f.class) {
@@ -563,7 +713,7 @@ fn check_rotation(
             }
         }
         classes.sort_by_key(|&c| std::cmp::Reverse(taking_part.iter().filter(|f| f.class == c).count()));
-        evidence.notes.push(format!(
+        explanation.push(format!(
             "gravity direction rotated ~{angle_deg:.0}° about z in windows predicted {}: undoing the rotation \
              brings the postures back to the baseline's (mean mismatch {:.1}° instead of {mismatch_deg:.1}° over \
              {} windows): the watch sits turned on the wrist",
@@ -572,6 +722,7 @@ fn check_rotation(
             directions.len()
         ));
     }
+    evidence.record_measured(InputCheck::MountRotation, thresholds, explanation);
 }
 
 fn check_noise(
@@ -603,13 +754,13 @@ fn check_noise(
     ];
     for (sensor, check, comparison, quiet, scale) in sensors {
         let Some((raw_ratio, classes)) = pooled_class_ratio(summary, chunk, thresholds, comparison) else {
-            if quiet.iter().any(|q| *q) {
+            let reason = if quiet.iter().any(|q| *q) {
                 let quiet_classes: Vec<usize> = quiet.iter().enumerate().filter(|(_, q)| **q).map(|(c, _)| c).collect();
-                evidence.notes.push(format!(
-                    "{sensor} noise floor not compared: too few windows predicted in a quiet class ({})",
-                    summary.class_names(&quiet_classes)
-                ));
-            }
+                format!("too few windows predicted in a quiet class ({})", summary.class_names(&quiet_classes))
+            } else {
+                format!("the baseline has no {sensor} noise levels to compare with")
+            };
+            evidence.record_not_checked(check, reason);
             continue;
         };
         let ratio = raw_ratio / scale;
@@ -617,15 +768,16 @@ fn check_noise(
             InputCheck::AccelNoise => evidence.accel_noise_ratio = Some(ratio),
             _ => evidence.gyro_noise_ratio = Some(ratio),
         }
+        let mut explanation = Vec::new();
         if ratio.ln().abs() > thresholds.noise_ratio.ln() {
-            evidence.fired.push(check);
             let direction = if ratio > 1.0 { "rose" } else { "fell" };
-            evidence.notes.push(format!(
+            explanation.push(format!(
                 "high-frequency {sensor} noise {direction} ×{ratio:.2} against the baseline in quiet windows \
                  (predicted {}): the sensor's noise changed",
                 summary.class_names(&classes)
             ));
         }
+        evidence.record_measured(check, thresholds, explanation);
     }
 }
 
@@ -636,12 +788,14 @@ fn check_gyro_offset(
     evidence: &mut InputEvidence,
 ) {
     let (Some(base_median), Some(base_spread)) = (summary.gyro_mean_median, summary.gyro_mean_spread) else {
+        evidence.record_not_checked(InputCheck::GyroOffset, "the baseline has no gyroscope readings".into());
         return;
     };
     let axis = |a: usize| -> Vec<f64> { chunk.iter().filter_map(|f| f.gyro_mean.map(|g| f64::from(g[a]))).collect() };
     let (Some((x, sx)), Some((y, sy)), Some((z, sz))) =
         (median_and_spread(&axis(0)), median_and_spread(&axis(1)), median_and_spread(&axis(2)))
     else {
+        evidence.record_not_checked(InputCheck::GyroOffset, "no gyroscope readings in these windows".into());
         return;
     };
     let n = chunk.iter().filter(|f| f.gyro_mean.is_some()).count().max(1) as f64;
@@ -656,14 +810,15 @@ fn check_gyro_offset(
         .max(thresholds.gyro_offset_standard_errors * standard_error);
     evidence.gyro_offset = Some(offset);
     evidence.gyro_offset_threshold = Some(threshold);
+    let mut explanation = Vec::new();
     if size > threshold {
-        evidence.fired.push(InputCheck::GyroOffset);
-        evidence.notes.push(format!(
+        explanation.push(format!(
             "mean angular rate offset by ({:+.2}, {:+.2}, {:+.2}) {} against the baseline (size {size:.2}, \
              threshold {threshold:.2}): looks like a gyroscope bias",
             offset[0], offset[1], offset[2], summary.gyro_unit
         ));
     }
+    evidence.record_measured(InputCheck::GyroOffset, thresholds, explanation);
 }
 
 #[cfg(test)]
@@ -705,7 +860,7 @@ mod tests {
         let units = Units::default();
         assert_eq!(
             evidence.headline(&limits, Some(&units)),
-            "watch rotated ~58° about z; gyroscope offset 5.0 deg/s; accelerometer off scale in 40 % of windows"
+            "watch rotated ~58° about z; gyroscope offset 5.0 deg/s; accelerometer off scale in 40% of windows"
         );
         let empty = InputEvidence { accel_scale: Some(1.0), ..InputEvidence::default() };
         assert_eq!(empty.headline(&limits, Some(&units)), "");

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use crate::model::{ModelCard, TensorInfo};
+use crate::model::{Engine, ModelCard, TensorInfo};
+use crate::monitor::Baseline;
 use crate::monitor::alerts::{Alert, AlertConfig};
-pub use crate::source::LabelSpan;
-use crate::source::{SampleBatch, SourceInfo, SourceSpec};
+use crate::source::{LabelSpan, SampleBatch, SourceInfo, SourceSpec};
 
 /// Capacity of the event channel: a few seconds of events at 100× replay.
 pub const EVENT_CAPACITY: usize = 4096;
@@ -39,14 +39,57 @@ pub enum Command {
     Shutdown,
 }
 
-/// A model the worker has loaded.
+/// A model the worker has loaded: where it is, its card, its tensors and the runtime that runs it. (The evaluation
+/// report's short description of a model is [`crate::eval::ModelInfo`].)
 #[derive(Debug, Clone)]
-pub struct ModelInfo {
+pub struct LoadedModel {
     pub path: PathBuf,
     pub card: ModelCard,
     pub inputs: Vec<TensorInfo>,
     pub outputs: Vec<TensorInfo>,
     pub runtime_version: String,
+}
+
+impl LoadedModel {
+    /// What `engine` loaded.
+    pub fn of(engine: &Engine) -> LoadedModel {
+        LoadedModel {
+            path: engine.model_path().to_path_buf(),
+            card: engine.card().clone(),
+            inputs: engine.inputs().to_vec(),
+            outputs: engine.outputs().to_vec(),
+            runtime_version: engine.runtime().version.clone(),
+        }
+    }
+}
+
+/// Whether drift can be monitored for the loaded model, and against which baseline (or why not).
+#[derive(Debug, Clone)]
+pub enum DriftStatus {
+    /// The model has no baseline file where its card says (`expected`).
+    Missing { expected: PathBuf },
+    /// The baseline file at `path` cannot be used, or monitoring against it stopped; `why` says why.
+    Unusable { path: PathBuf, why: String },
+    /// Drift is monitored against this baseline (the drift view compares with its histograms and channel stats).
+    Loaded { path: PathBuf, baseline: Arc<Baseline> },
+}
+
+impl DriftStatus {
+    /// The status in a sentence, with what to do about it; `model` is the loaded model's path.
+    pub fn message(&self, model: &std::path::Path) -> String {
+        match self {
+            DriftStatus::Missing { expected } => {
+                format!("no drift baseline at {}: {}", expected.display(), Baseline::how_to_build(model))
+            }
+            DriftStatus::Unusable { why, .. } => format!("{why}; {}", Baseline::how_to_build(model)),
+            DriftStatus::Loaded { path, baseline } => format!(
+                "drift baseline {}: {} reference windows from {}",
+                path.display(),
+                baseline.windows,
+                baseline.source
+            ),
+        }
+    }
 }
 
 /// One classified window.
@@ -89,7 +132,7 @@ pub struct Status {
 /// What the worker tells its watchers.
 #[derive(Debug, Clone)]
 pub enum Event {
-    ModelLoaded(Arc<ModelInfo>),
+    ModelLoaded(Arc<LoadedModel>),
     /// A source opened; `labels` holds the whole file's true-label track when known in advance (replay).
     SourceOpened {
         info: SourceInfo,
@@ -104,12 +147,7 @@ pub enum Event {
     },
     Status(Status),
     /// Whether drift can be monitored for the loaded model, and against which baseline (or why not).
-    DriftStatus {
-        baseline: Option<PathBuf>,
-        /// The baseline itself when it loaded (the drift view compares with its histograms and channel stats).
-        reference: Option<Arc<crate::monitor::Baseline>>,
-        message: String,
-    },
+    DriftStatus(DriftStatus),
     /// A drift chunk closed (every `chunk_windows` windows).
     DriftChunk(Box<crate::monitor::ChunkReport>),
     /// Drift over the most recent `chunk_windows` windows (sent at most about once a second).

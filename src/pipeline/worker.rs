@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
-use super::{Command, Event, LivePrediction, ModelInfo, PipelineConfig, Status};
+use super::{Command, DriftStatus, Event, LivePrediction, LoadedModel, PipelineConfig, Status};
 use crate::data::{Scaler, StreamWindower};
 use crate::model::{Engine, EngineOptions};
 use crate::monitor::alerts::{Alert, AlertConfig, AlertEngine, AlertKind};
 use crate::monitor::{Baseline, DriftConfig, DriftMonitor, WindowObservation};
+use crate::numeric::{argmax, percentile_nearest_rank};
 use crate::source::{ReadState, SampleBatch, Source, SourceSpec};
 
 /// How often the worker wakes while playing.
@@ -42,6 +43,8 @@ struct Worker {
     alert_config: AlertConfig,
     drift_config: DriftConfig,
     baseline: Option<Arc<Baseline>>,
+    /// Where `baseline` was read from.
+    baseline_path: std::path::PathBuf,
     drift: Option<DriftMonitor>,
     last_rolling: Option<Instant>,
     windows_since_rolling: usize,
@@ -78,6 +81,7 @@ pub(super) fn run(
         alert_config: config.alerts.clone(),
         drift_config: config.drift,
         baseline: None,
+        baseline_path: std::path::PathBuf::new(),
         drift: None,
         last_rolling: None,
         windows_since_rolling: 0,
@@ -188,13 +192,7 @@ impl Worker {
         match Engine::load(path, &self.engine_options) {
             Ok(engine) => {
                 let card = engine.card().clone();
-                let info = ModelInfo {
-                    path: path.to_path_buf(),
-                    card: card.clone(),
-                    inputs: engine.inputs().to_vec(),
-                    outputs: engine.outputs().to_vec(),
-                    runtime_version: engine.runtime().version.clone(),
-                };
+                let info = LoadedModel { path: path.to_path_buf(), ..LoadedModel::of(&engine) };
                 self.alerts = Some(AlertEngine::new(self.alert_config.clone(), &card.classes));
                 self.windower = Some(StreamWindower::new(&card));
                 self.scaler = Some(Scaler::from_card(&card));
@@ -216,23 +214,18 @@ impl Worker {
         self.drift = None;
         self.baseline = None;
         if !path.is_file() {
-            let message = format!(
-                "no drift baseline at {}: build one with `har-monitor baseline --model {} --data REFERENCE.csv`",
-                path.display(),
-                model.display()
-            );
-            self.send(Event::DriftStatus { baseline: None, reference: None, message });
+            self.send(Event::DriftStatus(DriftStatus::Missing { expected: path }));
             return;
         }
         match Baseline::load(&path).and_then(|b| b.check_card(card, &path).map(|()| b)) {
             Ok(baseline) => {
-                let message = format!("{} reference windows from {}", baseline.windows, baseline.source);
                 let baseline = Arc::new(baseline);
                 self.baseline = Some(Arc::clone(&baseline));
+                self.baseline_path = path.clone();
                 self.reset_drift();
-                self.send(Event::DriftStatus { baseline: Some(path), reference: Some(baseline), message });
+                self.send(Event::DriftStatus(DriftStatus::Loaded { path, baseline }));
             }
-            Err(e) => self.send(Event::DriftStatus { baseline: None, reference: None, message: e.to_string() }),
+            Err(e) => self.send(Event::DriftStatus(DriftStatus::Unusable { path, why: e.to_string() })),
         }
     }
 
@@ -249,11 +242,11 @@ impl Worker {
             Ok(closed) => closed,
             Err(e) => {
                 self.drift = None;
-                self.send(Event::DriftStatus {
-                    baseline: None,
-                    reference: None,
-                    message: format!("drift monitoring stopped: {e}"),
-                });
+                let path = self.baseline_path.clone();
+                self.send(Event::DriftStatus(DriftStatus::Unusable {
+                    path,
+                    why: format!("drift monitoring stopped: {e}"),
+                }));
                 return;
             }
         };
@@ -479,7 +472,8 @@ impl Worker {
                 for (((t_start, t_end, true_label), p), raw) in
                     spans.into_iter().zip(probabilities.chunks_exact(k)).zip(raws)
                 {
-                    let (predicted, confidence) = argmax(p);
+                    // A window whose scores are all NaN is class 0 with an unknown (NaN) confidence.
+                    let (predicted, confidence) = argmax(p).unwrap_or((0, f32::NAN));
                     let prediction = LivePrediction {
                         index: self.window_index,
                         t_start,
@@ -535,49 +529,11 @@ impl Worker {
             rate_received,
             rate_expected,
             windows: self.window_index,
-            latency_p50_ms: percentile(&sorted, 0.50),
-            latency_p95_ms: percentile(&sorted, 0.95),
+            latency_p50_ms: percentile_nearest_rank(&sorted, 0.50),
+            latency_p95_ms: percentile_nearest_rank(&sorted, 0.95),
             dropped_events: self.dropped,
             skipped_windows: self.skipped_windows,
         };
         self.send(Event::Status(status));
-    }
-}
-
-/// Index and value of the largest probability; ties go to the smallest index.
-pub fn argmax(p: &[f32]) -> (usize, f32) {
-    let mut best = (0, f32::NEG_INFINITY);
-    for (i, &v) in p.iter().enumerate() {
-        if v > best.1 {
-            best = (i, v);
-        }
-    }
-    best
-}
-
-/// Nearest-rank percentile of sorted values (0 when empty).
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn argmax_ties_to_smallest_index() {
-        assert_eq!(argmax(&[0.2, 0.4, 0.4]), (1, 0.4));
-    }
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&v, 0.5), 50.0);
-        assert_eq!(percentile(&v, 0.95), 95.0);
-        assert_eq!(percentile(&[], 0.5), 0.0);
     }
 }

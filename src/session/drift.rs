@@ -13,16 +13,24 @@
 //! The drift monitor restarts after a seek, a loop or a new source (a new *epoch*). The history keeps what earlier
 //! epochs measured at source times the current epoch has not reached yet, so a looping replay still shows the whole
 //! file; the current epoch overwrites them as it plays.
+//!
+//! The `drift` command judges a file's closed chunks through this same state ([`judge_report`]), so its JSON carries
+//! the verdict and check readings the view shows for each chunk.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
+use serde::Serialize;
+
+use crate::eval::WindowPrediction;
 use crate::format::clock;
 use crate::monitor::{
-    Baseline, CONFIDENCE_BINS, ChunkReport, DriftConfig, InputCheck, InputEvidence, confidence_bin, unit_reading,
+    Baseline, CONFIDENCE_BINS, CheckOutcome, ChunkReport, DriftConfig, DriftReport, InputCheck, InputEvidence,
+    confidence_bin, unit_reading,
 };
-use crate::pipeline::{Event, ModelInfo};
+use crate::pipeline::{DriftStatus, Event, LivePrediction, LoadedModel};
 
 /// History points kept: closed chunks (one per 5 minutes at 1×, so 20,000 are about 70 days) and the rolling reports
 /// since the last of them.
@@ -35,7 +43,8 @@ pub const CHANNEL_PSI_WARNING: f64 = 0.1;
 pub const CHANNEL_PSI_DRIFT: f64 = 0.25;
 
 /// The four sensor checks of the input-drift rule (see [`crate::monitor`]), as the view groups them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SensorCheck {
     /// Accelerometer magnitude: units or gain.
     Magnitude,
@@ -79,32 +88,44 @@ impl SensorCheck {
         }
     }
 
-    fn of(check: InputCheck) -> SensorCheck {
-        match check {
-            InputCheck::AccelScale => SensorCheck::Magnitude,
-            InputCheck::MountRotation => SensorCheck::Rotation,
-            InputCheck::AccelNoise | InputCheck::GyroNoise => SensorCheck::Noise,
-            InputCheck::GyroOffset => SensorCheck::GyroOffset,
+    /// The rule's checks this group shows (the noise floor: the accelerometer's and the gyroscope's).
+    pub fn checks(self) -> &'static [InputCheck] {
+        match self {
+            SensorCheck::Magnitude => &[InputCheck::AccelScale],
+            SensorCheck::Rotation => &[InputCheck::MountRotation],
+            SensorCheck::Noise => &[InputCheck::AccelNoise, InputCheck::GyroNoise],
+            SensorCheck::GyroOffset => &[InputCheck::GyroOffset],
         }
     }
 
     fn fired_in(self, evidence: &InputEvidence) -> bool {
-        evidence.fired.iter().any(|&c| SensorCheck::of(c) == self)
+        evidence.fired.iter().any(|c| self.checks().contains(c))
     }
 
-    /// Words of a note of the rule that says this check could not be made.
-    fn not_checked_prefix(self) -> &'static [&'static str] {
-        match self {
-            SensorCheck::Magnitude => &["accelerometer magnitude not compared"],
-            SensorCheck::Rotation => &["mount rotation not checked"],
-            SensorCheck::Noise => &["accelerometer noise floor not compared", "gyroscope noise floor not compared"],
-            SensorCheck::GyroOffset => &["gyroscope offset not"],
+    /// The group's severity: the largest of its checks' (see [`CheckOutcome::severity`]).
+    fn severity_in(self, evidence: &InputEvidence) -> Option<f64> {
+        self.checks().iter().filter_map(|&c| evidence.outcome(c)).filter_map(CheckOutcome::severity).reduce(f64::max)
+    }
+
+    /// Why the group's checks could not be made, in sentences (`None` when one of them was made).
+    fn not_checked_in(self, evidence: &InputEvidence) -> Option<String> {
+        let mut reasons = Vec::new();
+        for &check in self.checks() {
+            match evidence.outcome(check) {
+                Some(CheckOutcome::NotChecked { reason }) => {
+                    reasons.push(format!("{} not checked: {reason}", check.subject()))
+                }
+                Some(_) => return None,
+                None => {}
+            }
         }
+        Some(if reasons.is_empty() { "not checked in these windows".to_string() } else { reasons.join("; ") })
     }
 }
 
 /// How a value stands against its threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CheckLevel {
     NotChecked,
     Ok,
@@ -114,10 +135,13 @@ pub enum CheckLevel {
     Drift,
 }
 
-/// One sensor check's numbers in the report the view shows.
-#[derive(Debug, Clone, PartialEq)]
+/// One sensor check's numbers in the report the view shows (and in each chunk of the `drift` JSON, `checks`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckReading {
     pub check: SensorCheck,
+    /// Where the value stands ([`CheckReading::level`]).
+    #[serde(rename = "state")]
+    pub level: CheckLevel,
     /// The measured value as text (`×1.003`, `+58°`, ...); `None` when the check could not be made.
     pub value: Option<String>,
     /// The alarm threshold as text.
@@ -135,7 +159,11 @@ impl CheckReading {
     /// Drift while the check's alarm stands (it fired in this report, or in an earlier one and no closed chunk has
     /// passed it since), otherwise how close the value is to the threshold.
     pub fn level(&self) -> CheckLevel {
-        match (self.fired || self.since.is_some(), self.severity) {
+        self.level
+    }
+
+    fn level_of(fired: bool, since: Option<f64>, severity: Option<f64>) -> CheckLevel {
+        match (fired || since.is_some(), severity) {
             (true, _) => CheckLevel::Drift,
             (false, None) => CheckLevel::NotChecked,
             (false, Some(s)) if s >= NEAR_SHARE => CheckLevel::Near,
@@ -150,14 +178,17 @@ pub enum BaselineState {
     /// No word from the pipeline yet.
     #[default]
     Waiting,
-    /// The model has no baseline file: how to build one.
+    /// The model has no baseline file: how to build one ([`Baseline::build_command`]).
     Missing {
         expected: PathBuf,
         command: String,
     },
-    /// A baseline exists but cannot be used (or monitoring stopped); the message says why.
+    /// A baseline exists but cannot be used (or monitoring stopped); the message says why, the command how to
+    /// build a new one.
     Unusable {
+        path: PathBuf,
         message: String,
+        command: String,
     },
     Loaded {
         path: PathBuf,
@@ -198,7 +229,8 @@ pub struct HistoryPoint {
 }
 
 /// The supervisor's one-line answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum VerdictLevel {
     /// Nothing to judge yet (no model, no windows, fewer than the minimum).
     Waiting,
@@ -208,7 +240,9 @@ pub enum VerdictLevel {
     InputDrift,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// The drift verdict: the view's headline and the sentence under it (and each chunk's `verdict` in the `drift`
+/// JSON).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
     pub level: VerdictLevel,
     pub headline: String,
@@ -229,7 +263,22 @@ pub struct ClassMix {
 #[derive(Debug, Clone, PartialEq)]
 struct Alarm {
     since: f64,
+    /// The newest report in which the check fired (a rolling report or a closed chunk).
+    latest: Finding,
+    /// The newest closed chunk in which it fired: what the newest input-drift alert (the banner) says.
+    last_chunk: Option<Finding>,
+}
+
+/// What one report said about one check that fired.
+#[derive(Debug, Clone, PartialEq)]
+struct Finding {
+    /// The finding in a few words ("watch rotated ~58° about z").
     description: String,
+    closed: bool,
+    start_window: usize,
+    windows: usize,
+    /// Source time of the report's end (for a closed chunk, when its alert was raised).
+    t_end: f64,
 }
 
 /// Start and end time and confidence of one classified window of the current epoch.
@@ -244,7 +293,7 @@ struct WindowMark {
 #[derive(Debug, Default)]
 pub struct DriftState {
     pub config: DriftConfig,
-    pub model: Option<Arc<ModelInfo>>,
+    pub model: Option<Arc<LoadedModel>>,
     pub baseline: BaselineState,
     /// What loading the source said about the data (units detected or not, bad rows).
     pub source_notes: Vec<String>,
@@ -308,12 +357,23 @@ impl DriftState {
                 self.baseline = BaselineState::Waiting;
                 self.clear_session();
             }
-            Event::DriftStatus { baseline, reference, message } => {
-                self.baseline = match (baseline, reference) {
-                    (Some(path), Some(b)) => {
-                        BaselineState::Loaded { path: path.clone(), baseline: Arc::clone(b), message: message.clone() }
-                    }
-                    _ => self.missing_or_unusable(message),
+            Event::DriftStatus(status) => {
+                let model_path = self.model.as_ref().map(|m| m.path.clone()).unwrap_or_default();
+                self.baseline = match status {
+                    DriftStatus::Loaded { path, baseline } => BaselineState::Loaded {
+                        path: path.clone(),
+                        baseline: Arc::clone(baseline),
+                        message: status.message(&model_path),
+                    },
+                    DriftStatus::Missing { expected } => BaselineState::Missing {
+                        expected: expected.clone(),
+                        command: Baseline::build_command(&model_path),
+                    },
+                    DriftStatus::Unusable { path, why } => BaselineState::Unusable {
+                        path: path.clone(),
+                        message: why.clone(),
+                        command: Baseline::build_command(&model_path),
+                    },
                 };
                 self.new_epoch(self.now);
             }
@@ -343,17 +403,6 @@ impl DriftState {
                 self.rolling = Some(timed);
             }
             Event::Samples(_) | Event::Alert(_) | Event::Status(_) | Event::Ended | Event::Error(_) => {}
-        }
-    }
-
-    fn missing_or_unusable(&self, message: &str) -> BaselineState {
-        let Some(model) = &self.model else { return BaselineState::Unusable { message: message.to_string() } };
-        let expected = Baseline::path_for_model(&model.path, &model.card);
-        if expected.is_file() {
-            BaselineState::Unusable { message: message.to_string() }
-        } else {
-            let command = format!("har-monitor baseline --model {} --data REFERENCE.csv", model.path.display());
-            BaselineState::Missing { expected, command }
         }
     }
 
@@ -433,7 +482,7 @@ impl DriftState {
             js_distance: report.js_distance,
             prediction_drift: report.prediction_drift,
             input_drift: report.input_drift,
-            severity: SensorCheck::ALL.map(|c| self.severity(c, evidence)),
+            severity: SensorCheck::ALL.map(|c| c.severity_in(evidence)),
             fired: SensorCheck::ALL.map(|c| c.fired_in(evidence)),
         };
         // What an earlier epoch measured up to this time is replaced, and a closed chunk replaces the rolling
@@ -457,40 +506,20 @@ impl DriftState {
             if check.fired_in(evidence) {
                 // A closed chunk vouches for its whole span; a rolling report only for the moment it was made.
                 let seen = if timed.closed { timed.t_start } else { timed.t_end };
-                let since = self.alarms[check.index()].as_ref().map_or(seen, |a| a.since.min(seen));
-                let description = self.describe(check, evidence);
-                self.alarms[check.index()] = Some(Alarm { since, description });
+                let earlier = self.alarms[check.index()].take();
+                let since = earlier.as_ref().map_or(seen, |a| a.since.min(seen));
+                let latest = Finding {
+                    description: self.describe(check, evidence),
+                    closed: timed.closed,
+                    start_window: report.start_window,
+                    windows: report.windows,
+                    t_end: timed.t_end,
+                };
+                let last_chunk = if timed.closed { Some(latest.clone()) } else { earlier.and_then(|a| a.last_chunk) };
+                self.alarms[check.index()] = Some(Alarm { since, latest, last_chunk });
             } else if timed.closed {
                 self.alarms[check.index()] = None;
             }
-        }
-    }
-
-    /// A check's value as a share of its alarm threshold.
-    fn severity(&self, check: SensorCheck, e: &InputEvidence) -> Option<f64> {
-        let t = &self.config.input;
-        let log_share = |ratio: f64, limit: f64| (ratio > 0.0 && limit > 1.0).then(|| ratio.ln().abs() / limit.ln());
-        match check {
-            SensorCheck::Magnitude => {
-                let off_scale = e
-                    .accel_off_scale_share
-                    .filter(|_| t.accel_off_scale_share > 0.0)
-                    .map(|share| share / t.accel_off_scale_share);
-                [e.accel_scale.and_then(|r| log_share(r, t.accel_scale)), off_scale]
-                    .into_iter()
-                    .flatten()
-                    .reduce(f64::max)
-            }
-            SensorCheck::Rotation => e.rotation.map(|r| r.angle_deg.abs() / t.rotation_deg),
-            SensorCheck::Noise => [e.accel_noise_ratio, e.gyro_noise_ratio]
-                .into_iter()
-                .flatten()
-                .filter_map(|r| log_share(r, t.noise_ratio))
-                .reduce(f64::max),
-            SensorCheck::GyroOffset => match (e.gyro_offset, e.gyro_offset_threshold) {
-                (Some(o), Some(limit)) if limit > 0.0 => Some(norm(o) / limit),
-                _ => None,
-            },
         }
     }
 
@@ -532,13 +561,7 @@ impl DriftState {
         SensorCheck::ALL
             .into_iter()
             .map(|check| {
-                let not_checked = || {
-                    e.notes
-                        .iter()
-                        .find(|n| check.not_checked_prefix().iter().any(|p| n.starts_with(p)))
-                        .cloned()
-                        .unwrap_or_else(|| "not checked in these windows".to_string())
-                };
+                let not_checked = || check.not_checked_in(e).unwrap_or_else(|| "not checked in these windows".into());
                 let (value, threshold, detail) = match check {
                     SensorCheck::Magnitude => (
                         e.accel_scale.map(|r| format!("×{r:.3}")),
@@ -546,7 +569,7 @@ impl DriftState {
                         match (e.accel_scale, self.units_reading(e)) {
                             (_, Some(reading)) => format!("{reading}: check the units the watch exports"),
                             (Some(_), None) if e.fired.contains(&InputCheck::AccelScale) => format!(
-                                "{:.0} % of windows off the baseline's scale: part of the recording in other units \
+                                "{:.0}% of windows off the baseline's scale: part of the recording in other units \
                                  or gain",
                                 100.0 * e.accel_off_scale_share.unwrap_or(0.0)
                             ),
@@ -594,14 +617,17 @@ impl DriftState {
                         )
                     }
                 };
+                let (severity, fired) = (check.severity_in(e), check.fired_in(e));
+                let since = self.alarms[check.index()].as_ref().map(|a| a.since);
                 CheckReading {
                     check,
+                    level: CheckReading::level_of(fired, since, severity),
                     value,
                     threshold,
-                    severity: self.severity(check, e),
-                    fired: check.fired_in(e),
+                    severity,
+                    fired,
                     detail,
-                    since: self.alarms[check.index()].as_ref().map(|a| a.since),
+                    since,
                 }
             })
             .collect()
@@ -627,7 +653,7 @@ impl DriftState {
                     ),
                 };
             }
-            BaselineState::Unusable { message } => {
+            BaselineState::Unusable { message, .. } => {
                 return Verdict {
                     level: VerdictLevel::NoBaseline,
                     headline: "The drift baseline cannot be used".into(),
@@ -639,15 +665,17 @@ impl DriftState {
         let alarms: Vec<(SensorCheck, &Alarm)> =
             SensorCheck::ALL.into_iter().filter_map(|c| self.alarms[c.index()].as_ref().map(|a| (c, a))).collect();
         if let Some(since) = alarms.iter().map(|(_, a)| a.since).reduce(f64::min) {
-            let what: Vec<&str> = alarms.iter().map(|(_, a)| a.description.as_str()).collect();
+            let what: Vec<&str> = alarms.iter().map(|(_, a)| a.latest.description.as_str()).collect();
+            let mut detail = Self::rolling_against_alert(&alarms);
+            detail.push_str(&format!(
+                "The sensor or the way it is worn changed, not just what people do: predictions may be wrong. The \
+                 alarm clears when a chunk of {} windows passes every sensor check.",
+                self.config.chunk_windows
+            ));
             return Verdict {
                 level: VerdictLevel::InputDrift,
                 headline: format!("Input drift since {}: {}", clock(since), what.join("; ")),
-                detail: format!(
-                    "The sensor or the way it is worn changed, not just what people do: predictions may be wrong. \
-                     The alarm clears when a chunk of {} windows passes every sensor check.",
-                    self.config.chunk_windows
-                ),
+                detail,
             };
         }
         match self.judged() {
@@ -678,6 +706,35 @@ impl DriftState {
                 ),
             ),
         }
+    }
+
+    /// When the headline's numbers come from a rolling report, which windows they were measured over and what the
+    /// newest alert (raised by a closed chunk, the banner's text) measured instead: the two can differ (a rotation of
+    /// ~66° over the last 150 windows, ~58° in the chunk that raised the alarm). Empty when they agree.
+    fn rolling_against_alert(alarms: &[(SensorCheck, &Alarm)]) -> String {
+        let rolling: Vec<&Alarm> = alarms.iter().map(|(_, a)| *a).filter(|a| !a.latest.closed).collect();
+        let Some(newest) = rolling.iter().map(|a| &a.latest).max_by(|a, b| a.t_end.total_cmp(&b.t_end)) else {
+            return String::new();
+        };
+        let chunks: Vec<&Finding> = rolling.iter().filter_map(|a| a.last_chunk.as_ref()).collect();
+        let measured =
+            format!("Measured over the {} most recent windows (to {}).", newest.windows, clock(newest.t_end));
+        let Some(alert) = chunks.iter().max_by(|a, b| a.t_end.total_cmp(&b.t_end)) else {
+            return format!("{measured} No closed chunk has confirmed it yet, so no alert was raised. ");
+        };
+        let differs =
+            rolling.iter().any(|a| a.last_chunk.as_ref().is_some_and(|c| c.description != a.latest.description));
+        if !differs {
+            return String::new();
+        }
+        let alert_said: Vec<&str> = chunks.iter().map(|c| c.description.as_str()).collect();
+        format!(
+            "{measured} The alert at {} measured the closed chunk of windows {}–{}: {}. ",
+            clock(alert.t_end),
+            alert.start_window,
+            (alert.start_window + alert.windows).saturating_sub(1),
+            alert_said.join("; ")
+        )
     }
 
     /// A notice when the accelerometer's units look wrong: the drift monitor finds |a| at the factor between two
@@ -743,6 +800,81 @@ impl DriftState {
     }
 }
 
+/// One window of a file as the drift view would have seen it: its span on the source clock (start, just after the
+/// last sample) and the model's confidence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowTiming {
+    pub t_start: f64,
+    pub t_end: f64,
+    pub confidence: f32,
+}
+
+/// The windows of a scored file on the replay's clock: seconds from the first window's start, each window ending
+/// one sample period after its last row, as the live pipeline places them.
+pub fn window_timing(predictions: &[WindowPrediction], sample_rate_hz: f64) -> Vec<WindowTiming> {
+    let t0 = predictions.first().map_or(0.0, |p| p.t_start);
+    let period = if sample_rate_hz > 0.0 { 1.0 / sample_rate_hz } else { 0.0 };
+    predictions
+        .iter()
+        .map(|p| WindowTiming { t_start: p.t_start - t0, t_end: p.t_end - t0 + period, confidence: p.confidence() })
+        .collect()
+}
+
+/// A chunk of the `drift` command's report with the verdict and the sensor-check readings the drift view shows when
+/// that chunk closes. Serialises to the chunk's SPEC §4 object plus `verdict` and `checks`.
+#[derive(Debug, Clone, Serialize)]
+pub struct JudgedChunk {
+    #[serde(flatten)]
+    pub chunk: ChunkReport,
+    pub verdict: Verdict,
+    pub checks: Vec<CheckReading>,
+}
+
+/// The `drift` command's output: SPEC §4's report with each chunk judged as the drift view judges it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JudgedDriftReport {
+    pub baseline: String,
+    pub chunks: Vec<JudgedChunk>,
+    pub notes: Vec<String>,
+}
+
+/// Judges the closed chunks of a file's drift report one after the other, through the same [`DriftState`] the
+/// drift view reads (one computation): alarms stand from chunk to chunk until a chunk passes every check, as live.
+/// `windows` holds every window of the stream in order (see [`window_timing`]).
+pub fn judge_report(
+    report: &DriftReport,
+    model: Arc<LoadedModel>,
+    baseline_path: PathBuf,
+    baseline: Arc<Baseline>,
+    config: DriftConfig,
+    windows: &[WindowTiming],
+) -> JudgedDriftReport {
+    let mut state = DriftState::new(config);
+    state.apply(&Event::ModelLoaded(model));
+    state.apply(&Event::DriftStatus(DriftStatus::Loaded { path: baseline_path, baseline }));
+    let mut fed = 0;
+    let mut chunks = Vec::with_capacity(report.chunks.len());
+    for chunk in &report.chunks {
+        let end = chunk.end_window().min(windows.len());
+        for (index, w) in windows.iter().enumerate().take(end).skip(fed) {
+            state.apply(&Event::Prediction(LivePrediction {
+                index: index as u64,
+                t_start: w.t_start,
+                t_end: w.t_end,
+                probabilities: Vec::new(),
+                predicted: 0,
+                confidence: w.confidence,
+                true_label: None,
+                latency: Duration::ZERO,
+            }));
+        }
+        fed = fed.max(end);
+        state.apply(&Event::DriftChunk(Box::new(chunk.clone())));
+        chunks.push(JudgedChunk { chunk: chunk.clone(), verdict: state.verdict(), checks: state.readings() });
+    }
+    JudgedDriftReport { baseline: report.baseline.clone(), chunks, notes: report.notes.clone() }
+}
+
 fn norm(v: [f64; 3]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
@@ -755,7 +887,7 @@ fn ratio_text(r: Option<f64>) -> String {
 mod tests {
     use super::*;
     use crate::model::{AccelUnit, ModelCard};
-    use crate::monitor::{ChannelBaseline, RotationEstimate};
+    use crate::monitor::{ChannelBaseline, InputDriftThresholds, RotationEstimate};
     use crate::pipeline::LivePrediction;
     use crate::source::{SourceInfo, SourceKind};
     use std::path::Path;
@@ -770,7 +902,7 @@ mod tests {
     }
 
     fn model_at(path: &Path) -> Event {
-        Event::ModelLoaded(Arc::new(ModelInfo {
+        Event::ModelLoaded(Arc::new(LoadedModel {
             path: path.to_path_buf(),
             card: card(),
             inputs: Vec::new(),
@@ -837,11 +969,10 @@ mod tests {
     fn loaded() -> DriftState {
         let mut state = DriftState::new(DriftConfig::default());
         state.apply(&model_at(Path::new("/models/demo.onnx")));
-        state.apply(&Event::DriftStatus {
-            baseline: Some("/models/demo.baseline.json".into()),
-            reference: Some(Arc::new(baseline())),
-            message: "1000 reference windows".into(),
-        });
+        state.apply(&Event::DriftStatus(DriftStatus::Loaded {
+            path: "/models/demo.baseline.json".into(),
+            baseline: Arc::new(baseline()),
+        }));
         state.apply(&source_opened());
         state
     }
@@ -890,10 +1021,18 @@ mod tests {
                 gyro_offset: Some([0.1, 0.0, 0.0]),
                 gyro_offset_threshold: Some(1.0),
                 fired: fired.to_vec(),
+                checks: Vec::new(),
                 notes: Vec::new(),
-            },
+            }
+            .with_outcomes(&InputDriftThresholds::default()),
             notes: Vec::new(),
         }
+    }
+
+    /// Outcomes again after a test changed the measurements of `r`.
+    fn remeasured(mut r: ChunkReport) -> ChunkReport {
+        r.evidence = r.evidence.with_outcomes(&InputDriftThresholds::default());
+        r
     }
 
     /// Feeds windows `from..to` of a stream starting at source time 0, confidences cycling 0.95, 0.55, 0.15.
@@ -995,17 +1134,60 @@ mod tests {
     }
 
     #[test]
+    fn a_verdict_from_a_rolling_report_says_what_the_alert_measured_instead() {
+        // Issue 8 item 11: the banner (the alert of a closed chunk) said ~58°, the verdict (the rolling report) ~66°.
+        let mut state = loaded();
+        feed(&mut state, 0, 300);
+        state.apply(&Event::DriftChunk(Box::new(report(0, 150, &[]))));
+        // Before any chunk confirms it, a rolling report's alarm says that no alert was raised.
+        state.apply(&Event::DriftRolling(Box::new(report(100, 150, &[InputCheck::MountRotation]))));
+        let verdict = state.verdict();
+        assert_eq!(verdict.level, VerdictLevel::InputDrift);
+        assert!(verdict.detail.starts_with("Measured over the 150 most recent windows"), "{}", verdict.detail);
+        assert!(
+            verdict.detail.contains("No closed chunk has confirmed it yet, so no alert was raised"),
+            "{}",
+            verdict.detail
+        );
+
+        // The chunk closes (its alert says ~58°): the verdict shows that chunk, so both agree and nothing is added.
+        state.apply(&Event::DriftChunk(Box::new(report(150, 150, &[InputCheck::MountRotation]))));
+        let verdict = state.verdict();
+        assert!(verdict.headline.ends_with("watch rotated ~58° about z"), "{}", verdict.headline);
+        assert!(verdict.detail.starts_with("The sensor or the way it is worn changed"), "{}", verdict.detail);
+
+        // A newer rolling report measures ~66°: the headline follows it and the detail names the alert's ~58°.
+        feed(&mut state, 300, 350);
+        let mut r = report(200, 150, &[InputCheck::MountRotation]);
+        if let Some(rotation) = r.evidence.rotation.as_mut() {
+            rotation.angle_deg = 66.0;
+        }
+        state.apply(&Event::DriftRolling(Box::new(remeasured(r))));
+        let verdict = state.verdict();
+        assert!(verdict.headline.ends_with("watch rotated ~66° about z"), "{}", verdict.headline);
+        let alert_at = clock(299.0 * STEP_S + WINDOW_S);
+        assert!(
+            verdict.detail.contains(&format!(
+                "The alert at {alert_at} measured the closed chunk of windows 150–299: watch rotated ~58° about z."
+            )),
+            "{}",
+            verdict.detail
+        );
+        assert!(verdict.detail.starts_with("Measured over the 150 most recent windows (to "), "{}", verdict.detail);
+    }
+
+    #[test]
     fn several_checks_are_named_together_from_the_earliest_onset() {
         let mut state = loaded();
         feed(&mut state, 0, 150);
         let mut r = report(0, 150, &[InputCheck::GyroOffset]);
         r.evidence.gyro_offset = Some([3.0, 4.0, 0.0]);
-        state.apply(&Event::DriftChunk(Box::new(r)));
+        state.apply(&Event::DriftChunk(Box::new(remeasured(r))));
         feed(&mut state, 150, 300);
         let mut r = report(150, 150, &[InputCheck::GyroOffset, InputCheck::AccelNoise]);
         r.evidence.gyro_offset = Some([3.0, 4.0, 0.0]);
         r.evidence.accel_noise_ratio = Some(2.5);
-        state.apply(&Event::DriftChunk(Box::new(r)));
+        state.apply(&Event::DriftChunk(Box::new(remeasured(r))));
         assert_eq!(
             state.verdict().headline,
             "Input drift since 0:00: accelerometer noise ×2.50; gyroscope offset 5.0 deg/s"
@@ -1019,7 +1201,7 @@ mod tests {
         let mut r = report(0, 150, &[InputCheck::AccelScale]);
         // Values in g where the baseline has m/s².
         r.evidence.accel_scale = Some(1.0 / 9.80665);
-        state.apply(&Event::DriftChunk(Box::new(r)));
+        state.apply(&Event::DriftChunk(Box::new(remeasured(r))));
         let notice = state.units_notice().expect("a units notice");
         assert!(notice.contains("units look like g instead of m/s^2"), "{notice}");
         assert!(state.verdict().headline.contains("accelerometer units look like g instead of m/s^2"));
@@ -1032,7 +1214,7 @@ mod tests {
         feed(&mut state, 0, 150);
         let mut r = report(0, 150, &[]);
         r.evidence.accel_scale = Some(1.05);
-        state.apply(&Event::DriftChunk(Box::new(r)));
+        state.apply(&Event::DriftChunk(Box::new(remeasured(r))));
         assert_eq!(state.units_notice(), None);
         // ... nor is a 30 % one, which fires as a gain change; ×9.8 the other way round (m/s² read as g) is.
         for (ratio, notice) in [(1.3, false), (9.80665, true)] {
@@ -1040,7 +1222,7 @@ mod tests {
             feed(&mut state, 0, 150);
             let mut r = report(0, 150, &[InputCheck::AccelScale]);
             r.evidence.accel_scale = Some(ratio);
-            state.apply(&Event::DriftChunk(Box::new(r)));
+            state.apply(&Event::DriftChunk(Box::new(remeasured(r))));
             assert_eq!(state.units_notice().is_some(), notice, "ratio {ratio}: {:?}", state.units_notice());
         }
     }
@@ -1071,7 +1253,7 @@ mod tests {
         r.evidence.gyro_noise_ratio = Some(1.0 / 2.0);
         r.evidence.gyro_offset = Some([0.3, 0.4, 0.0]);
         r.evidence.gyro_offset_threshold = Some(1.25);
-        state.apply(&Event::DriftChunk(Box::new(r)));
+        state.apply(&Event::DriftChunk(Box::new(remeasured(r))));
         let readings = state.readings();
         let get = |c: SensorCheck| readings.iter().find(|r| r.check == c).unwrap();
         // Ratios are judged on a log scale, symmetric in both directions.
@@ -1092,7 +1274,12 @@ mod tests {
         // A check the rule could not make says why.
         let mut r = report(150, 150, &[]);
         r.evidence.rotation = None;
-        r.evidence.notes = vec!["mount rotation not checked: only 3 windows with gravity away from the z axis".into()];
+        let reason = "only 3 windows with gravity away from the z axis".to_string();
+        for result in &mut r.evidence.checks {
+            if result.check == InputCheck::MountRotation {
+                result.outcome = CheckOutcome::NotChecked { reason: reason.clone() };
+            }
+        }
         feed(&mut state, 150, 300);
         state.apply(&Event::DriftChunk(Box::new(r)));
         let rotation = state.readings().into_iter().find(|r| r.check == SensorCheck::Rotation).unwrap();
@@ -1111,7 +1298,7 @@ mod tests {
         r.class_distribution[5] = 0.5;
         r.js_distance = 0.6;
         r.prediction_drift = true;
-        state.apply(&Event::DriftChunk(Box::new(r)));
+        state.apply(&Event::DriftChunk(Box::new(remeasured(r))));
         assert_eq!(state.verdict().level, VerdictLevel::SensorOk, "the class mix alone is no alarm");
         let mix = state.class_mix().unwrap();
         assert!(mix.changed);
@@ -1126,7 +1313,7 @@ mod tests {
         let mut state = DriftState::new(DriftConfig::default());
         state.apply(&model_at(&model));
         assert_eq!(state.verdict().level, VerdictLevel::Waiting);
-        state.apply(&Event::DriftStatus { baseline: None, reference: None, message: "no drift baseline".into() });
+        state.apply(&Event::DriftStatus(DriftStatus::Missing { expected: Baseline::path_for_model(&model, &card()) }));
         let BaselineState::Missing { expected, command } = &state.baseline else { panic!("{:?}", state.baseline) };
         assert_eq!(command, &format!("har-monitor baseline --model {} --data REFERENCE.csv", model.display()));
         assert_eq!(expected, &Baseline::path_for_model(&model, &card()));
@@ -1135,9 +1322,9 @@ mod tests {
         assert!(verdict.headline.starts_with("No baseline for this model"));
 
         // A baseline file that is there but was refused is reported with the worker's reason.
-        std::fs::write(Baseline::path_for_model(&model, &card()), "{}").unwrap();
-        state.apply(&Event::DriftStatus { baseline: None, reference: None, message: "not valid JSON".into() });
-        assert!(matches!(&state.baseline, BaselineState::Unusable { message } if message == "not valid JSON"));
+        let path = Baseline::path_for_model(&model, &card());
+        state.apply(&Event::DriftStatus(DriftStatus::Unusable { path, why: "not valid JSON".into() }));
+        assert!(matches!(&state.baseline, BaselineState::Unusable { message, .. } if message == "not valid JSON"));
         assert_eq!(state.verdict().detail, "not valid JSON");
     }
 

@@ -51,7 +51,7 @@ impl From<BatchError> for JobError {
 
 /// How far a running job is.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Progress {
+pub struct EvaluationProgress {
     /// Windows scored so far.
     pub done: usize,
     /// Windows in the file; `None` while the file and the model are still loading.
@@ -66,7 +66,7 @@ pub struct Progress {
 /// What [`EvaluationJob::poll`] found.
 #[derive(Debug)]
 pub enum JobStatus {
-    Running(Progress),
+    Running(EvaluationProgress),
     Finished(Result<Box<Evaluation>, JobError>),
 }
 
@@ -157,7 +157,7 @@ impl EvaluationJob {
             let (since, done_then) = *self.scoring_seen.get_or_insert((now, done));
             left = time_left(done_then, now.duration_since(since), done, total);
         }
-        JobStatus::Running(Progress {
+        JobStatus::Running(EvaluationProgress {
             done,
             total,
             elapsed: now.duration_since(self.started),

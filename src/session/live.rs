@@ -4,9 +4,11 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use crate::model::{AccelUnit, ModelCard};
+use crate::monitor::SensorLayout;
 use crate::monitor::alerts::Alert;
-use crate::pipeline::{LabelSpan, LivePrediction, ModelInfo, Status};
-use crate::source::{SampleBatch, SourceInfo};
+use crate::pipeline::{LivePrediction, LoadedModel, Status};
+use crate::source::{LabelSpan, SampleBatch, SourceInfo};
 
 /// Samples kept for the signal plots: one hour at 50 Hz.
 pub const SIGNAL_CAPACITY: usize = 50 * 3600;
@@ -110,7 +112,7 @@ pub struct LoggedAlert {
 /// Everything the live view shows.
 #[derive(Debug, Default)]
 pub struct LiveState {
-    pub model: Option<Arc<ModelInfo>>,
+    pub model: Option<Arc<LoadedModel>>,
     pub source: Option<SourceInfo>,
     pub label_track: Option<Arc<Vec<LabelSpan>>>,
     pub signals: SignalHistory,
@@ -121,6 +123,41 @@ pub struct LiveState {
     pub ended: bool,
     /// Latest source time seen (end of the newest samples).
     pub now: f64,
+}
+
+/// Channels plotted together: one sensor's axes, found from the card's channel names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalGroup {
+    pub title: &'static str,
+    /// The unit the values are in (the card's, to which loading converts).
+    pub unit: String,
+    /// Indices into the card's channels.
+    pub channels: Vec<usize>,
+}
+
+/// The card's channels grouped by sensor ([`SensorLayout`]): the accelerometer's axes, the gyroscope's, and any
+/// channel that is neither (or every channel in one group when the names say nothing).
+pub fn signal_groups(card: &ModelCard) -> Vec<SignalGroup> {
+    let layout = SensorLayout::from_channel_names(&card.channels);
+    let accel_unit = match card.units.accel {
+        AccelUnit::MetersPerSecond2 => "m/s²".to_string(),
+        AccelUnit::AsIs => "as recorded".to_string(),
+        other => other.as_str().to_string(),
+    };
+    let mut groups = Vec::new();
+    if let Some(axes) = layout.accel {
+        groups.push(SignalGroup { title: "accelerometer", unit: accel_unit, channels: axes.to_vec() });
+    }
+    if let Some(axes) = layout.gyro {
+        groups.push(SignalGroup { title: "gyroscope", unit: card.units.gyro.clone(), channels: axes.to_vec() });
+    }
+    let known: Vec<usize> = groups.iter().flat_map(|g| g.channels.iter().copied()).collect();
+    let rest: Vec<usize> = (0..card.channels.len()).filter(|c| !known.contains(c)).collect();
+    if !rest.is_empty() {
+        let title = if known.is_empty() { "signals" } else { "other channels" };
+        groups.push(SignalGroup { title, unit: String::new(), channels: rest });
+    }
+    groups
 }
 
 impl LiveState {
@@ -211,6 +248,28 @@ mod tests {
         let time: Vec<f64> = (0..n).map(|i| t0 + i as f64 * 0.02).collect();
         let ch: Vec<f32> = (0..n).map(|i| (i % 7) as f32).collect();
         SampleBatch { time, channels: vec![ch; 6], labels: None, starts_segment: false }
+    }
+
+    fn card_with_channels(channels: &[&str]) -> ModelCard {
+        let json = serde_json::json!({
+            "classes": ["a", "b"], "channels": channels, "sample_rate_hz": 50.0, "window": 200,
+            "scaler": {"mean": vec![0.0; channels.len()], "scale": vec![1.0; channels.len()]}
+        });
+        ModelCard::from_json(&json.to_string(), std::path::Path::new("m.model.json")).unwrap()
+    }
+
+    #[test]
+    fn signal_groups_follow_the_card_not_the_column_order() {
+        // Gyroscope first in the card: the old fixed 0..3 / 3..6 split plotted it as the accelerometer.
+        let groups = signal_groups(&card_with_channels(&["gyro_x", "gyro_y", "gyro_z", "Ax", "Ay", "Az"]));
+        let summary: Vec<(&str, Vec<usize>)> = groups.iter().map(|g| (g.title, g.channels.clone())).collect();
+        assert_eq!(summary, [("accelerometer", vec![3, 4, 5]), ("gyroscope", vec![0, 1, 2])]);
+        assert_eq!(groups[0].unit, "m/s²");
+        assert_eq!(groups[1].unit, "deg/s");
+        // Channels the names say nothing about are plotted together.
+        let groups = signal_groups(&card_with_channels(&["Ax", "Ay", "Az", "temperature"]));
+        assert_eq!(groups.len(), 2);
+        assert_eq!((groups[1].title, groups[1].channels.clone()), ("other channels", vec![3]));
     }
 
     #[test]

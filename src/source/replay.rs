@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::{LabelSpan, ReadState, SampleBatch, Source, SourceError, SourceInfo, SourceKind};
-use crate::data::{self, LoadOptions, Recording};
+use crate::data::{self, GAP_PERIODS, LoadOptions, Recording};
 use crate::model::ModelCard;
 
 pub struct ReplaySource {
@@ -18,9 +18,6 @@ pub struct ReplaySource {
     /// The next batch starts a new segment (at the start and after a seek).
     restart: bool,
 }
-
-/// Rows further apart than this many sample periods are a gap (SPEC §3).
-const GAP_PERIODS: f64 = 2.5;
 
 impl ReplaySource {
     pub fn open(path: &Path, card: &ModelCard) -> Result<Self, SourceError> {

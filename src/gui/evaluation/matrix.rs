@@ -9,6 +9,7 @@ use egui::epaint::TextShape;
 use egui::{Align2, Color32, FontId, Galley, Rect, Role, Sense, Stroke, StrokeKind, Ui, WidgetInfo, pos2, vec2};
 
 use crate::eval::EvaluationReport;
+use crate::format::percent;
 use crate::gui::palette::class_color;
 
 /// Shade of correct windows (the diagonal).
@@ -21,19 +22,6 @@ pub const CONFUSED: Color32 = Color32::from_rgb(0xE4, 0x5A, 0x4F);
 pub fn shade(count: u64, row_total: u64, max_count: u64, normalised: bool) -> f32 {
     let denominator = if normalised { row_total } else { max_count };
     if denominator == 0 { 0.0 } else { (count as f64 / denominator as f64).clamp(0.0, 1.0) as f32 }
-}
-
-/// A share as a short percentage for a cell: `100%`, `42.1%`, `<0.1%`, `0%`.
-pub fn percent(share: f64) -> String {
-    if share <= 0.0 {
-        "0%".into()
-    } else if share < 0.001 {
-        "<0.1%".into()
-    } else if share >= 0.9995 {
-        "100%".into()
-    } else {
-        format!("{:.1}%", share * 100.0)
-    }
 }
 
 /// The name kittest and screen readers know a cell by.
@@ -315,15 +303,6 @@ mod tests {
         assert_eq!(shade(30, 120, 60, false), 0.5);
         assert_eq!(shade(0, 0, 0, true), 0.0, "an empty row does not divide by zero");
         assert_eq!(shade(5, 10, 0, false), 0.0);
-    }
-
-    #[test]
-    fn percentages_stay_short() {
-        assert_eq!(percent(0.0), "0%");
-        assert_eq!(percent(0.0004), "<0.1%");
-        assert_eq!(percent(0.4213), "42.1%");
-        assert_eq!(percent(0.9996), "100%");
-        assert_eq!(percent(1.0), "100%");
     }
 
     #[test]

@@ -5,8 +5,8 @@ use std::cmp::Ordering;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::session::evaluation::{Evaluation, JobError, Progress};
 use crate::eval::{WindowPrediction, natural_cmp, windows_in_cell};
+use crate::session::evaluation::{Evaluation, EvaluationProgress, JobError};
 
 /// Where the evaluation is.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,7 +15,7 @@ pub enum Phase {
     Empty,
     Running {
         file: PathBuf,
-        progress: Option<Progress>,
+        progress: Option<EvaluationProgress>,
     },
     Failed {
         file: PathBuf,
@@ -145,7 +145,7 @@ impl EvaluationState {
     }
 
     /// The running job reports progress.
-    pub fn progressed(&mut self, update: Progress) {
+    pub fn progressed(&mut self, update: EvaluationProgress) {
         if let Phase::Running { progress, .. } = &mut self.phase {
             *progress = Some(update);
         }
