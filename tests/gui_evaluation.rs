@@ -3,7 +3,9 @@
 //! picked, a snapshot of it all. And the files the view must refuse with a message instead of a crash.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
 
 use egui_kittest::kittest::{NodeT as _, Queryable};
 use egui_kittest::{Harness, SnapshotOptions};
@@ -12,43 +14,24 @@ use har_monitor::gui::{GuiOptions, HarApp, View};
 use har_monitor::model::{Engine, EngineOptions};
 use har_monitor::pipeline::batch::{BatchOptions, score_file};
 
+use common::gui::{self, fixture_model, has_label, manifest};
+
 fn fixture(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(relative)
+    manifest("tests/fixtures").join(relative)
 }
 
 fn model() -> PathBuf {
-    fixture("models/keras_bilstm.onnx")
+    fixture_model("keras_bilstm.onnx")
 }
 
-fn app<'a>(evaluate: Option<PathBuf>, render: bool) -> Harness<'a, HarApp> {
-    let builder = Harness::builder().with_size(egui::vec2(1280.0, 800.0));
-    let builder = if render { builder.wgpu() } else { builder };
-    builder.build_eframe(move |cc| {
-        HarApp::new(
-            cc,
-            GuiOptions {
-                fresh: true,
-                model: Some(model()),
-                evaluate,
-                view: Some(View::Evaluation),
-                ..Default::default()
-            },
-        )
-    })
+fn app(evaluate: Option<PathBuf>, render: bool) -> Harness<'static, HarApp> {
+    let options = GuiOptions { model: Some(model()), evaluate, view: Some(View::Evaluation), ..Default::default() };
+    if render { gui::harness(gui::SIZE, options) } else { gui::headless(gui::SIZE, options) }
 }
 
 /// Steps frames (real time passes: the job runs on its own thread) until `done` holds.
 fn step_until(harness: &mut Harness<'_, HarApp>, what: &str, done: impl Fn(&Harness<'_, HarApp>) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while !done(harness) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        harness.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn has_label(harness: &Harness<'_, HarApp>, label: &str) -> bool {
-    harness.query_all_by_label(label).next().is_some()
+    assert!(gui::step_until_shown(harness, Duration::from_secs(180), done), "timed out waiting for {what}");
 }
 
 /// The report `har-monitor evaluate` would write for this file: the independent reference for what the view shows.

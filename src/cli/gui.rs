@@ -1,6 +1,6 @@
 //! `har-monitor gui` (and `har-monitor` alone): the desktop app.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use har_monitor::gui::{GuiOptions, View};
@@ -63,8 +63,12 @@ pub fn run(args: GuiArgs) -> anyhow::Result<()> {
     if !(args.screenshot_after.is_finite() && args.screenshot_after >= 0.0) {
         return Err(InputError("--screenshot-after must be a number of seconds ≥ 0".into()).into());
     }
+    if let Some(out) = &args.screenshot {
+        check_screenshot_target(out)?;
+    }
+    // A scripted screenshot shows the defaults, not what the user last did, and leaves the settings alone.
     let fresh = args.fresh || args.screenshot.is_some();
-    har_monitor::gui::run(GuiOptions {
+    let outcome = har_monitor::gui::run(GuiOptions {
         model: args.model,
         replay: args.replay,
         simulate: args.simulate,
@@ -77,5 +81,29 @@ pub fn run(args: GuiArgs) -> anyhow::Result<()> {
         screenshot_after: args.screenshot_after,
         ort_lib: args.ort_lib,
         fresh,
-    })
+    })?;
+    match outcome.screenshot_error {
+        Some(message) => Err(InputError(message).into()),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a `--screenshot` path that cannot be written before a window opens: its folder must exist and the path
+/// must not be a folder.
+fn check_screenshot_target(out: &Path) -> anyhow::Result<()> {
+    let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(InputError(format!(
+            "--screenshot {}: cannot write the screenshot: the folder {} does not exist",
+            out.display(),
+            dir.display()
+        ))
+        .into());
+    }
+    if out.is_dir() {
+        return Err(
+            InputError(format!("--screenshot {}: cannot write the screenshot: it is a folder", out.display())).into()
+        );
+    }
+    Ok(())
 }

@@ -7,13 +7,15 @@ use egui::{Align, Align2, Color32, FontId, Layout, Rect, RichText, Sense, Shape,
 use egui_extras::{Size, StripBuilder};
 use egui_plot::{GridInput, GridMark, HLine, HoverPosition, Line, LineStyle, Plot, PlotPoints, Points, Span, VLine};
 
+use super::action::Action;
+use super::layout;
+use super::palette::{self, class_color};
+use super::widgets::{self, clock};
+use crate::monitor::alerts::AlertKind;
 use crate::session::drift::{
     BaselineState, CheckLevel, CheckReading, DriftState, HistoryPoint, SensorCheck, VerdictLevel,
 };
 use crate::session::live::LiveState;
-use super::palette::{self, class_color};
-use super::widgets::{self, clock};
-use crate::monitor::alerts::AlertKind;
 
 /// Neutral colour for "no verdict yet" and "not checked".
 const MUTED: Color32 = Color32::from_rgb(0x8A, 0x90, 0x99);
@@ -61,8 +63,10 @@ fn card(ui: &mut Ui, title: &str, subtitle: &str, add_contents: impl FnOnce(&mut
 }
 
 impl DriftView {
-    pub fn ui(&mut self, ui: &mut Ui, drift: &DriftState, live: &LiveState) {
-        egui::CentralPanel::default_margins().show(ui, |ui| {
+    /// Draws the view from the drift and live states. Nothing here changes the session yet, so no action is
+    /// returned; the signature is the one every view has.
+    pub fn ui(&mut self, ui: &mut Ui, drift: &DriftState, live: &LiveState) -> Vec<Action> {
+        layout::central_ui(ui, |ui| {
             self.alert_banner(ui, live);
             verdict_card(ui, drift, live);
             ui.add_space(8.0);
@@ -95,6 +99,7 @@ impl DriftView {
                 BaselineState::Waiting => {}
             }
         });
+        Vec::new()
     }
 
     /// The newest input-drift alert as the same banner the live view shows, for as long as there.

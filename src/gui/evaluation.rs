@@ -17,24 +17,19 @@ use egui_plot::{AxisHints, Line, Plot, PlotPoints};
 pub use crate::session::evaluation::{Evaluation, EvaluationJob, JobRequest, JobStatus, Progress};
 pub use state::{ClassColumn, EvaluationState, ExportStatus, Phase, SideTab, WindowColumn};
 
+use super::action::Action;
+use super::layout;
 use super::palette::{self, class_color};
 use super::settings::Settings;
 use super::widgets;
 use crate::eval::write_report_dir;
 
-/// What the evaluation view asks the shell to do.
-#[derive(Debug, Clone, PartialEq)]
-pub enum EvalAction {
-    /// Open a native dialog for a labeled CSV, then evaluate it.
-    PickData,
-    /// Open a native dialog for the folder to export the report into.
-    PickExportFolder,
-    /// Evaluate this file with the current model.
-    Evaluate(PathBuf),
-}
-
-/// Width of the panel beside the matrix.
+/// Width of the panel beside the matrix at full size; a narrower window gives it a share of its width.
 const SIDE_WIDTH: f32 = 600.0;
+/// The side panel's share of the view's width when the window is narrow.
+const SIDE_SHARE: f32 = 0.44;
+/// How often the job may wake the UI to show its progress (the view redraws at this rate while a job runs).
+const PROGRESS_REPAINT: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Default)]
 pub struct EvaluationView {
@@ -60,9 +55,17 @@ impl EvaluationView {
         self.job = None;
         self.state.started(file.clone());
         let wake = ctx.clone();
-        match EvaluationJob::spawn(request, move || wake.request_repaint()) {
+        // The job's news is shown a few times a second: redrawing on every batch would take the cores it scores on.
+        match EvaluationJob::spawn(request, move || wake.request_repaint_after(PROGRESS_REPAINT)) {
             Ok(job) => self.job = Some(job),
             Err(e) => self.state.failed_to_start(file, format!("the evaluation thread could not start: {e}")),
+        }
+    }
+
+    /// Asks the running job (if any) to stop after its current batch.
+    pub fn cancel(&self) {
+        if let Some(job) = &self.job {
+            job.cancel();
         }
     }
 
@@ -123,40 +126,34 @@ impl EvaluationView {
     }
 
     /// Draws the view. `model` is the model an evaluation would use.
-    pub fn ui(&mut self, ui: &mut Ui, settings: &mut Settings, model: Option<&Path>) -> Vec<EvalAction> {
+    pub fn ui(&mut self, ui: &mut Ui, settings: &Settings, model: Option<&Path>) -> Vec<Action> {
         self.poll();
         let mut actions = Vec::new();
         match self.state.result.clone() {
             Some(result) => {
-                egui::Panel::top("eval_header")
-                    .frame(egui::Frame::central_panel(ui.style()).inner_margin(egui::Margin::symmetric(10, 8)))
-                    .show(ui, |ui| self.header_ui(ui, &result, &mut actions));
-                egui::Panel::right("eval_side")
-                    .resizable(false)
-                    .exact_size(SIDE_WIDTH)
-                    .show(ui, |ui| self.side_ui(ui, &result));
-                egui::CentralPanel::default_margins().show(ui, |ui| self.matrix_ui(ui, &result, settings));
+                layout::header_ui(ui, "eval_header", |ui| self.header_ui(ui, &result, &mut actions));
+                let side_width = SIDE_WIDTH.min((ui.available_width() * SIDE_SHARE).floor());
+                layout::side_panel_ui(ui, "eval_side", side_width, |ui| self.side_ui(ui, &result));
+                layout::central_ui(ui, |ui| self.matrix_ui(ui, &result, settings, &mut actions));
             }
-            None => {
-                egui::CentralPanel::default_margins().show(ui, |ui| self.start_ui(ui, settings, model, &mut actions));
-            }
+            None => layout::central_ui(ui, |ui| self.start_ui(ui, settings, model, &mut actions)),
         }
         if self.job.is_some() {
             // The clock of the progress line moves even between the job's wake-ups.
-            ui.ctx().request_repaint_after(Duration::from_millis(250));
+            ui.ctx().request_repaint_after(PROGRESS_REPAINT);
         }
         drop_hint(ui.ctx());
         actions
     }
 
     /// Before there is a result: what to do, the running job, or why the last one failed.
-    fn start_ui(&mut self, ui: &mut Ui, settings: &Settings, model: Option<&Path>, actions: &mut Vec<EvalAction>) {
+    fn start_ui(&mut self, ui: &mut Ui, settings: &Settings, model: Option<&Path>, actions: &mut Vec<Action>) {
         let width = ui.available_width().min(620.0);
         ui.add_space((ui.available_height() * 0.18).min(140.0));
         ui.vertical_centered(|ui| {
             ui.set_max_width(width);
             match self.state.phase.clone() {
-                Phase::Running { file, progress } => self.progress_ui(ui, &file, progress),
+                Phase::Running { file, progress } => progress_ui(ui, &file, progress, actions),
                 Phase::Failed { file, message } => {
                     problem_frame(ui, palette::BAD, |ui| {
                         ui.label(
@@ -195,7 +192,7 @@ impl EvaluationView {
         });
     }
 
-    fn choices_ui(&self, ui: &mut Ui, settings: &Settings, model: Option<&Path>, actions: &mut Vec<EvalAction>) {
+    fn choices_ui(&self, ui: &mut Ui, settings: &Settings, model: Option<&Path>, actions: &mut Vec<Action>) {
         match model {
             Some(m) => ui
                 .label(RichText::new(format!("model: {}", file_name(m))).monospace())
@@ -204,12 +201,12 @@ impl EvaluationView {
         };
         ui.add_space(8.0);
         if ui.button(RichText::new("Open labeled CSV…").size(16.0)).clicked() {
-            actions.push(EvalAction::PickData);
+            actions.push(Action::PickEvaluationData);
         }
         if let Some(demo) = crate::assets::demo_data(crate::assets::DEMO_LABELED)
             && ui.button(format!("Evaluate the demo file ({})", crate::assets::DEMO_LABELED)).clicked()
         {
-            actions.push(EvalAction::Evaluate(demo));
+            actions.push(Action::Evaluate(demo));
         }
         if let Some(last) = settings.last_evaluation.as_ref().filter(|p| p.is_file())
             && ui
@@ -217,7 +214,7 @@ impl EvaluationView {
                 .on_hover_text(last.display().to_string())
                 .clicked()
         {
-            actions.push(EvalAction::Evaluate(last.clone()));
+            actions.push(Action::Evaluate(last.clone()));
         }
         ui.add_space(8.0);
         ui.label(
@@ -227,41 +224,8 @@ impl EvaluationView {
         );
     }
 
-    fn progress_ui(&self, ui: &mut Ui, file: &Path, progress: Option<Progress>) {
-        ui.label(RichText::new(format!("Evaluating {}", file_name(file))).size(20.0).strong())
-            .on_hover_text(file.display().to_string());
-        ui.add_space(10.0);
-        let cancelling = progress.is_some_and(|p| p.cancelling);
-        match progress.and_then(|p| p.total.map(|t| (p, t))) {
-            Some((p, total)) => {
-                let fraction = if total == 0 { 1.0 } else { p.done as f32 / total as f32 };
-                let left = p.left.map(|d| format!(" · about {} left", duration_text(d))).unwrap_or_default();
-                ui.add(
-                    egui::ProgressBar::new(fraction)
-                        .desired_width(ui.available_width())
-                        .desired_height(22.0)
-                        .text(format!("{} / {} windows{left}", p.done, total)),
-                );
-            }
-            None => {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Loading the file and the model…");
-                });
-            }
-        }
-        ui.add_space(10.0);
-        if cancelling {
-            ui.label(RichText::new("Cancelling…").weak());
-        } else if ui.button("Cancel").clicked()
-            && let Some(job) = &self.job
-        {
-            job.cancel();
-        }
-    }
-
     /// File, model, the buttons, the headline numbers and the notes.
-    fn header_ui(&mut self, ui: &mut Ui, result: &Evaluation, actions: &mut Vec<EvalAction>) {
+    fn header_ui(&mut self, ui: &mut Ui, result: &Evaluation, actions: &mut Vec<Action>) {
         let report = &result.report;
         ui.horizontal(|ui| {
             ui.label(RichText::new(file_name(Path::new(&report.data))).size(17.0).strong())
@@ -292,10 +256,10 @@ impl EvaluationView {
                     .on_hover_text("report.json, CSVs and confusion_matrix.png, as `har-monitor evaluate` writes them")
                     .clicked()
                 {
-                    actions.push(EvalAction::PickExportFolder);
+                    actions.push(Action::PickExportFolder);
                 }
                 if ui.button("Open labeled CSV…").clicked() {
-                    actions.push(EvalAction::PickData);
+                    actions.push(Action::PickEvaluationData);
                 }
                 export_status_ui(ui, &self.state.export);
             });
@@ -349,7 +313,7 @@ impl EvaluationView {
         }
     }
 
-    fn matrix_ui(&mut self, ui: &mut Ui, result: &Evaluation, settings: &mut Settings) {
+    fn matrix_ui(&mut self, ui: &mut Ui, result: &Evaluation, settings: &Settings, actions: &mut Vec<Action>) {
         ui.horizontal(|ui| {
             ui.label(RichText::new("Confusion matrix").size(16.0).strong());
             ui.label(RichText::new("rows: true class · columns: predicted class").weak());
@@ -359,14 +323,14 @@ impl EvaluationView {
                     .on_hover_text("Shade cells by their count")
                     .clicked()
                 {
-                    settings.normalised_matrix = false;
+                    actions.push(Action::SetNormalisedMatrix(false));
                 }
                 if ui
                     .selectable_label(settings.normalised_matrix, "row share")
                     .on_hover_text("Shade cells by their share of the true class")
                     .clicked()
                 {
-                    settings.normalised_matrix = true;
+                    actions.push(Action::SetNormalisedMatrix(true));
                 }
                 ui.label(RichText::new("shade by").weak());
             });
@@ -777,6 +741,38 @@ fn user_bars_ui(ui: &mut Ui, result: &Evaluation) {
     }
 }
 
+/// A running job: the file, a progress bar with the time left, and Cancel.
+fn progress_ui(ui: &mut Ui, file: &Path, progress: Option<Progress>, actions: &mut Vec<Action>) {
+    ui.label(RichText::new(format!("Evaluating {}", file_name(file))).size(20.0).strong())
+        .on_hover_text(file.display().to_string());
+    ui.add_space(10.0);
+    let cancelling = progress.is_some_and(|p| p.cancelling);
+    match progress.and_then(|p| p.total.map(|t| (p, t))) {
+        Some((p, total)) => {
+            let fraction = if total == 0 { 1.0 } else { p.done as f32 / total as f32 };
+            let left = p.left.map(|d| format!(" · about {} left", duration_text(d))).unwrap_or_default();
+            ui.add(
+                egui::ProgressBar::new(fraction)
+                    .desired_width(ui.available_width())
+                    .desired_height(22.0)
+                    .text(format!("{} / {} windows{left}", p.done, total)),
+            );
+        }
+        None => {
+            ui.horizontal(|ui| {
+                // Not a spinner: it would redraw every frame and take the cores the job loads on.
+                ui.label("⏳ Loading the file and the model…");
+            });
+        }
+    }
+    ui.add_space(10.0);
+    if cancelling {
+        ui.label(RichText::new("Cancelling…").weak());
+    } else if ui.button("Cancel").clicked() {
+        actions.push(Action::CancelEvaluation);
+    }
+}
+
 fn stat_card(ui: &mut Ui, caption: &str, value: &str, detail: &str) {
     egui::Frame::new()
         .fill(ui.visuals().faint_bg_color)
@@ -795,8 +791,7 @@ fn export_status_ui(ui: &mut Ui, status: &ExportStatus) {
     match status {
         ExportStatus::None => {}
         ExportStatus::Writing(dir) => {
-            ui.spinner();
-            ui.label(RichText::new(format!("writing to {}…", dir.display())).weak());
+            ui.label(RichText::new(format!("⏳ writing to {}…", dir.display())).weak());
         }
         ExportStatus::Written { dir, files } => {
             let names: Vec<String> = files.iter().map(|f| file_name(f)).collect();
