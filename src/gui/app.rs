@@ -22,10 +22,9 @@ use crate::session::drift::DriftState;
 use crate::session::live::LiveState;
 use crate::source::SourceSpec;
 
-/// How often the screen is redrawn for news that is not on screen (pipeline events behind another view, a running
-/// evaluation's progress). Software rendering on two cores pays a whole frame for each redraw, which a background
-/// job would otherwise lose.
-pub const BACKGROUND_REPAINT: Duration = Duration::from_millis(250);
+/// How often the screen is redrawn for the live pipeline's news while the evaluation view is showing. Software
+/// rendering on two cores pays ~40–80 ms of CPU for each frame, which an evaluation job would otherwise lose.
+pub const BACKGROUND_REPAINT: Duration = Duration::from_millis(1000);
 
 /// A file chosen in a native dialog, and what it was chosen for.
 enum Picked {
@@ -77,8 +76,8 @@ pub struct HarApp {
     current: Settings,
     persist: bool,
     pipeline: Option<PipelineHandle>,
-    /// Whether the pipeline's news is on screen (the live view): the pipeline's wake-ups repaint at once then, at
-    /// [`BACKGROUND_REPAINT`] otherwise.
+    /// Whether the pipeline's news is on screen (the live and drift views): the pipeline's wake-ups repaint at
+    /// once then, at [`BACKGROUND_REPAINT`] otherwise.
     live_on_screen: Arc<AtomicBool>,
     live: LiveState,
     live_view: LiveView,
@@ -151,7 +150,7 @@ impl HarApp {
         let (screenshot_tx, screenshot_rx) = mpsc::channel();
         let (picked_tx, picked_rx) = mpsc::channel();
         let mut app = HarApp {
-            live_on_screen: Arc::new(AtomicBool::new(current.view == View::Live)),
+            live_on_screen: Arc::new(AtomicBool::new(current.view != View::Evaluation)),
             remembered,
             current,
             persist: !options.fresh,
@@ -426,7 +425,8 @@ impl HarApp {
                 let path = plan.path.clone();
                 self.request_screenshot(path);
             } else {
-                ctx.request_repaint_after(Duration::from_millis(100));
+                // One frame when it is due, not a frame every few milliseconds until then.
+                ctx.request_repaint_after(Duration::from_secs_f64(plan.after - now));
             }
         }
         while let Ok(result) = self.screenshot_rx.try_recv() {
@@ -598,11 +598,12 @@ impl eframe::App for HarApp {
             self.apply(action);
         }
         self.toasts_ui(&ctx);
-        let live_on_screen = self.current.view == View::Live;
-        self.live_on_screen.store(live_on_screen, Ordering::Relaxed);
-        // Keep the clock moving smoothly while playing; behind another view a few times a second is enough.
-        if self.live.status.playing {
-            ctx.request_repaint_after(if live_on_screen { Duration::from_millis(33) } else { BACKGROUND_REPAINT });
+        // The live and drift views draw the pipeline's news as it comes; behind the evaluation view once a second
+        // is enough.
+        self.live_on_screen.store(self.current.view != View::Evaluation, Ordering::Relaxed);
+        // Keep the live view's clock moving smoothly while playing.
+        if self.live.status.playing && self.current.view == View::Live {
+            ctx.request_repaint_after(Duration::from_millis(33));
         }
     }
 
