@@ -185,3 +185,38 @@ fn a_csv_dropped_on_the_evaluation_view_is_evaluated() {
     step_until(&mut harness, "the evaluation of the dropped file", |h| has_label(h, "accuracy"));
     assert!(has_label(&harness, "labeled_small.csv"));
 }
+
+/// Defect 17: at 1024×700 the confusion matrix's header texts do not overlap, and the matrix with its support
+/// column and the per-class table with its support column fit beside each other.
+#[test]
+fn the_evaluation_view_fits_a_small_window() {
+    let options = GuiOptions {
+        model: Some(model()),
+        evaluate: Some(fixture("gui/labeled_small.csv")),
+        view: Some(View::Evaluation),
+        ..Default::default()
+    };
+    let mut harness = gui::headless([1024.0, 700.0], options);
+    step_until(&mut harness, "the evaluation", |h| has_label(h, "accuracy"));
+    harness.run_steps(2);
+    let title = harness.get_by_label("Confusion matrix").rect();
+    let caption = harness.get_by_label("rows: true class · columns: predicted class").rect();
+    let shade_by = harness.get_by_label("shade by").rect();
+    let row_share = harness.get_by_label("row share").rect();
+    for (a, b, what) in [
+        (title, caption, "title and caption"),
+        (caption, shade_by, "caption and `shade by`"),
+        (shade_by, row_share, "`shade by` and its switch"),
+    ] {
+        assert!(!a.intersects(b), "{what} overlap: {a:?} {b:?}");
+    }
+    // The matrix's last column, then its support column (54 px), end before the side panel begins.
+    let (report, _) = library_report(&fixture("gui/labeled_small.csv"));
+    let last = report.classes.last().unwrap();
+    let corner = harness.get_by_label(&format!("cell {last} → {last}")).rect();
+    let side = harness.get_by_label("Classes & users").rect();
+    assert!(corner.right() + 54.0 <= side.left(), "the support column is clipped: {corner:?}, side panel at {side:?}");
+    // The per-class table's support column is inside the window.
+    let support = harness.get_by_label("support").rect();
+    assert!(support.right() <= 1024.0, "the table's support column is clipped: {support:?}");
+}

@@ -197,3 +197,34 @@ fn flags_apply_to_one_run_and_ui_changes_are_remembered() {
         "the worker plays at 10×"
     );
 }
+
+/// Defect 9: at 1280 px the replay clock of an hour-long recording at 100× (the widest texts) overlaps none of the
+/// replay controls.
+#[test]
+fn the_replay_clock_overlaps_no_control_at_1280_px() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.csv");
+    let options = SimFileOptions { users: 2, minutes_per_user: 31.0, seed: 3, ..SimFileOptions::default() };
+    write_csv_file(&path, &options).unwrap();
+    let mut h = harness(GuiOptions {
+        model: Some(fixture_model("keras_bilstm.onnx")),
+        replay: Some(path),
+        speed: Some(100.0),
+        paused: true,
+        ..Default::default()
+    });
+    assert!(step_until(&mut h, Duration::from_secs(30), |a| predictions(a) >= 1));
+    h.run_steps(3);
+    let clock = h.get_by_label_contains(" / 1:02:00").rect();
+    assert!(clock.right() <= 1280.0 - 330.0, "the clock is inside the central area: {clock:?}");
+    let mut controls: Vec<egui::Rect> = ["▶ Play", "⏮ Restart", "🔁 Loop", "1×", "10×", "100×", "Open CSV…", "Start"]
+        .iter()
+        .map(|label| h.get_by_label(label).rect())
+        .collect();
+    controls.extend(h.query_all_by_label("speed").map(|n| n.rect()));
+    controls.extend(h.query_all_by_label("plot").map(|n| n.rect()));
+    assert!(controls.len() >= 10);
+    for control in controls {
+        assert!(!clock.intersects(control), "the clock {clock:?} overlaps a control at {control:?}");
+    }
+}

@@ -27,7 +27,7 @@ use crate::eval::write_report_dir;
 /// Width of the panel beside the matrix at full size; a narrower window gives it a share of its width.
 const SIDE_WIDTH: f32 = 600.0;
 /// The side panel's share of the view's width when the window is narrow.
-const SIDE_SHARE: f32 = 0.44;
+const SIDE_SHARE: f32 = 0.47;
 /// How often the view redraws to show a running job's progress. A frame rendered in software (Mesa's lavapipe,
 /// no GPU) costs ~90 ms of CPU at 1280×800 on a 2-core machine: at 1 Hz the job keeps ~95 % of the machine.
 const PROGRESS_REPAINT: Duration = Duration::from_millis(1000);
@@ -329,7 +329,8 @@ impl EvaluationView {
     fn matrix_ui(&mut self, ui: &mut Ui, result: &Evaluation, settings: &Settings, actions: &mut Vec<Action>) {
         ui.horizontal(|ui| {
             ui.label(RichText::new("Confusion matrix").size(16.0).strong());
-            ui.label(RichText::new("rows: true class · columns: predicted class").weak());
+            // Right to left: the shade switch keeps its place and the caption takes what is left, shortened when
+            // the window is narrow (its full text on hover).
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 if ui
                     .selectable_label(!settings.normalised_matrix, "count")
@@ -346,6 +347,11 @@ impl EvaluationView {
                     actions.push(Action::SetNormalisedMatrix(true));
                 }
                 ui.label(RichText::new("shade by").weak());
+                ui.add_space(8.0);
+                ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
+                    let caption = "rows: true class · columns: predicted class";
+                    ui.add(egui::Label::new(RichText::new(caption).weak()).truncate()).on_hover_text(caption);
+                });
             });
         });
         ui.add_space(4.0);
@@ -400,8 +406,10 @@ impl EvaluationView {
         let rows = self.state.class_rows();
         let order = self.state.class_order;
         let mut clicked = None;
-        let number_w = 80.0;
-        let name_w = (ui.available_width() - 4.0 * number_w - 4.0 * ui.spacing().item_spacing.x - 4.0).max(150.0);
+        // The numbers narrow before the names do, so that the table fits the panel at any window size.
+        let free = ui.available_width() - 4.0 * ui.spacing().item_spacing.x - 4.0;
+        let number_w = ((free - 140.0) / 4.0).clamp(58.0, 80.0).floor();
+        let name_w = (free - 4.0 * number_w).max(110.0).floor();
         TableBuilder::new(ui)
             .id_salt("eval_per_class")
             .striped(true)
@@ -410,9 +418,11 @@ impl EvaluationView {
             .column(Column::exact(name_w))
             .columns(Column::exact(number_w), 4)
             .header(24.0, |mut header| {
+                // A narrow panel abbreviates the longest header (its hover names it in full).
+                let precision = if number_w >= 76.0 { "precision" } else { "prec." };
                 for (column, label) in [
                     (ClassColumn::Class, "class"),
-                    (ClassColumn::Precision, "precision"),
+                    (ClassColumn::Precision, precision),
                     (ClassColumn::Recall, "recall"),
                     (ClassColumn::F1, "F1"),
                     (ClassColumn::Support, "support"),
