@@ -514,7 +514,7 @@ impl HarApp {
         let s = &self.live.status;
         ui.horizontal(|ui| {
             let source = self.live.source.as_ref().map(|s| s.name.clone()).unwrap_or_else(|| "no source".into());
-            widgets::status_item(ui, "source", &source);
+            widgets::status_item_ui(ui, "source", &source);
             let rate_ok = s.rate_expected <= 0.0 || s.rate_received >= 0.8 * s.rate_expected;
             ui.separator();
             ui.label(RichText::new("rate").weak());
@@ -525,13 +525,13 @@ impl HarApp {
             )
             .on_hover_text("samples received per second / expected at this speed");
             ui.separator();
-            widgets::status_item(
+            widgets::status_item_ui(
                 ui,
                 "latency p50/p95",
                 &format!("{:.2} / {:.2} ms", s.latency_p50_ms, s.latency_p95_ms),
             );
             ui.separator();
-            widgets::status_item(ui, "windows", &s.windows.to_string());
+            widgets::status_item_ui(ui, "windows", &s.windows.to_string());
             ui.separator();
             ui.label(RichText::new("dropped").weak());
             ui.label(RichText::new(s.dropped_events.to_string()).monospace().color(if s.dropped_events > 0 {
@@ -542,7 +542,7 @@ impl HarApp {
             .on_hover_text("events the UI could not take in time (counted, never hidden)");
             if s.skipped_windows > 0 {
                 ui.separator();
-                widgets::status_item(ui, "skipped (non-finite)", &s.skipped_windows.to_string());
+                widgets::status_item_ui(ui, "skipped (non-finite)", &s.skipped_windows.to_string());
             }
         });
     }

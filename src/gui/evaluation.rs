@@ -168,7 +168,7 @@ impl EvaluationView {
             match self.state.phase.clone() {
                 Phase::Running { file, progress } => progress_ui(ui, &file, progress, actions),
                 Phase::Failed { file, message } => {
-                    problem_frame(ui, palette::BAD, |ui| {
+                    problem_frame_ui(ui, palette::BAD, |ui| {
                         ui.label(
                             RichText::new(format!("{} could not be evaluated", file_name(&file))).size(18.0).strong(),
                         );
@@ -179,7 +179,7 @@ impl EvaluationView {
                     self.choices_ui(ui, settings, model, actions);
                 }
                 Phase::Cancelled { file } => {
-                    problem_frame(ui, palette::WARN, |ui| {
+                    problem_frame_ui(ui, palette::WARN, |ui| {
                         ui.label(
                             RichText::new(format!("The evaluation of {} was cancelled.", file_name(&file))).size(16.0),
                         );
@@ -247,7 +247,7 @@ impl EvaluationView {
             ui.label(RichText::new(format!("{} {}", report.model.name, report.model.version)).monospace())
                 .on_hover_text(&report.model.path);
             ui.add_space(8.0);
-            // The report's notes and what the loader did open below the cards (a collapsible section whose
+            // The report's notes and what the loader did open below the headline numbers (a collapsible section whose
             // switch sits on this line, to leave the matrix its height).
             let arrow = if self.state.notes_open { "⏷" } else { "⏵" };
             let title = match report.notes.len() {
@@ -280,7 +280,7 @@ impl EvaluationView {
         ui.add_space(4.0);
         let kappa = report.cohen_kappa.map_or_else(|| "undefined".to_string(), |k| format!("{k:.3}"));
         let correct: u64 = (0..report.classes.len()).map(|i| report.confusion_matrix.count(i, i)).sum();
-        let cards = [
+        let headline = [
             (
                 "accuracy",
                 format!("{:.1}%", report.accuracy * 100.0),
@@ -304,9 +304,9 @@ impl EvaluationView {
                 format!("{:.2} s in the model", result.scored.inference_seconds),
             ),
         ];
-        ui.columns(cards.len(), |columns| {
-            for (ui, (caption, value, detail)) in columns.iter_mut().zip(cards) {
-                stat_card(ui, caption, &value, &detail);
+        ui.columns(headline.len(), |columns| {
+            for (ui, (caption, value, detail)) in columns.iter_mut().zip(headline) {
+                headline_stat_ui(ui, caption, &value, &detail);
             }
         });
         if self.state.notes_open {
@@ -428,7 +428,7 @@ impl EvaluationView {
                     (ClassColumn::Support, "support"),
                 ] {
                     header.col(|ui| {
-                        if sort_header(ui, label, order.column == column, order.descending) {
+                        if sort_header_ui(ui, label, order.column == column, order.descending) {
                             clicked = Some(column);
                         }
                     });
@@ -439,13 +439,13 @@ impl EvaluationView {
                     let Some(c) = report.per_class.get(i) else { continue };
                     body.row(20.0, |mut row| {
                         row.col(|ui| {
-                            swatch(ui, class_color(i));
+                            swatch_ui(ui, class_color(i));
                             ui.label(&c.class);
                         });
                         for value in [c.precision, c.recall, c.f1] {
-                            row.col(|ui| number_cell(ui, &format!("{value:.3}")));
+                            row.col(|ui| number_cell_ui(ui, &format!("{value:.3}")));
                         }
-                        row.col(|ui| number_cell(ui, &c.support.to_string()));
+                        row.col(|ui| number_cell_ui(ui, &c.support.to_string()));
                     });
                 }
                 for (name, avg) in [("macro avg", &report.macro_avg), ("weighted avg", &report.weighted)] {
@@ -456,9 +456,9 @@ impl EvaluationView {
                             ui.label(RichText::new(name).italics().weak());
                         });
                         for value in [avg.precision, avg.recall, avg.f1] {
-                            row.col(|ui| number_cell(ui, &format!("{value:.3}")));
+                            row.col(|ui| number_cell_ui(ui, &format!("{value:.3}")));
                         }
-                        row.col(|ui| number_cell(ui, &report.windows.used.to_string()));
+                        row.col(|ui| number_cell_ui(ui, &report.windows.used.to_string()));
                     });
                 }
             });
@@ -482,11 +482,11 @@ impl EvaluationView {
         let share = if row_total == 0 { 0.0 } else { count as f64 / row_total as f64 };
         ui.horizontal(|ui| {
             ui.label(RichText::new("true").weak());
-            swatch(ui, class_color(t));
+            swatch_ui(ui, class_color(t));
             ui.label(RichText::new(name(t)).strong());
             ui.label(RichText::new("→").monospace().weak());
             ui.label(RichText::new("predicted").weak());
-            swatch(ui, class_color(p));
+            swatch_ui(ui, class_color(p));
             ui.label(RichText::new(name(p)).strong());
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 if ui.small_button("🗙").on_hover_text("Clear the selection").clicked() {
@@ -559,7 +559,7 @@ impl EvaluationView {
                     (WindowColumn::StartRow, "start row"),
                 ] {
                     header.col(|ui| {
-                        if sort_header(ui, label, order.column == column, order.descending) {
+                        if sort_header_ui(ui, label, order.column == column, order.descending) {
                             sort = Some(column);
                         }
                     });
@@ -638,20 +638,20 @@ impl EvaluationView {
         ui.horizontal_top(|ui| {
             let plots_w = (ui.available_width() - bars_w - 12.0).max(160.0);
             ui.allocate_ui_with_layout(vec2(plots_w, height), Layout::top_down(Align::Min), |ui| {
-                signal_plots(ui, result, &self.state, index, plots_w, height);
+                window_signals_ui(ui, result, &self.state, index, plots_w, height);
             });
             ui.add_space(4.0);
             ui.allocate_ui_with_layout(vec2(bars_w, height), Layout::top_down(Align::Min), |ui| {
                 ui.set_width(bars_w);
                 ui.label(RichText::new("class probabilities (true class outlined)").small().weak());
-                widgets::probability_bars(ui, classes, &p.probabilities, p.true_label);
+                widgets::probability_bars_ui(ui, classes, &p.probabilities, p.true_label);
             });
         });
     }
 }
 
 /// The accelerometer and gyroscope of one window, each group in its own plot.
-fn signal_plots(ui: &mut Ui, result: &Evaluation, state: &EvaluationState, index: usize, width: f32, height: f32) {
+fn window_signals_ui(ui: &mut Ui, result: &Evaluation, state: &EvaluationState, index: usize, width: f32, height: f32) {
     let Some(signals) = state.window_signals(index) else {
         ui.label(RichText::new("The window's rows are not in the recording.").weak());
         return;
@@ -662,7 +662,7 @@ fn signal_plots(ui: &mut Ui, result: &Evaluation, state: &EvaluationState, index
         ("accelerometer", unit_text(&result.accel_unit), 0..split),
         ("gyroscope", unit_text(&result.gyro_unit), split..n),
     ];
-    axes_legend(ui);
+    axes_legend_ui(ui);
     let each = ((height - 30.0) / 2.0).clamp(90.0, 200.0);
     let end = signals.seconds.last().copied().unwrap_or(1.0);
     for (g, (title, unit, range)) in groups.into_iter().enumerate() {
@@ -702,7 +702,7 @@ fn signal_plots(ui: &mut Ui, result: &Evaluation, state: &EvaluationState, index
 }
 
 /// One legend for both signal plots: the x, y and z axes' colours.
-fn axes_legend(ui: &mut Ui) {
+fn axes_legend_ui(ui: &mut Ui) {
     ui.horizontal(|ui| {
         ui.label(RichText::new("signals").small().weak());
         for (k, axis) in ["x", "y", "z"].into_iter().enumerate() {
@@ -796,7 +796,7 @@ fn progress_ui(ui: &mut Ui, file: &Path, progress: Option<Progress>, actions: &m
     }
 }
 
-fn stat_card(ui: &mut Ui, caption: &str, value: &str, detail: &str) {
+fn headline_stat_ui(ui: &mut Ui, caption: &str, value: &str, detail: &str) {
     egui::Frame::new()
         .fill(ui.visuals().faint_bg_color)
         .stroke(ui.visuals().widgets.noninteractive.bg_stroke)
@@ -828,7 +828,7 @@ fn export_status_ui(ui: &mut Ui, status: &ExportStatus) {
 }
 
 /// A clickable column header that shows the sort direction; true when clicked.
-fn sort_header(ui: &mut Ui, label: &str, sorted: bool, descending: bool) -> bool {
+fn sort_header_ui(ui: &mut Ui, label: &str, sorted: bool, descending: bool) -> bool {
     let arrow = match (sorted, descending) {
         (false, _) => "",
         (true, true) => " ⏷",
@@ -840,19 +840,19 @@ fn sort_header(ui: &mut Ui, label: &str, sorted: bool, descending: bool) -> bool
         .clicked()
 }
 
-fn number_cell(ui: &mut Ui, text: &str) {
+fn number_cell_ui(ui: &mut Ui, text: &str) {
     ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
         ui.add_space(8.0);
         ui.label(RichText::new(text).monospace());
     });
 }
 
-fn swatch(ui: &mut Ui, color: Color32) {
+fn swatch_ui(ui: &mut Ui, color: Color32) {
     let (rect, _) = ui.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
     ui.painter().rect_filled(rect, 2.0, color);
 }
 
-fn problem_frame(ui: &mut Ui, color: Color32, add: impl FnOnce(&mut Ui)) {
+fn problem_frame_ui(ui: &mut Ui, color: Color32, add: impl FnOnce(&mut Ui)) {
     egui::Frame::new()
         .fill(color.gamma_multiply(0.12))
         .stroke(egui::Stroke::new(1.0, color))

@@ -49,7 +49,7 @@ impl LiveView {
             let plots_h = (ui.available_height() - timeline_h - 16.0).max(160.0);
             signal_plots_ui(ui, live, settings, plots_h);
             ui.add_space(6.0);
-            if let Some(t) = timeline_ui(ui, live) {
+            if let Some(t) = session_timeline_ui(ui, live) {
                 actions.push(Action::Seek(t));
             }
         });
@@ -65,7 +65,7 @@ impl LiveView {
         if age > widgets::ALERT_BANNER_SECONDS {
             return;
         }
-        if widgets::alert_banner(ui, logged) {
+        if widgets::alert_banner_ui(ui, logged) {
             self.dismissed_up_to = index + 1;
         }
         ui.add_space(6.0);
@@ -171,8 +171,8 @@ impl LiveView {
         ui.add_space(4.0);
         let classes = live.classes();
         match live.current() {
-            Some(p) => widgets::probability_bars(ui, classes, &p.probabilities, p.true_label),
-            None => widgets::probability_bars(ui, classes, &vec![0.0; classes.len()], None),
+            Some(p) => widgets::probability_bars_ui(ui, classes, &p.probabilities, p.true_label),
+            None => widgets::probability_bars_ui(ui, classes, &vec![0.0; classes.len()], None),
         }
         ui.add_space(8.0);
         ui.separator();
@@ -351,7 +351,7 @@ fn signal_plots_ui(ui: &mut Ui, live: &LiveState, settings: &Settings, height: f
 }
 
 /// The session timeline; a click returns the time to seek to.
-fn timeline_ui(ui: &mut Ui, live: &LiveState) -> Option<f64> {
+fn session_timeline_ui(ui: &mut Ui, live: &LiveState) -> Option<f64> {
     let model = live.model.as_ref()?;
     let step_s = model.card.step() as f64 / model.card.sample_rate_hz;
     let duration = live.source.as_ref().and_then(|s| s.duration).unwrap_or(live.now).max(live.now).max(1.0);
@@ -379,7 +379,7 @@ fn timeline_ui(ui: &mut Ui, live: &LiveState) -> Option<f64> {
         text + "\nclick to seek here"
     };
     ui.label(RichText::new("session").small().weak());
-    widgets::timeline(ui, &bands, 0.0, duration, live.now, &describe)
+    widgets::timeline_ui(ui, &bands, 0.0, duration, live.now, &describe)
 }
 
 /// The alert rules, folded away; returns the new rules when the user changed one.
