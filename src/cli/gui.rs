@@ -33,13 +33,14 @@ pub struct GuiArgs {
     /// Stop at the end of the replay instead of starting it over.
     #[arg(long)]
     pub no_loop: bool,
-    /// Save a screenshot of the window to this PNG, then quit.
+    /// Save a screenshot of the window to this PNG, then quit (implies --fresh).
     #[arg(long, value_name = "OUT.png")]
     pub screenshot: Option<PathBuf>,
     /// Seconds to wait before the screenshot.
     #[arg(long, value_name = "SECS", default_value_t = 3.0, requires = "screenshot")]
     pub screenshot_after: f64,
-    /// Start from defaults: ignore and do not save the remembered settings.
+    /// Start from defaults: ignore and do not save the remembered settings (on Linux
+    /// ~/.local/share/har-monitor/app.ron). The other flags apply to one run only in any case.
     #[arg(long)]
     pub fresh: bool,
     /// ONNX Runtime shared library to load.
