@@ -31,6 +31,8 @@ const SIDE_SHARE: f32 = 0.47;
 /// How often the view redraws to show a running job's progress. A frame rendered in software (Mesa's lavapipe,
 /// no GPU) costs ~90 ms of CPU at 1280×800 on a 2-core machine: at 1 Hz the job keeps ~95 % of the machine.
 const PROGRESS_REPAINT: Duration = Duration::from_millis(1000);
+/// How often the view looks for the result once the job is about to end.
+const FINISHING_POLL: Duration = Duration::from_millis(40);
 
 #[derive(Debug, Default)]
 pub struct EvaluationView {
@@ -152,11 +154,20 @@ impl EvaluationView {
             None => layout::central_ui(ui, |ui| self.start_ui(ui, settings, model, &mut actions)),
         }
         if self.job.is_some() {
-            // The clock of the progress line moves even between the job's wake-ups.
-            ui.ctx().request_repaint_after(PROGRESS_REPAINT);
+            ui.ctx().request_repaint_after(self.next_progress_frame());
         }
         drop_hint(ui.ctx());
         actions
+    }
+
+    /// When to draw the running job's progress next: once a second, but when the job is about to end (by the
+    /// estimated time left, or scoring done and the report being built) soon enough that the result shows at once.
+    fn next_progress_frame(&self) -> Duration {
+        let Phase::Running { progress: Some(progress), .. } = &self.state.phase else { return PROGRESS_REPAINT };
+        if progress.total.is_some_and(|total| progress.done >= total) {
+            return FINISHING_POLL;
+        }
+        progress.left.map_or(PROGRESS_REPAINT, |left| left.clamp(FINISHING_POLL, PROGRESS_REPAINT))
     }
 
     /// Before there is a result: what to do, the running job, or why the last one failed.
