@@ -6,8 +6,12 @@
 
 use std::time::{Duration, Instant};
 
-use egui_kittest::Harness;
-use har_monitor::gui::{GuiOptions, HarApp, View};
+use har_monitor::gui::{GuiOptions, View};
+
+// The GUI tests' harness set-up, shared with them.
+#[allow(dead_code)]
+#[path = "../tests/common/gui.rs"]
+mod gui;
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -25,11 +29,9 @@ fn main() {
         replay: Some(replay),
         speed: Some(100.0),
         view: Some(View::Live),
-        fresh: true,
         ..Default::default()
     };
-    let mut harness =
-        Harness::builder().with_size(egui::vec2(1280.0, 800.0)).wgpu().build_eframe(move |cc| HarApp::new(cc, options));
+    let mut harness = gui::harness(gui::SIZE, options);
     // Warm up: model load, first windows, shader compilation.
     let warm = Instant::now();
     while warm.elapsed() < Duration::from_secs(3) {

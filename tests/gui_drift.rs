@@ -5,7 +5,9 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -13,9 +15,7 @@ use har_monitor::gui::{GuiOptions, HarApp, View};
 use har_monitor::monitor::alerts::AlertKind;
 use har_monitor::session::drift::{SensorCheck, VerdictLevel};
 
-fn manifest(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
+use common::gui::{self, manifest, step_until};
 
 /// Rows of the demo production file taken from minute 5 on (the rotation starts at its minute 10).
 const CLIP_FIRST_ROW: usize = 5 * 60 * 50;
@@ -39,22 +39,7 @@ fn drift_clip(dir: &Path) -> PathBuf {
 }
 
 fn harness(options: GuiOptions) -> Harness<'static, HarApp> {
-    Harness::builder().with_size(egui::vec2(1280.0, 800.0)).wgpu().build_eframe(move |cc| {
-        HarApp::new(cc, GuiOptions { fresh: true, view: Some(View::Drift), looping: Some(false), ..options })
-    })
-}
-
-/// Steps frames (the worker runs in real time) until `done` or the timeout; true when done.
-fn step_until(h: &mut Harness<'_, HarApp>, timeout: Duration, done: impl Fn(&HarApp) -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        h.step();
-        if done(h.state()) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    false
+    gui::harness(gui::SIZE, GuiOptions { view: Some(View::Drift), looping: Some(false), ..options })
 }
 
 #[test]

@@ -3,7 +3,9 @@
 //! picked, a snapshot of it all. And the files the view must refuse with a message instead of a crash.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
 
 use egui_kittest::kittest::{NodeT as _, Queryable};
 use egui_kittest::{Harness, SnapshotOptions};
@@ -12,43 +14,24 @@ use har_monitor::gui::{GuiOptions, HarApp, View};
 use har_monitor::model::{Engine, EngineOptions};
 use har_monitor::pipeline::batch::{BatchOptions, score_file};
 
+use common::gui::{self, fixture_model, has_label, manifest};
+
 fn fixture(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(relative)
+    manifest("tests/fixtures").join(relative)
 }
 
 fn model() -> PathBuf {
-    fixture("models/keras_bilstm.onnx")
+    fixture_model("keras_bilstm.onnx")
 }
 
-fn app<'a>(evaluate: Option<PathBuf>, render: bool) -> Harness<'a, HarApp> {
-    let builder = Harness::builder().with_size(egui::vec2(1280.0, 800.0));
-    let builder = if render { builder.wgpu() } else { builder };
-    builder.build_eframe(move |cc| {
-        HarApp::new(
-            cc,
-            GuiOptions {
-                fresh: true,
-                model: Some(model()),
-                evaluate,
-                view: Some(View::Evaluation),
-                ..Default::default()
-            },
-        )
-    })
+fn app(evaluate: Option<PathBuf>, render: bool) -> Harness<'static, HarApp> {
+    let options = GuiOptions { model: Some(model()), evaluate, view: Some(View::Evaluation), ..Default::default() };
+    if render { gui::harness(gui::SIZE, options) } else { gui::headless(gui::SIZE, options) }
 }
 
 /// Steps frames (real time passes: the job runs on its own thread) until `done` holds.
 fn step_until(harness: &mut Harness<'_, HarApp>, what: &str, done: impl Fn(&Harness<'_, HarApp>) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while !done(harness) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        harness.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn has_label(harness: &Harness<'_, HarApp>, label: &str) -> bool {
-    harness.query_all_by_label(label).next().is_some()
+    assert!(gui::step_until_shown(harness, Duration::from_secs(180), done), "timed out waiting for {what}");
 }
 
 /// The report `har-monitor evaluate` would write for this file: the independent reference for what the view shows.
@@ -201,4 +184,39 @@ fn a_csv_dropped_on_the_evaluation_view_is_evaluated() {
     harness.input_mut().dropped_files.push(std::sync::Arc::new(Dropped(fixture("gui/labeled_small.csv"))));
     step_until(&mut harness, "the evaluation of the dropped file", |h| has_label(h, "accuracy"));
     assert!(has_label(&harness, "labeled_small.csv"));
+}
+
+/// Defect 17: at 1024×700 the confusion matrix's header texts do not overlap, and the matrix with its support
+/// column and the per-class table with its support column fit beside each other.
+#[test]
+fn the_evaluation_view_fits_a_small_window() {
+    let options = GuiOptions {
+        model: Some(model()),
+        evaluate: Some(fixture("gui/labeled_small.csv")),
+        view: Some(View::Evaluation),
+        ..Default::default()
+    };
+    let mut harness = gui::headless([1024.0, 700.0], options);
+    step_until(&mut harness, "the evaluation", |h| has_label(h, "accuracy"));
+    harness.run_steps(2);
+    let title = harness.get_by_label("Confusion matrix").rect();
+    let caption = harness.get_by_label("rows: true class · columns: predicted class").rect();
+    let shade_by = harness.get_by_label("shade by").rect();
+    let row_share = harness.get_by_label("row share").rect();
+    for (a, b, what) in [
+        (title, caption, "title and caption"),
+        (caption, shade_by, "caption and `shade by`"),
+        (shade_by, row_share, "`shade by` and its switch"),
+    ] {
+        assert!(!a.intersects(b), "{what} overlap: {a:?} {b:?}");
+    }
+    // The matrix's last column, then its support column (54 px), end before the side panel begins.
+    let (report, _) = library_report(&fixture("gui/labeled_small.csv"));
+    let last = report.classes.last().unwrap();
+    let corner = harness.get_by_label(&format!("cell {last} → {last}")).rect();
+    let side = harness.get_by_label("Classes & users").rect();
+    assert!(corner.right() + 54.0 <= side.left(), "the support column is clipped: {corner:?}, side panel at {side:?}");
+    // The per-class table's support column is inside the window.
+    let support = harness.get_by_label("support").rect();
+    assert!(support.right() <= 1024.0, "the table's support column is clipped: {support:?}");
 }

@@ -1,6 +1,6 @@
 //! `har-monitor gui` (and `har-monitor` alone): the desktop app.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use har_monitor::gui::{GuiOptions, View};
@@ -34,14 +34,15 @@ pub struct GuiArgs {
     /// Stop at the end of the replay instead of starting it over.
     #[arg(long)]
     pub no_loop: bool,
-    /// Save a screenshot of the window to this PNG, then quit.
+    /// Save a screenshot of the window to this PNG, then quit (implies --fresh).
     #[arg(long, value_name = "OUT.png")]
     pub screenshot: Option<PathBuf>,
     /// Seconds to wait before the screenshot, 0 to 3600.
     #[arg(long, value_name = "SECS", default_value_t = 3.0, requires = "screenshot",
           value_parser = number(limits::SCREENSHOT_AFTER))]
     pub screenshot_after: f64,
-    /// Start from defaults: ignore and do not save the remembered settings.
+    /// Start from defaults: ignore and do not save the remembered settings (on Linux
+    /// ~/.local/share/har-monitor/app.ron). The other flags apply to one run only in any case.
     #[arg(long)]
     pub fresh: bool,
     /// ONNX Runtime shared library to load.
@@ -65,8 +66,12 @@ pub fn run(args: GuiArgs) -> anyhow::Result<()> {
     if !(args.screenshot_after.is_finite() && args.screenshot_after >= 0.0) {
         return Err(InputError("--screenshot-after must be a number of seconds ≥ 0".into()).into());
     }
+    if let Some(out) = &args.screenshot {
+        check_screenshot_target(out)?;
+    }
+    // A scripted screenshot shows the defaults, not what the user last did, and leaves the settings alone.
     let fresh = args.fresh || args.screenshot.is_some();
-    har_monitor::gui::run(GuiOptions {
+    let outcome = har_monitor::gui::run(GuiOptions {
         model: args.model,
         replay: args.replay,
         simulate: args.simulate,
@@ -79,5 +84,29 @@ pub fn run(args: GuiArgs) -> anyhow::Result<()> {
         screenshot_after: args.screenshot_after,
         ort_lib: args.ort_lib,
         fresh,
-    })
+    })?;
+    match outcome.screenshot_error {
+        Some(message) => Err(InputError(message).into()),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a `--screenshot` path that cannot be written before a window opens: its folder must exist and the path
+/// must not be a folder.
+fn check_screenshot_target(out: &Path) -> anyhow::Result<()> {
+    let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(InputError(format!(
+            "--screenshot {}: cannot write the screenshot: the folder {} does not exist",
+            out.display(),
+            dir.display()
+        ))
+        .into());
+    }
+    if out.is_dir() {
+        return Err(
+            InputError(format!("--screenshot {}: cannot write the screenshot: it is a folder", out.display())).into()
+        );
+    }
+    Ok(())
 }

@@ -1,24 +1,30 @@
 //! The shell: starts the pipeline, drains its events each frame, keeps the settings, and lays out the top bar,
-//! the status bar and the current view. Views return what they want done; the shell does it in one place.
+//! the status bar and the current view. Views return [`Action`]s; the shell applies them in one place
+//! ([`HarApp::apply`]), and only there are the settings changed.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use egui::RichText;
 
+use super::action::Action;
 use super::drift::DriftView;
-use super::evaluation::{EvalAction, EvaluationView, JobRequest};
-use super::live::{LiveAction, LiveView};
-use super::palette;
+use super::evaluation::{EvaluationView, JobRequest};
+use super::live::LiveView;
 use super::settings::{STORAGE_KEY, Settings, View};
-use super::{GuiOptions, widgets};
+use super::{GuiOptions, layout, palette, widgets};
 use crate::model::EngineOptions;
 use crate::pipeline::batch::BatchOptions;
-use crate::pipeline::{Command, PipelineConfig, PipelineHandle};
+use crate::pipeline::{Command, Event, PipelineConfig, PipelineHandle};
 use crate::session::drift::DriftState;
 use crate::session::live::LiveState;
 use crate::source::SourceSpec;
+
+/// How often the screen is redrawn for the live pipeline's news while the evaluation view is showing. Software
+/// rendering on two cores pays ~40–80 ms of CPU for each frame, which an evaluation job would otherwise lose.
+pub const BACKGROUND_REPAINT: Duration = Duration::from_millis(1000);
 
 /// A file chosen in a native dialog, and what it was chosen for.
 enum Picked {
@@ -33,37 +39,60 @@ enum Picked {
 /// A pending `--screenshot` request.
 struct ScreenshotPlan {
     path: PathBuf,
-    after: Duration,
+    /// Seconds of app time (egui's clock) before it is taken.
+    after: f64,
     requested: bool,
-    /// Quit once saved (the command-line screenshot); the toolbar button keeps running.
-    quit: bool,
 }
 
 /// A short message shown at the bottom right for a few seconds.
 struct Toast {
     text: String,
     error: bool,
-    until: Instant,
+    /// egui time (seconds) when it goes.
+    until: f64,
+}
+
+/// Seconds a toast stays.
+const TOAST_SECONDS: f64 = 6.0;
+
+/// An error of the live pipeline as the log keeps it.
+#[derive(Debug, Clone)]
+pub struct LoggedError {
+    pub message: String,
+    pub wall: chrono::DateTime<chrono::Local>,
+}
+
+/// What a run of the app reports when its window closes.
+#[derive(Debug, Clone, Default)]
+pub struct RunOutcome {
+    /// Why the `--screenshot` could not be written (the message names the file).
+    pub screenshot_error: Option<String>,
 }
 
 pub struct HarApp {
-    settings: Settings,
+    /// What is remembered for the next run: changed only by what the user does in the UI.
+    remembered: Settings,
+    /// What this run uses: the remembered settings with this run's command-line flags on top.
+    current: Settings,
     persist: bool,
     pipeline: Option<PipelineHandle>,
+    /// Whether the pipeline's news is on screen (the live and drift views): the pipeline's wake-ups repaint at
+    /// once then, at [`BACKGROUND_REPAINT`] otherwise.
+    live_on_screen: Arc<AtomicBool>,
     live: LiveState,
     live_view: LiveView,
+    /// Every error of the live pipeline in this run, oldest first (the live view's log shows them; stderr too).
+    error_log: Vec<LoggedError>,
     drift: DriftState,
     drift_view: DriftView,
-    view: View,
     screenshot: Option<ScreenshotPlan>,
     screenshot_rx: mpsc::Receiver<Result<PathBuf, String>>,
     screenshot_tx: mpsc::Sender<Result<PathBuf, String>>,
+    outcome: Arc<std::sync::Mutex<RunOutcome>>,
     picked_rx: mpsc::Receiver<Picked>,
     picked_tx: mpsc::Sender<Picked>,
     toasts: Vec<Toast>,
-    started: Instant,
     model_path: Option<PathBuf>,
-    source: Option<SourceSpec>,
     evaluation: EvaluationView,
     /// How the evaluation view loads its own engine (same runtime library as the pipeline).
     evaluation_engine: EngineOptions,
@@ -73,16 +102,27 @@ pub struct HarApp {
 
 impl HarApp {
     pub fn new(cc: &eframe::CreationContext<'_>, options: GuiOptions) -> Self {
+        Self::with_outcome(cc, options, Arc::default())
+    }
+
+    /// Like [`HarApp::new`]; what the run reports at its end goes into `outcome`.
+    pub fn with_outcome(
+        cc: &eframe::CreationContext<'_>,
+        options: GuiOptions,
+        outcome: Arc<std::sync::Mutex<RunOutcome>>,
+    ) -> Self {
         let stored: Option<Settings> =
             if options.fresh { None } else { cc.storage.and_then(|s| eframe::get_value(s, STORAGE_KEY)) };
-        let mut settings = stored.unwrap_or_default();
+        let remembered = stored.unwrap_or_default();
         super::widgets::apply_theme(&cc.egui_ctx);
 
         // Command-line options first, then what was used last time (if it still exists), then the bundled demo.
+        // Flags apply to this run only: they go into `current`, never into `remembered`.
+        let mut current = remembered.clone();
         let model_path = options
             .model
             .clone()
-            .or_else(|| settings.model.clone().filter(|p| p.is_file()))
+            .or_else(|| current.model.clone().filter(|p| p.is_file()))
             .or_else(crate::assets::demo_model);
         let source = if options.simulate {
             Some(SourceSpec::Simulated { behaviour: None, seed: 7 })
@@ -90,78 +130,87 @@ impl HarApp {
             options
                 .replay
                 .clone()
-                .or_else(|| settings.replay.clone().filter(|p| p.is_file()))
+                .or_else(|| current.replay.clone().filter(|p| p.is_file()))
                 .or_else(|| crate::assets::demo_data(crate::assets::DEMO_REPLAY))
                 .map(|path| SourceSpec::Replay { path })
         };
+        current.model = model_path.clone();
+        if let Some(SourceSpec::Replay { path }) = &source {
+            current.replay = Some(path.clone());
+        }
         if let Some(speed) = options.speed {
-            settings.speed = speed;
+            current.speed = speed;
         }
         if let Some(looping) = options.looping {
-            settings.looping = looping;
+            current.looping = looping;
         }
         // `--evaluate` opens the evaluation view unless another view is asked for.
-        let view = options.view.or(options.evaluate.as_ref().map(|_| View::Evaluation)).unwrap_or(settings.view);
+        current.view = options.view.or(options.evaluate.as_ref().map(|_| View::Evaluation)).unwrap_or(current.view);
         let drift_config = crate::monitor::DriftConfig::default();
         let (screenshot_tx, screenshot_rx) = mpsc::channel();
         let (picked_tx, picked_rx) = mpsc::channel();
         let mut app = HarApp {
-            settings,
+            live_on_screen: Arc::new(AtomicBool::new(current.view != View::Evaluation)),
+            remembered,
+            current,
             persist: !options.fresh,
             pipeline: None,
             live: LiveState::new(),
             live_view: LiveView::default(),
+            error_log: Vec::new(),
             drift: DriftState::new(drift_config),
             drift_view: DriftView::default(),
-            view,
             screenshot: options.screenshot.clone().map(|path| ScreenshotPlan {
                 path,
-                after: Duration::from_secs_f64(options.screenshot_after.max(0.0)),
+                after: options.screenshot_after.max(0.0),
                 requested: false,
-                quit: true,
             }),
             screenshot_rx,
             screenshot_tx,
+            outcome,
             picked_rx,
             picked_tx,
             toasts: Vec::new(),
-            started: Instant::now(),
             model_path: model_path.clone(),
-            source: source.clone(),
             evaluation: EvaluationView::default(),
-            // Leave a core to the UI and the live pipeline while a file is scored.
+            // The job gets every core: while it runs, the UI redraws only a few times a second.
             evaluation_engine: EngineOptions {
                 runtime_library: options.ort_lib.clone(),
-                intra_threads: std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
+                intra_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
                 ..Default::default()
             },
             ctx: cc.egui_ctx.clone(),
         };
         match model_path {
             Some(model) => {
-                let ctx = cc.egui_ctx.clone();
                 let config = PipelineConfig {
                     model,
                     source,
-                    speed: app.settings.speed,
-                    looping: app.settings.looping,
+                    speed: app.current.speed,
+                    looping: app.current.looping,
                     playing: !options.paused,
-                    alerts: app.settings.alerts.clone(),
+                    alerts: app.current.alerts.clone(),
                     engine: EngineOptions { runtime_library: options.ort_lib.clone(), ..Default::default() },
                     drift: drift_config,
                 };
-                match PipelineHandle::spawn(config, Box::new(move || ctx.request_repaint())) {
+                let ctx = cc.egui_ctx.clone();
+                let on_screen = Arc::clone(&app.live_on_screen);
+                let wake = move || {
+                    if on_screen.load(Ordering::Relaxed) {
+                        ctx.request_repaint();
+                    } else {
+                        ctx.request_repaint_after(BACKGROUND_REPAINT);
+                    }
+                };
+                match PipelineHandle::spawn(config, Box::new(wake)) {
                     Ok(p) => app.pipeline = Some(p),
-                    Err(e) => app.live.errors.push(format!("the pipeline thread could not start: {e}")),
+                    Err(e) => app.live_error(format!("the pipeline thread could not start: {e}")),
                 }
             }
-            None => app.live.errors.push(
-                "No model: the bundled demo model was not found. Open an ONNX model (with its .model.json card)."
-                    .into(),
-            ),
+            None => app.live_error("no model: the bundled demo model (models/demo) was not found".into()),
         }
         if let Some(path) = options.evaluate.clone() {
-            app.start_evaluation(path);
+            app.start_evaluation(path, false);
         }
         app
     }
@@ -176,14 +225,79 @@ impl HarApp {
         &self.drift
     }
 
+    /// The settings saved for the next run (for tests): what the user changed in the UI, never this run's flags.
+    pub fn remembered_settings(&self) -> &Settings {
+        &self.remembered
+    }
+
+    /// The settings this run uses: the remembered ones with the command-line flags on top.
+    pub fn current_settings(&self) -> &Settings {
+        &self.current
+    }
+
+    /// Every error of the live pipeline in this run, oldest first.
+    pub fn error_log(&self) -> &[LoggedError] {
+        &self.error_log
+    }
+
+    /// Changes a setting for this run and the next ones: the one place settings change.
+    fn remember(&mut self, change: impl Fn(&mut Settings)) {
+        change(&mut self.current);
+        change(&mut self.remembered);
+    }
+
+    /// Applies what a view asked for.
+    fn apply(&mut self, action: Action) {
+        match action {
+            Action::TogglePlay => self.send(Command::TogglePlay),
+            Action::Restart => self.send(Command::Restart),
+            Action::Seek(t) => self.send(Command::Seek(t)),
+            Action::SetSpeed(speed) => {
+                self.remember(|s| s.speed = speed);
+                self.send(Command::SetSpeed(speed));
+            }
+            Action::SetLoop(looping) => {
+                self.remember(|s| s.looping = looping);
+                self.send(Command::SetLoop(looping));
+            }
+            Action::SetAlerts(alerts) => {
+                self.remember(|s| s.alerts = alerts.clone());
+                self.send(Command::SetAlerts(alerts));
+            }
+            Action::OpenSource(spec) => {
+                if let SourceSpec::Replay { path } = &spec {
+                    self.remember(|s| s.replay = Some(path.clone()));
+                }
+                self.send(Command::OpenSource(spec));
+                self.send(Command::Play);
+            }
+            Action::ShowView(view) => self.remember(|s| s.view = view),
+            Action::SetPlotSeconds(seconds) => self.remember(|s| s.plot_seconds = seconds),
+            Action::SetNormalisedMatrix(on) => self.remember(|s| s.normalised_matrix = on),
+            Action::DismissLiveErrors => self.live.errors.clear(),
+            Action::Screenshot => self.request_screenshot(screenshot_path()),
+            Action::PickModel => self.pick_file(FileDialog::Model),
+            Action::PickReplay => self.pick_file(FileDialog::Replay),
+            Action::PickEvaluationData => self.pick_file(FileDialog::EvaluationData),
+            Action::PickExportFolder => self.pick_file(FileDialog::ExportFolder),
+            Action::Evaluate(path) => self.start_evaluation(path, true),
+            Action::CancelEvaluation => self.evaluation.cancel(),
+        }
+    }
+
     /// Evaluates a labeled file with the current model (the one the pipeline loaded, else the one asked for).
-    fn start_evaluation(&mut self, path: PathBuf) {
+    /// `remember`: the file is offered again next time (chosen in the UI, not given on the command line).
+    fn start_evaluation(&mut self, path: PathBuf, remember: bool) {
         let model = self.live.model.as_ref().map(|m| m.path.clone()).or_else(|| self.model_path.clone());
         let Some(model) = model else {
             self.evaluation.refuse(path, "No model is loaded: open an ONNX model first (top bar).".into());
             return;
         };
-        self.settings.last_evaluation = Some(path.clone());
+        if remember {
+            self.remember(|s| s.last_evaluation = Some(path.clone()));
+        } else {
+            self.current.last_evaluation = Some(path.clone());
+        }
         let request =
             JobRequest { model, data: path, engine: self.evaluation_engine.clone(), batch: BatchOptions::default() };
         self.evaluation.start(&self.ctx, request);
@@ -196,33 +310,44 @@ impl HarApp {
     }
 
     fn toast(&mut self, text: impl Into<String>, error: bool) {
-        self.toasts.push(Toast { text: text.into(), error, until: Instant::now() + Duration::from_secs(6) });
+        let now = self.ctx.input(|i| i.time);
+        self.toasts.push(Toast { text: text.into(), error, until: now + TOAST_SECONDS });
+    }
+
+    /// An error of the live pipeline: it stays in the live view (where the prediction would be) until a model or
+    /// a source opens, goes into the log, and to stderr.
+    fn live_error(&mut self, message: String) {
+        eprintln!("error: {message}");
+        self.error_log.push(LoggedError { message: message.clone(), wall: chrono::Local::now() });
+        if self.current.view != View::Live {
+            self.toast(message.clone(), true);
+        }
+        self.live.errors.push(message);
     }
 
     fn drain_events(&mut self) {
         let Some(pipeline) = &self.pipeline else { return };
         let events: Vec<_> = pipeline.drain().collect();
         for event in events {
-            if let crate::pipeline::Event::Error(e) = &event {
-                self.toast(e.clone(), true);
+            match event {
+                Event::Error(message) => self.live_error(message),
+                event => {
+                    // A model or a source that opens resolves what went wrong before it.
+                    let resolves = matches!(event, Event::ModelLoaded(_) | Event::SourceOpened { .. });
+                    self.drift.apply(&event);
+                    self.live.apply(event);
+                    if resolves {
+                        self.live.errors.clear();
+                    }
+                }
             }
-            self.drift.apply(&event);
-            self.live.apply(event);
         }
     }
 
     fn open_model(&mut self, path: PathBuf) {
-        self.settings.model = Some(path.clone());
+        self.remember(|s| s.model = Some(path.clone()));
         self.model_path = Some(path.clone());
         self.send(Command::LoadModel(path));
-    }
-
-    fn open_replay(&mut self, path: PathBuf) {
-        self.settings.replay = Some(path.clone());
-        let spec = SourceSpec::Replay { path };
-        self.source = Some(spec.clone());
-        self.send(Command::OpenSource(spec));
-        self.send(Command::Play);
     }
 
     /// Opens a dropped or chosen file: a `.onnx` model or a `.csv` recording (evaluated when the evaluation view
@@ -231,53 +356,47 @@ impl HarApp {
         match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("onnx") => self.open_model(path),
             // A recording dropped on the evaluation view is evaluated; elsewhere it is replayed.
-            Some("csv") | Some("txt") if self.view == View::Evaluation => self.start_evaluation(path),
-            Some("csv") | Some("txt") => self.open_replay(path),
+            Some("csv") | Some("txt") if self.current.view == View::Evaluation => self.start_evaluation(path, true),
+            Some("csv") | Some("txt") => self.apply(Action::OpenSource(SourceSpec::Replay { path })),
             _ => self.toast(format!("{}: not a .csv recording or an .onnx model", path.display()), true),
         }
     }
 
     /// Opens a native file dialog on its own thread, so the UI keeps drawing.
-    fn pick_file(&self, model: bool, ctx: &egui::Context) {
+    fn pick_file(&self, dialog: FileDialog) {
         let tx = self.picked_tx.clone();
-        let ctx = ctx.clone();
-        let start_dir = if model { self.model_path.clone() } else { self.settings.replay.clone() }
-            .and_then(|p| p.parent().map(Path::to_path_buf));
+        let ctx = self.ctx.clone();
+        let start = match dialog {
+            FileDialog::Model => self.model_path.clone(),
+            FileDialog::Replay => self.current.replay.clone(),
+            FileDialog::EvaluationData | FileDialog::ExportFolder => self.current.last_evaluation.clone(),
+        };
+        let start_dir = start.and_then(|p| p.parent().map(Path::to_path_buf));
         let _ = std::thread::Builder::new().name("file-dialog".into()).spawn(move || {
-            let mut dialog = rfd::FileDialog::new();
-            dialog = if model {
-                dialog.add_filter("ONNX model", &["onnx"]).set_title("Open a model (its .model.json must be beside it)")
-            } else {
-                dialog.add_filter("Sensor CSV", &["csv", "txt"]).set_title("Open a recording to replay")
-            };
+            let mut files = rfd::FileDialog::new();
             if let Some(dir) = start_dir {
-                dialog = dialog.set_directory(dir);
+                files = files.set_directory(dir);
             }
-            if let Some(path) = dialog.pick_file() {
-                let _ = tx.send(if model { Picked::Model(path) } else { Picked::Replay(path) });
-                ctx.request_repaint();
-            }
-        });
-    }
-
-    /// Native dialogs of the evaluation view: a labeled CSV to evaluate, or the folder to export the report into.
-    fn pick_for_evaluation(&self, export: bool, ctx: &egui::Context) {
-        let tx = self.picked_tx.clone();
-        let ctx = ctx.clone();
-        let start_dir = self.settings.last_evaluation.as_ref().and_then(|p| p.parent().map(Path::to_path_buf));
-        let _ = std::thread::Builder::new().name("file-dialog".into()).spawn(move || {
-            let mut dialog = rfd::FileDialog::new();
-            if let Some(dir) = start_dir {
-                dialog = dialog.set_directory(dir);
-            }
-            let picked = if export {
-                dialog.set_title("Export the evaluation report into a folder").pick_folder().map(Picked::ExportFolder)
-            } else {
-                dialog
+            let picked = match dialog {
+                FileDialog::Model => files
+                    .add_filter("ONNX model", &["onnx"])
+                    .set_title("Open a model (its .model.json must be beside it)")
+                    .pick_file()
+                    .map(Picked::Model),
+                FileDialog::Replay => files
+                    .add_filter("Sensor CSV", &["csv", "txt"])
+                    .set_title("Open a recording to replay")
+                    .pick_file()
+                    .map(Picked::Replay),
+                FileDialog::EvaluationData => files
                     .add_filter("Labeled sensor CSV", &["csv", "txt"])
                     .set_title("Evaluate the model on a labeled recording")
                     .pick_file()
-                    .map(Picked::Evaluate)
+                    .map(Picked::Evaluate),
+                FileDialog::ExportFolder => files
+                    .set_title("Export the evaluation report into a folder")
+                    .pick_folder()
+                    .map(Picked::ExportFolder),
             };
             if let Some(picked) = picked {
                 let _ = tx.send(picked);
@@ -286,10 +405,10 @@ impl HarApp {
         });
     }
 
-    fn request_screenshot(&mut self, ctx: &egui::Context, path: PathBuf) {
+    fn request_screenshot(&mut self, path: PathBuf) {
         let tx = self.screenshot_tx.clone();
-        let repaint = ctx.clone();
-        ctx.request_screenshot(move |image| {
+        let repaint = self.ctx.clone();
+        self.ctx.request_screenshot(move |image| {
             let result = save_png(&image, &path).map(|()| path.clone());
             let _ = tx.send(result);
             repaint.request_repaint();
@@ -297,34 +416,32 @@ impl HarApp {
     }
 
     fn handle_screenshots(&mut self, ctx: &egui::Context) {
+        let now = ctx.input(|i| i.time);
         if let Some(plan) = self.screenshot.as_mut()
             && !plan.requested
-            && self.started.elapsed() >= plan.after
         {
-            plan.requested = true;
-            let path = plan.path.clone();
-            self.request_screenshot(ctx, path);
-        }
-        if let Some(plan) = &self.screenshot
-            && !plan.requested
-        {
-            ctx.request_repaint_after(Duration::from_millis(100));
+            if now >= plan.after {
+                plan.requested = true;
+                let path = plan.path.clone();
+                self.request_screenshot(path);
+            } else {
+                // One frame when it is due, not a frame every few milliseconds until then.
+                ctx.request_repaint_after(Duration::from_secs_f64(plan.after - now));
+            }
         }
         while let Ok(result) = self.screenshot_rx.try_recv() {
-            let quit = self.screenshot.as_ref().is_some_and(|p| p.quit && p.requested);
+            // The command-line screenshot reports on stderr and ends the run; the toolbar's keeps running.
+            let quit = self.screenshot.as_ref().is_some_and(|p| p.requested);
             match result {
-                Ok(path) => {
-                    if quit {
-                        eprintln!("screenshot saved to {}", path.display());
+                Ok(path) if quit => eprintln!("screenshot saved to {}", path.display()),
+                Ok(path) => self.toast(format!("Screenshot saved: {}", path.display()), false),
+                Err(e) if quit => {
+                    eprintln!("error: {e}");
+                    if let Ok(mut outcome) = self.outcome.lock() {
+                        outcome.screenshot_error = Some(e);
                     }
-                    self.toast(format!("Screenshot saved: {}", path.display()), false);
                 }
-                Err(e) => {
-                    if quit {
-                        eprintln!("error: {e}");
-                    }
-                    self.toast(e, true);
-                }
+                Err(e) => self.toast(e, true),
             }
             if quit {
                 self.screenshot = None;
@@ -341,8 +458,8 @@ impl HarApp {
         while let Ok(picked) = self.picked_rx.try_recv() {
             match picked {
                 Picked::Model(p) => self.open_model(p),
-                Picked::Replay(p) => self.open_replay(p),
-                Picked::Evaluate(p) => self.start_evaluation(p),
+                Picked::Replay(path) => self.apply(Action::OpenSource(SourceSpec::Replay { path })),
+                Picked::Evaluate(p) => self.start_evaluation(p, true),
                 Picked::ExportFolder(dir) => self.evaluation.export_to(ctx, dir),
             }
         }
@@ -352,23 +469,21 @@ impl HarApp {
         }
     }
 
-    fn top_bar(&mut self, ui: &mut egui::Ui) {
+    fn top_bar_ui(&self, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         ui.horizontal(|ui| {
             ui.label(RichText::new("HAR Monitor").strong().size(18.0).color(palette::ACCENT));
             ui.add_space(12.0);
             for v in View::ALL {
-                if ui.selectable_label(self.view == v, RichText::new(v.label()).size(15.0)).clicked() {
-                    self.view = v;
-                    self.settings.view = v;
+                if ui.selectable_label(self.current.view == v, RichText::new(v.label()).size(15.0)).clicked() {
+                    actions.push(Action::ShowView(v));
                 }
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui.button("📷 Screenshot").on_hover_text("Save the window as a PNG").clicked() {
-                    let path = screenshot_path();
-                    self.request_screenshot(ui.ctx(), path);
+                    actions.push(Action::Screenshot);
                 }
                 if ui.button("Open model…").clicked() {
-                    self.pick_file(true, ui.ctx());
+                    actions.push(Action::PickModel);
                 }
                 let model = match &self.live.model {
                     Some(m) => format!("{} {}", m.card.name, m.card.version),
@@ -395,11 +510,11 @@ impl HarApp {
         });
     }
 
-    fn status_bar(&mut self, ui: &mut egui::Ui) {
+    fn status_bar_ui(&self, ui: &mut egui::Ui) {
         let s = &self.live.status;
         ui.horizontal(|ui| {
             let source = self.live.source.as_ref().map(|s| s.name.clone()).unwrap_or_else(|| "no source".into());
-            widgets::status_item(ui, "source", &source);
+            widgets::status_item_ui(ui, "source", &source);
             let rate_ok = s.rate_expected <= 0.0 || s.rate_received >= 0.8 * s.rate_expected;
             ui.separator();
             ui.label(RichText::new("rate").weak());
@@ -410,13 +525,13 @@ impl HarApp {
             )
             .on_hover_text("samples received per second / expected at this speed");
             ui.separator();
-            widgets::status_item(
+            widgets::status_item_ui(
                 ui,
                 "latency p50/p95",
                 &format!("{:.2} / {:.2} ms", s.latency_p50_ms, s.latency_p95_ms),
             );
             ui.separator();
-            widgets::status_item(ui, "windows", &s.windows.to_string());
+            widgets::status_item_ui(ui, "windows", &s.windows.to_string());
             ui.separator();
             ui.label(RichText::new("dropped").weak());
             ui.label(RichText::new(s.dropped_events.to_string()).monospace().color(if s.dropped_events > 0 {
@@ -427,13 +542,13 @@ impl HarApp {
             .on_hover_text("events the UI could not take in time (counted, never hidden)");
             if s.skipped_windows > 0 {
                 ui.separator();
-                widgets::status_item(ui, "skipped (non-finite)", &s.skipped_windows.to_string());
+                widgets::status_item_ui(ui, "skipped (non-finite)", &s.skipped_windows.to_string());
             }
         });
     }
 
     fn toasts_ui(&mut self, ctx: &egui::Context) {
-        let now = Instant::now();
+        let now = ctx.input(|i| i.time);
         self.toasts.retain(|t| t.until > now);
         if self.toasts.is_empty() {
             return;
@@ -454,6 +569,15 @@ impl HarApp {
     }
 }
 
+/// The native dialogs the app opens.
+#[derive(Debug, Clone, Copy)]
+enum FileDialog {
+    Model,
+    Replay,
+    EvaluationData,
+    ExportFolder,
+}
+
 impl eframe::App for HarApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
@@ -461,63 +585,31 @@ impl eframe::App for HarApp {
         self.handle_input(&ctx);
         self.handle_screenshots(&ctx);
 
-        egui::Panel::top("top_bar")
-            .frame(egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(10, 6)))
-            .show(ui, |ui| self.top_bar(ui));
-        egui::Panel::bottom("status_bar")
-            .frame(egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(10, 4)))
-            .show(ui, |ui| self.status_bar(ui));
-
-        let actions = match self.view {
-            View::Live => self.live_view.ui(ui, &self.live, &mut self.settings),
-            View::Drift => {
-                self.drift_view.ui(ui, &self.drift, &self.live);
-                Vec::new()
-            }
-            View::Evaluation => {
-                let model = self.live.model.as_ref().map(|m| m.path.clone()).or_else(|| self.model_path.clone());
-                for action in self.evaluation.ui(ui, &mut self.settings, model.as_deref()) {
-                    match action {
-                        EvalAction::PickData => self.pick_for_evaluation(false, &ctx),
-                        EvalAction::PickExportFolder => self.pick_for_evaluation(true, &ctx),
-                        EvalAction::Evaluate(path) => self.start_evaluation(path),
-                    }
-                }
-                Vec::new()
-            }
-        };
+        let mut actions = Vec::new();
+        layout::top_bar(ui, |ui| self.top_bar_ui(ui, &mut actions));
+        layout::status_bar(ui, |ui| self.status_bar_ui(ui));
+        let model = self.live.model.as_ref().map(|m| m.path.clone()).or_else(|| self.model_path.clone());
+        actions.extend(match self.current.view {
+            View::Live => self.live_view.ui(ui, &self.live, &self.current, &self.error_log),
+            View::Drift => self.drift_view.ui(ui, &self.drift, &self.live),
+            View::Evaluation => self.evaluation.ui(ui, &self.current, model.as_deref()),
+        });
         for action in actions {
-            match action {
-                LiveAction::Command(c) => {
-                    if let Command::SetSpeed(x) = c {
-                        self.settings.speed = x;
-                    }
-                    if let Command::SetLoop(l) = c {
-                        self.settings.looping = l;
-                    }
-                    if let Command::SetAlerts(a) = &c {
-                        self.settings.alerts = a.clone();
-                    }
-                    if let Command::OpenSource(spec) = &c {
-                        self.source = Some(spec.clone());
-                    }
-                    self.send(c);
-                }
-                LiveAction::PickReplay => self.pick_file(false, &ctx),
-            }
+            self.apply(action);
         }
-        // Errors from the pipeline also stay in the live state; toasts show them once.
-        self.live.errors.clear();
         self.toasts_ui(&ctx);
-        // Keep the clock moving smoothly while playing.
-        if self.live.status.playing {
+        // The live and drift views draw the pipeline's news as it comes; behind the evaluation view once a second
+        // is enough.
+        self.live_on_screen.store(self.current.view != View::Evaluation, Ordering::Relaxed);
+        // Keep the live view's clock moving smoothly while playing.
+        if self.live.status.playing && self.current.view == View::Live {
             ctx.request_repaint_after(Duration::from_millis(33));
         }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         if self.persist {
-            eframe::set_value(storage, STORAGE_KEY, &self.settings);
+            eframe::set_value(storage, STORAGE_KEY, &self.remembered);
         }
     }
 }
@@ -530,7 +622,8 @@ fn screenshot_path() -> PathBuf {
     dir.join(format!("har-monitor-{}.png", chrono::Local::now().format("%Y%m%d-%H%M%S")))
 }
 
-/// Saves an egui screenshot as PNG; the message names the file when it fails.
+/// Saves an egui screenshot as PNG: into a temporary file in the target's folder, then renamed over the target, so
+/// a failed write never leaves a partial file or destroys an earlier one. The message names the file.
 fn save_png(image: &egui::ColorImage, path: &Path) -> Result<(), String> {
     let [w, h] = image.size;
     let mut rgba = Vec::with_capacity(w * h * 4);
@@ -539,8 +632,15 @@ fn save_png(image: &egui::ColorImage, path: &Path) -> Result<(), String> {
     }
     let buffer = image::RgbaImage::from_raw(w as u32, h as u32, rgba)
         .ok_or_else(|| format!("screenshot {}: the image has an unexpected size", path.display()))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    buffer.save(path).map_err(|e| format!("cannot write screenshot {}: {e}", path.display()))
+    let name =
+        path.file_name().ok_or_else(|| format!("cannot write screenshot {}: not a file name", path.display()))?;
+    let temporary = path.with_file_name(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    let written = buffer
+        .save_with_format(&temporary, image::ImageFormat::Png)
+        .map_err(|e| e.to_string())
+        .and_then(|()| std::fs::rename(&temporary, path).map_err(|e| e.to_string()));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        format!("cannot write screenshot {}: {e}", path.display())
+    })
 }

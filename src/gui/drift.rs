@@ -7,6 +7,8 @@ use egui::{Align, Align2, Color32, FontId, Layout, Rect, RichText, Sense, Shape,
 use egui_extras::{Size, StripBuilder};
 use egui_plot::{GridInput, GridMark, HLine, HoverPosition, Line, LineStyle, Plot, PlotPoints, Points, Span, VLine};
 
+use super::action::Action;
+use super::layout;
 use super::palette::{self, class_color};
 use super::widgets::{self, clock};
 use crate::format::thousands;
@@ -46,7 +48,7 @@ fn level_word(level: CheckLevel) -> &'static str {
 }
 
 /// A titled panel filling the space it is given.
-fn card(ui: &mut Ui, title: &str, subtitle: &str, add_contents: impl FnOnce(&mut Ui)) {
+fn titled_panel_ui(ui: &mut Ui, title: &str, subtitle: &str, add_contents: impl FnOnce(&mut Ui)) {
     egui::Frame::group(ui.style()).inner_margin(egui::Margin::symmetric(12, 8)).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.set_height(ui.available_height());
@@ -62,36 +64,39 @@ fn card(ui: &mut Ui, title: &str, subtitle: &str, add_contents: impl FnOnce(&mut
 }
 
 impl DriftView {
-    pub fn ui(&mut self, ui: &mut Ui, drift: &DriftState, live: &LiveState) {
-        egui::CentralPanel::default_margins().show(ui, |ui| {
-            self.alert_banner(ui, live);
-            verdict_card(ui, drift, live);
+    /// Draws the view from the drift and live states. Nothing here changes the session yet, so no action is
+    /// returned; the signature is the one every view has.
+    pub fn ui(&mut self, ui: &mut Ui, drift: &DriftState, live: &LiveState) -> Vec<Action> {
+        layout::central_ui(ui, |ui| {
+            self.alert_banner_ui(ui, live);
+            verdict_ui(ui, drift, live);
             ui.add_space(8.0);
             match &drift.baseline {
                 BaselineState::Loaded { .. } => {
                     // Below this height the panels would clip their rows: scroll instead.
                     let height = ui.available_height();
                     if height >= MIN_BODY_HEIGHT {
-                        body(ui, drift, live);
+                        body_ui(ui, drift, live);
                     } else {
                         egui::ScrollArea::vertical().id_salt("drift_body").show(ui, |ui| {
                             let size = vec2(ui.available_width(), MIN_BODY_HEIGHT);
                             ui.allocate_ui(size, |ui| {
                                 ui.set_min_size(size);
-                                body(ui, drift, live)
+                                body_ui(ui, drift, live)
                             });
                         });
                     }
                 }
-                BaselineState::Missing { command, expected } => how_to_build(ui, command, Some(expected)),
-                BaselineState::Unusable { command, .. } => how_to_build(ui, command, None),
+                BaselineState::Missing { command, expected } => how_to_build_ui(ui, command, Some(expected)),
+                BaselineState::Unusable { command, .. } => how_to_build_ui(ui, command, None),
                 BaselineState::Waiting => {}
             }
         });
+        Vec::new()
     }
 
     /// The newest input-drift alert as the same banner the live view shows, for as long as there.
-    fn alert_banner(&mut self, ui: &mut Ui, live: &LiveState) {
+    fn alert_banner_ui(&mut self, ui: &mut Ui, live: &LiveState) {
         let Some((index, logged)) =
             live.alerts.iter().enumerate().rev().find(|(_, a)| a.alert.kind == AlertKind::InputDrift)
         else {
@@ -101,7 +106,7 @@ impl DriftView {
         if index < self.dismissed_up_to || age > widgets::ALERT_BANNER_SECONDS {
             return;
         }
-        if widgets::alert_banner(ui, logged) {
+        if widgets::alert_banner_ui(ui, logged) {
             self.dismissed_up_to = index + 1;
         }
         ui.add_space(6.0);
@@ -109,7 +114,7 @@ impl DriftView {
 }
 
 /// The verdict: what the supervisor needs to know, in the largest type on the screen.
-fn verdict_card(ui: &mut Ui, drift: &DriftState, live: &LiveState) {
+fn verdict_ui(ui: &mut Ui, drift: &DriftState, live: &LiveState) {
     let verdict = drift.verdict();
     let (color, icon) = match verdict.level {
         VerdictLevel::SensorOk => (palette::OK, "✔"),
@@ -204,23 +209,23 @@ fn file_name(path: &str) -> &str {
 /// Height the panels under the verdict need to show every row.
 const MIN_BODY_HEIGHT: f32 = 480.0;
 
-fn body(ui: &mut Ui, drift: &DriftState, live: &LiveState) {
+fn body_ui(ui: &mut Ui, drift: &DriftState, live: &LiveState) {
     let duration = live.source.as_ref().and_then(|s| s.duration).unwrap_or(0.0);
     let t_max = drift.history.iter().map(|p| p.t_end).fold(duration.max(drift.now), f64::max).max(60.0);
     StripBuilder::new(ui).size(Size::exact(490.0)).size(Size::remainder()).horizontal(|mut strip| {
         strip.strip(|builder| {
             builder.size(Size::exact(CHECK_ROW_HEIGHT * 4.0 + 50.0)).size(Size::remainder()).vertical(|mut strip| {
-                strip.cell(|ui| checks_panel(ui, drift, t_max));
-                strip.cell(|ui| channels_panel(ui, drift));
+                strip.cell(|ui| checks_ui(ui, drift, t_max));
+                strip.cell(|ui| channels_ui(ui, drift));
             });
         });
         strip.strip(|builder| {
             builder.size(Size::relative(0.42)).size(Size::remainder()).vertical(|mut strip| {
-                strip.cell(|ui| history_panel(ui, drift, t_max));
+                strip.cell(|ui| history_ui(ui, drift, t_max));
                 strip.strip(|builder| {
                     builder.size(Size::relative(0.56)).size(Size::remainder()).horizontal(|mut strip| {
-                        strip.cell(|ui| classes_panel(ui, drift));
-                        strip.cell(|ui| confidence_panel(ui, drift));
+                        strip.cell(|ui| classes_ui(ui, drift));
+                        strip.cell(|ui| confidence_ui(ui, drift));
                     });
                 });
             });
@@ -229,13 +234,13 @@ fn body(ui: &mut Ui, drift: &DriftState, live: &LiveState) {
 }
 
 /// The four sensor checks: status, value against threshold, and the value's history as a share of the threshold.
-fn checks_panel(ui: &mut Ui, drift: &DriftState, t_max: f64) {
-    card(ui, "Sensor checks", "input drift = one of them fires", |ui| {
+fn checks_ui(ui: &mut Ui, drift: &DriftState, t_max: f64) {
+    titled_panel_ui(ui, "Sensor checks", "input drift = one of them fires", |ui| {
         let readings = drift.readings();
         ui.spacing_mut().item_spacing.y = 0.0;
         for check in SensorCheck::ALL {
             let reading = readings.iter().find(|r| r.check == check);
-            check_row(ui, drift, check, reading, t_max);
+            check_row_ui(ui, drift, check, reading, t_max);
         }
     });
 }
@@ -243,7 +248,7 @@ fn checks_panel(ui: &mut Ui, drift: &DriftState, t_max: f64) {
 const CHECK_ROW_HEIGHT: f32 = 52.0;
 const SPARKLINE_WIDTH: f32 = 118.0;
 
-fn check_row(ui: &mut Ui, drift: &DriftState, check: SensorCheck, reading: Option<&CheckReading>, t_max: f64) {
+fn check_row_ui(ui: &mut Ui, drift: &DriftState, check: SensorCheck, reading: Option<&CheckReading>, t_max: f64) {
     let level = reading.map_or(CheckLevel::NotChecked, CheckReading::level);
     let color = level_color(level);
     let (rect, response) = ui.allocate_exact_size(vec2(ui.available_width(), CHECK_ROW_HEIGHT), Sense::hover());
@@ -344,9 +349,9 @@ fn sparkline(ui: &Ui, painter: &egui::Painter, rect: Rect, drift: &DriftState, c
 }
 
 /// The raw channels of the current report against the baseline's, coloured by PSI.
-fn channels_panel(ui: &mut Ui, drift: &DriftState) {
+fn channels_ui(ui: &mut Ui, drift: &DriftState) {
     let (Some(timed), Some(baseline)) = (drift.judged(), drift.reference()) else {
-        card(ui, "Input channels", "", |ui| {
+        titled_panel_ui(ui, "Input channels", "", |ui| {
             ui.label(RichText::new("No report with a verdict yet.").weak());
         });
         return;
@@ -360,7 +365,7 @@ fn channels_panel(ui: &mut Ui, drift: &DriftState) {
         thousands(values as u64),
         thousands(sample as u64)
     );
-    card(ui, "Input channels", &subtitle, |ui| {
+    titled_panel_ui(ui, "Input channels", &subtitle, |ui| {
         let cell = |text: String| RichText::new(text).monospace().size(12.0);
         egui::Grid::new("drift_channels").striped(true).num_columns(7).spacing(vec2(10.0, 2.0)).show(ui, |ui| {
             for h in ["", "mean (base)", "std (base)", "W/σ", "KS D", "PSI", ""] {
@@ -404,21 +409,21 @@ fn channels_panel(ui: &mut Ui, drift: &DriftState) {
 }
 
 /// JS distance of the class mix over the session with its threshold, and where input drift was found.
-fn history_panel(ui: &mut Ui, drift: &DriftState, t_max: f64) {
-    card(ui, "Drift over time", "JS distance of the class mix: information, not an alarm", |ui| {
+fn history_ui(ui: &mut Ui, drift: &DriftState, t_max: f64) {
+    titled_panel_ui(ui, "Drift over time", "JS distance of the class mix: information, not an alarm", |ui| {
         ui.horizontal(|ui| {
             ui.spacing_mut().item_spacing.x = 4.0;
-            legend_swatch(ui, palette::ACCENT, &format!("per chunk of {}", drift.config.chunk_windows));
+            legend_swatch_ui(ui, palette::ACCENT, &format!("per chunk of {}", drift.config.chunk_windows));
             ui.add_space(8.0);
-            legend_swatch(
+            legend_swatch_ui(
                 ui,
                 palette::ACCENT.gamma_multiply(0.5),
                 &format!("last {} windows", drift.config.chunk_windows),
             );
             ui.add_space(8.0);
-            legend_swatch(ui, palette::WARN, &format!("threshold {}", drift.config.js_threshold));
+            legend_swatch_ui(ui, palette::WARN, &format!("threshold {}", drift.config.js_threshold));
             ui.add_space(8.0);
-            legend_swatch(ui, palette::BAD, "input drift (dots, shaded chunks)");
+            legend_swatch_ui(ui, palette::BAD, "input drift (dots, shaded chunks)");
         });
         let threshold = drift.config.js_threshold;
         let y_max = drift.history.iter().map(|p| p.js_distance).filter(|v| v.is_finite()).fold(0.3, f64::max) * 1.15;
@@ -538,16 +543,16 @@ fn distance_grid(input: GridInput) -> Vec<GridMark> {
 }
 
 /// Predicted-class shares of the current report beside the baseline's.
-fn classes_panel(ui: &mut Ui, drift: &DriftState) {
+fn classes_ui(ui: &mut Ui, drift: &DriftState) {
     let Some(timed) = drift.judged() else {
-        card(ui, "Predicted classes", "", |ui| {
+        titled_panel_ui(ui, "Predicted classes", "", |ui| {
             ui.label(RichText::new("No report with a verdict yet.").weak());
         });
         return;
     };
     let r = &timed.report;
     let subtitle = format!("last {} windows (bar) vs baseline (line)", r.windows);
-    card(ui, "Predicted classes", &subtitle, |ui| {
+    titled_panel_ui(ui, "Predicted classes", &subtitle, |ui| {
         let classes = drift.classes();
         let max_share = r.class_distribution.iter().chain(&r.baseline_distribution).copied().fold(0.05, f64::max);
         let scale = (max_share * 1.1).min(1.0);
@@ -622,15 +627,15 @@ fn classes_panel(ui: &mut Ui, drift: &DriftState) {
 }
 
 /// Confidence of the current report's windows beside the baseline's: histogram, mean and low-confidence share.
-fn confidence_panel(ui: &mut Ui, drift: &DriftState) {
+fn confidence_ui(ui: &mut Ui, drift: &DriftState) {
     let (Some(timed), Some(baseline)) = (drift.judged(), drift.reference()) else {
-        card(ui, "Confidence", "", |ui| {
+        titled_panel_ui(ui, "Confidence", "", |ui| {
             ui.label(RichText::new("No report with a verdict yet.").weak());
         });
         return;
     };
     let r = &timed.report;
-    card(ui, "Confidence", "top probability per window", |ui| {
+    titled_panel_ui(ui, "Confidence", "top probability per window", |ui| {
         let low = baseline.low_confidence_threshold;
         let text_h = 78.0;
         let height = (ui.available_height() - text_h).max(60.0);
@@ -670,8 +675,8 @@ fn confidence_panel(ui: &mut Ui, drift: &DriftState) {
             );
         }
         ui.horizontal(|ui| {
-            legend_swatch(ui, palette::ACCENT, &format!("last {}", r.windows));
-            legend_swatch(ui, BASELINE_COLOR.gamma_multiply(0.55), "baseline");
+            legend_swatch_ui(ui, palette::ACCENT, &format!("last {}", r.windows));
+            legend_swatch_ui(ui, BASELINE_COLOR.gamma_multiply(0.55), "baseline");
         });
         let low_color = if r.low_confidence_share > baseline.low_confidence_share + 0.1 {
             palette::WARN
@@ -695,14 +700,14 @@ fn confidence_panel(ui: &mut Ui, drift: &DriftState) {
     });
 }
 
-fn legend_swatch(ui: &mut Ui, color: Color32, label: &str) {
+fn legend_swatch_ui(ui: &mut Ui, color: Color32, label: &str) {
     let (rect, _) = ui.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
     ui.painter().rect_filled(rect, 2.0, color);
     ui.label(RichText::new(label).small());
 }
 
 /// What to do when the model has no usable baseline: the exact command, and what reference data means.
-fn how_to_build(ui: &mut Ui, command: &str, expected: Option<&std::path::PathBuf>) {
+fn how_to_build_ui(ui: &mut Ui, command: &str, expected: Option<&std::path::PathBuf>) {
     egui::Frame::group(ui.style()).inner_margin(egui::Margin::symmetric(16, 12)).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(RichText::new("How to build a baseline").size(18.0).strong());

@@ -8,7 +8,7 @@ mod state;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use egui::{Align, Color32, Layout, RichText, Sense, Ui, vec2};
 use egui_extras::{Column, TableBuilder};
@@ -17,30 +17,30 @@ use egui_plot::{AxisHints, Line, Plot, PlotPoints};
 pub use crate::session::evaluation::{Evaluation, EvaluationJob, EvaluationProgress, JobRequest, JobStatus};
 pub use state::{ClassColumn, EvaluationState, ExportStatus, Phase, SideTab, WindowColumn};
 
+use super::action::Action;
+use super::layout;
 use super::palette::{self, class_color};
 use super::settings::Settings;
 use super::widgets;
 use crate::eval::write_report_dir;
 
-/// What the evaluation view asks the shell to do.
-#[derive(Debug, Clone, PartialEq)]
-pub enum EvalAction {
-    /// Open a native dialog for a labeled CSV, then evaluate it.
-    PickData,
-    /// Open a native dialog for the folder to export the report into.
-    PickExportFolder,
-    /// Evaluate this file with the current model.
-    Evaluate(PathBuf),
-}
-
-/// Width of the panel beside the matrix.
+/// Width of the panel beside the matrix at full size; a narrower window gives it a share of its width.
 const SIDE_WIDTH: f32 = 600.0;
+/// The side panel's share of the view's width when the window is narrow.
+const SIDE_SHARE: f32 = 0.47;
+/// How often the view redraws to show a running job's progress. A frame rendered in software (Mesa's lavapipe,
+/// no GPU) costs ~90 ms of CPU at 1280×800 on a 2-core machine: at 1 Hz the job keeps ~95 % of the machine.
+const PROGRESS_REPAINT: Duration = Duration::from_millis(1000);
+/// How often the view looks for the result once the job is about to end.
+const FINISHING_POLL: Duration = Duration::from_millis(40);
 
 #[derive(Debug, Default)]
 pub struct EvaluationView {
     state: EvaluationState,
     job: Option<EvaluationJob>,
     export: Option<mpsc::Receiver<Result<Vec<PathBuf>, String>>>,
+    /// When the running job started.
+    started: Option<Instant>,
 }
 
 impl Drop for EvaluationView {
@@ -58,11 +58,20 @@ impl EvaluationView {
     pub fn start(&mut self, ctx: &egui::Context, request: JobRequest) {
         let file = request.data.clone();
         self.job = None;
+        self.started = Some(Instant::now());
         self.state.started(file.clone());
         let wake = ctx.clone();
-        match EvaluationJob::spawn(request, move || wake.request_repaint()) {
+        // The job's news is shown a few times a second: redrawing on every batch would take the cores it scores on.
+        match EvaluationJob::spawn(request, move || wake.request_repaint_after(PROGRESS_REPAINT)) {
             Ok(job) => self.job = Some(job),
             Err(e) => self.state.failed_to_start(file, format!("the evaluation thread could not start: {e}")),
+        }
+    }
+
+    /// Asks the running job (if any) to stop after its current batch.
+    pub fn cancel(&self) {
+        if let Some(job) = &self.job {
+            job.cancel();
         }
     }
 
@@ -101,6 +110,15 @@ impl EvaluationView {
                 JobStatus::Finished(outcome) => {
                     let file = job.data().to_path_buf();
                     self.job = None;
+                    if let (Ok(evaluation), Some(started)) = (&outcome, self.started.take()) {
+                        // Until the result is on screen, as the user waits for it (stderr, for scripts and benches).
+                        eprintln!(
+                            "evaluated {}: {} windows in {:.2} s",
+                            file.display(),
+                            evaluation.report.windows.used,
+                            started.elapsed().as_secs_f64()
+                        );
+                    }
                     self.state.finished(file, outcome.map(|evaluation| *evaluation));
                 }
             }
@@ -123,42 +141,45 @@ impl EvaluationView {
     }
 
     /// Draws the view. `model` is the model an evaluation would use.
-    pub fn ui(&mut self, ui: &mut Ui, settings: &mut Settings, model: Option<&Path>) -> Vec<EvalAction> {
+    pub fn ui(&mut self, ui: &mut Ui, settings: &Settings, model: Option<&Path>) -> Vec<Action> {
         self.poll();
         let mut actions = Vec::new();
         match self.state.result.clone() {
             Some(result) => {
-                egui::Panel::top("eval_header")
-                    .frame(egui::Frame::central_panel(ui.style()).inner_margin(egui::Margin::symmetric(10, 8)))
-                    .show(ui, |ui| self.header_ui(ui, &result, &mut actions));
-                egui::Panel::right("eval_side")
-                    .resizable(false)
-                    .exact_size(SIDE_WIDTH)
-                    .show(ui, |ui| self.side_ui(ui, &result));
-                egui::CentralPanel::default_margins().show(ui, |ui| self.matrix_ui(ui, &result, settings));
+                layout::header_ui(ui, "eval_header", |ui| self.header_ui(ui, &result, &mut actions));
+                let side_width = SIDE_WIDTH.min((ui.available_width() * SIDE_SHARE).floor());
+                layout::side_panel_ui(ui, "eval_side", side_width, |ui| self.side_ui(ui, &result));
+                layout::central_ui(ui, |ui| self.matrix_ui(ui, &result, settings, &mut actions));
             }
-            None => {
-                egui::CentralPanel::default_margins().show(ui, |ui| self.start_ui(ui, settings, model, &mut actions));
-            }
+            None => layout::central_ui(ui, |ui| self.start_ui(ui, settings, model, &mut actions)),
         }
         if self.job.is_some() {
-            // The clock of the progress line moves even between the job's wake-ups.
-            ui.ctx().request_repaint_after(Duration::from_millis(250));
+            ui.ctx().request_repaint_after(self.next_progress_frame());
         }
         drop_hint(ui.ctx());
         actions
     }
 
+    /// When to draw the running job's progress next: once a second, but when the job is about to end (by the
+    /// estimated time left, or scoring done and the report being built) soon enough that the result shows at once.
+    fn next_progress_frame(&self) -> Duration {
+        let Phase::Running { progress: Some(progress), .. } = &self.state.phase else { return PROGRESS_REPAINT };
+        if progress.total.is_some_and(|total| progress.done >= total) {
+            return FINISHING_POLL;
+        }
+        progress.left.map_or(PROGRESS_REPAINT, |left| left.clamp(FINISHING_POLL, PROGRESS_REPAINT))
+    }
+
     /// Before there is a result: what to do, the running job, or why the last one failed.
-    fn start_ui(&mut self, ui: &mut Ui, settings: &Settings, model: Option<&Path>, actions: &mut Vec<EvalAction>) {
+    fn start_ui(&mut self, ui: &mut Ui, settings: &Settings, model: Option<&Path>, actions: &mut Vec<Action>) {
         let width = ui.available_width().min(620.0);
         ui.add_space((ui.available_height() * 0.18).min(140.0));
         ui.vertical_centered(|ui| {
             ui.set_max_width(width);
             match self.state.phase.clone() {
-                Phase::Running { file, progress } => self.progress_ui(ui, &file, progress),
+                Phase::Running { file, progress } => progress_ui(ui, &file, progress, actions),
                 Phase::Failed { file, message } => {
-                    problem_frame(ui, palette::BAD, |ui| {
+                    problem_frame_ui(ui, palette::BAD, |ui| {
                         ui.label(
                             RichText::new(format!("{} could not be evaluated", file_name(&file))).size(18.0).strong(),
                         );
@@ -169,7 +190,7 @@ impl EvaluationView {
                     self.choices_ui(ui, settings, model, actions);
                 }
                 Phase::Cancelled { file } => {
-                    problem_frame(ui, palette::WARN, |ui| {
+                    problem_frame_ui(ui, palette::WARN, |ui| {
                         ui.label(
                             RichText::new(format!("The evaluation of {} was cancelled.", file_name(&file))).size(16.0),
                         );
@@ -195,7 +216,7 @@ impl EvaluationView {
         });
     }
 
-    fn choices_ui(&self, ui: &mut Ui, settings: &Settings, model: Option<&Path>, actions: &mut Vec<EvalAction>) {
+    fn choices_ui(&self, ui: &mut Ui, settings: &Settings, model: Option<&Path>, actions: &mut Vec<Action>) {
         match model {
             Some(m) => ui
                 .label(RichText::new(format!("model: {}", file_name(m))).monospace())
@@ -204,12 +225,12 @@ impl EvaluationView {
         };
         ui.add_space(8.0);
         if ui.button(RichText::new("Open labeled CSV…").size(16.0)).clicked() {
-            actions.push(EvalAction::PickData);
+            actions.push(Action::PickEvaluationData);
         }
         if let Some(demo) = crate::assets::demo_data(crate::assets::DEMO_LABELED)
             && ui.button(format!("Evaluate the demo file ({})", crate::assets::DEMO_LABELED)).clicked()
         {
-            actions.push(EvalAction::Evaluate(demo));
+            actions.push(Action::Evaluate(demo));
         }
         if let Some(last) = settings.last_evaluation.as_ref().filter(|p| p.is_file())
             && ui
@@ -217,7 +238,7 @@ impl EvaluationView {
                 .on_hover_text(last.display().to_string())
                 .clicked()
         {
-            actions.push(EvalAction::Evaluate(last.clone()));
+            actions.push(Action::Evaluate(last.clone()));
         }
         ui.add_space(8.0);
         ui.label(
@@ -227,41 +248,8 @@ impl EvaluationView {
         );
     }
 
-    fn progress_ui(&self, ui: &mut Ui, file: &Path, progress: Option<EvaluationProgress>) {
-        ui.label(RichText::new(format!("Evaluating {}", file_name(file))).size(20.0).strong())
-            .on_hover_text(file.display().to_string());
-        ui.add_space(10.0);
-        let cancelling = progress.is_some_and(|p| p.cancelling);
-        match progress.and_then(|p| p.total.map(|t| (p, t))) {
-            Some((p, total)) => {
-                let fraction = if total == 0 { 1.0 } else { p.done as f32 / total as f32 };
-                let left = p.left.map(|d| format!(" · about {} left", duration_text(d))).unwrap_or_default();
-                ui.add(
-                    egui::ProgressBar::new(fraction)
-                        .desired_width(ui.available_width())
-                        .desired_height(22.0)
-                        .text(format!("{} / {} windows{left}", p.done, total)),
-                );
-            }
-            None => {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Loading the file and the model…");
-                });
-            }
-        }
-        ui.add_space(10.0);
-        if cancelling {
-            ui.label(RichText::new("Cancelling…").weak());
-        } else if ui.button("Cancel").clicked()
-            && let Some(job) = &self.job
-        {
-            job.cancel();
-        }
-    }
-
     /// File, model, the buttons, the headline numbers and the notes.
-    fn header_ui(&mut self, ui: &mut Ui, result: &Evaluation, actions: &mut Vec<EvalAction>) {
+    fn header_ui(&mut self, ui: &mut Ui, result: &Evaluation, actions: &mut Vec<Action>) {
         let report = &result.report;
         ui.horizontal(|ui| {
             ui.label(RichText::new(file_name(Path::new(&report.data))).size(17.0).strong())
@@ -270,7 +258,7 @@ impl EvaluationView {
             ui.label(RichText::new(format!("{} {}", report.model.name, report.model.version)).monospace())
                 .on_hover_text(&report.model.path);
             ui.add_space(8.0);
-            // The report's notes and what the loader did open below the cards (a collapsible section whose
+            // The report's notes and what the loader did open below the headline numbers (a collapsible section whose
             // switch sits on this line, to leave the matrix its height).
             let arrow = if self.state.notes_open { "⏷" } else { "⏵" };
             let title = match report.notes.len() {
@@ -292,10 +280,10 @@ impl EvaluationView {
                     .on_hover_text("report.json, CSVs and confusion_matrix.png, as `har-monitor evaluate` writes them")
                     .clicked()
                 {
-                    actions.push(EvalAction::PickExportFolder);
+                    actions.push(Action::PickExportFolder);
                 }
                 if ui.button("Open labeled CSV…").clicked() {
-                    actions.push(EvalAction::PickData);
+                    actions.push(Action::PickEvaluationData);
                 }
                 export_status_ui(ui, &self.state.export);
             });
@@ -303,7 +291,7 @@ impl EvaluationView {
         ui.add_space(4.0);
         let kappa = report.cohen_kappa.map_or_else(|| "undefined".to_string(), |k| format!("{k:.3}"));
         let correct: u64 = (0..report.classes.len()).map(|i| report.confusion_matrix.count(i, i)).sum();
-        let cards = [
+        let headline = [
             (
                 "accuracy",
                 format!("{:.1}%", report.accuracy * 100.0),
@@ -327,9 +315,9 @@ impl EvaluationView {
                 format!("{:.2} s in the model", result.scored.inference_seconds),
             ),
         ];
-        ui.columns(cards.len(), |columns| {
-            for (ui, (caption, value, detail)) in columns.iter_mut().zip(cards) {
-                stat_card(ui, caption, &value, &detail);
+        ui.columns(headline.len(), |columns| {
+            for (ui, (caption, value, detail)) in columns.iter_mut().zip(headline) {
+                headline_stat_ui(ui, caption, &value, &detail);
             }
         });
         if self.state.notes_open {
@@ -349,26 +337,32 @@ impl EvaluationView {
         }
     }
 
-    fn matrix_ui(&mut self, ui: &mut Ui, result: &Evaluation, settings: &mut Settings) {
+    fn matrix_ui(&mut self, ui: &mut Ui, result: &Evaluation, settings: &Settings, actions: &mut Vec<Action>) {
         ui.horizontal(|ui| {
             ui.label(RichText::new("Confusion matrix").size(16.0).strong());
-            ui.label(RichText::new("rows: true class · columns: predicted class").weak());
+            // Right to left: the shade switch keeps its place and the caption takes what is left, shortened when
+            // the window is narrow (its full text on hover).
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 if ui
                     .selectable_label(!settings.normalised_matrix, "count")
                     .on_hover_text("Shade cells by their count")
                     .clicked()
                 {
-                    settings.normalised_matrix = false;
+                    actions.push(Action::SetNormalisedMatrix(false));
                 }
                 if ui
                     .selectable_label(settings.normalised_matrix, "row share")
                     .on_hover_text("Shade cells by their share of the true class")
                     .clicked()
                 {
-                    settings.normalised_matrix = true;
+                    actions.push(Action::SetNormalisedMatrix(true));
                 }
                 ui.label(RichText::new("shade by").weak());
+                ui.add_space(8.0);
+                ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
+                    let caption = "rows: true class · columns: predicted class";
+                    ui.add(egui::Label::new(RichText::new(caption).weak()).truncate()).on_hover_text(caption);
+                });
             });
         });
         ui.add_space(4.0);
@@ -423,8 +417,10 @@ impl EvaluationView {
         let rows = self.state.class_rows();
         let order = self.state.class_order;
         let mut clicked = None;
-        let number_w = 80.0;
-        let name_w = (ui.available_width() - 4.0 * number_w - 4.0 * ui.spacing().item_spacing.x - 4.0).max(150.0);
+        // The numbers narrow before the names do, so that the table fits the panel at any window size.
+        let free = ui.available_width() - 4.0 * ui.spacing().item_spacing.x - 4.0;
+        let number_w = ((free - 140.0) / 4.0).clamp(58.0, 80.0).floor();
+        let name_w = (free - 4.0 * number_w).max(110.0).floor();
         TableBuilder::new(ui)
             .id_salt("eval_per_class")
             .striped(true)
@@ -433,15 +429,17 @@ impl EvaluationView {
             .column(Column::exact(name_w))
             .columns(Column::exact(number_w), 4)
             .header(24.0, |mut header| {
+                // A narrow panel abbreviates the longest header (its hover names it in full).
+                let precision = if number_w >= 76.0 { "precision" } else { "prec." };
                 for (column, label) in [
                     (ClassColumn::Class, "class"),
-                    (ClassColumn::Precision, "precision"),
+                    (ClassColumn::Precision, precision),
                     (ClassColumn::Recall, "recall"),
                     (ClassColumn::F1, "F1"),
                     (ClassColumn::Support, "support"),
                 ] {
                     header.col(|ui| {
-                        if sort_header(ui, label, order.column == column, order.descending) {
+                        if sort_header_ui(ui, label, order.column == column, order.descending) {
                             clicked = Some(column);
                         }
                     });
@@ -452,13 +450,13 @@ impl EvaluationView {
                     let Some(c) = report.per_class.get(i) else { continue };
                     body.row(20.0, |mut row| {
                         row.col(|ui| {
-                            swatch(ui, class_color(i));
+                            swatch_ui(ui, class_color(i));
                             ui.label(&c.class);
                         });
                         for value in [c.precision, c.recall, c.f1] {
-                            row.col(|ui| number_cell(ui, &format!("{value:.3}")));
+                            row.col(|ui| number_cell_ui(ui, &format!("{value:.3}")));
                         }
-                        row.col(|ui| number_cell(ui, &c.support.to_string()));
+                        row.col(|ui| number_cell_ui(ui, &c.support.to_string()));
                     });
                 }
                 for (name, avg) in [("macro avg", &report.macro_avg), ("weighted avg", &report.weighted)] {
@@ -469,9 +467,9 @@ impl EvaluationView {
                             ui.label(RichText::new(name).italics().weak());
                         });
                         for value in [avg.precision, avg.recall, avg.f1] {
-                            row.col(|ui| number_cell(ui, &format!("{value:.3}")));
+                            row.col(|ui| number_cell_ui(ui, &format!("{value:.3}")));
                         }
-                        row.col(|ui| number_cell(ui, &report.windows.used.to_string()));
+                        row.col(|ui| number_cell_ui(ui, &report.windows.used.to_string()));
                     });
                 }
             });
@@ -495,11 +493,11 @@ impl EvaluationView {
         let share = if row_total == 0 { 0.0 } else { count as f64 / row_total as f64 };
         ui.horizontal(|ui| {
             ui.label(RichText::new("true").weak());
-            swatch(ui, class_color(t));
+            swatch_ui(ui, class_color(t));
             ui.label(RichText::new(name(t)).strong());
             ui.label(RichText::new("→").monospace().weak());
             ui.label(RichText::new("predicted").weak());
-            swatch(ui, class_color(p));
+            swatch_ui(ui, class_color(p));
             ui.label(RichText::new(name(p)).strong());
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 if ui.small_button("🗙").on_hover_text("Clear the selection").clicked() {
@@ -572,7 +570,7 @@ impl EvaluationView {
                     (WindowColumn::StartRow, "start row"),
                 ] {
                     header.col(|ui| {
-                        if sort_header(ui, label, order.column == column, order.descending) {
+                        if sort_header_ui(ui, label, order.column == column, order.descending) {
                             sort = Some(column);
                         }
                     });
@@ -651,20 +649,20 @@ impl EvaluationView {
         ui.horizontal_top(|ui| {
             let plots_w = (ui.available_width() - bars_w - 12.0).max(160.0);
             ui.allocate_ui_with_layout(vec2(plots_w, height), Layout::top_down(Align::Min), |ui| {
-                signal_plots(ui, result, &self.state, index, plots_w, height);
+                window_signals_ui(ui, result, &self.state, index, plots_w, height);
             });
             ui.add_space(4.0);
             ui.allocate_ui_with_layout(vec2(bars_w, height), Layout::top_down(Align::Min), |ui| {
                 ui.set_width(bars_w);
                 ui.label(RichText::new("class probabilities (true class outlined)").small().weak());
-                widgets::probability_bars(ui, classes, &p.probabilities, p.true_label);
+                widgets::probability_bars_ui(ui, classes, &p.probabilities, p.true_label);
             });
         });
     }
 }
 
 /// The accelerometer and gyroscope of one window, each group in its own plot.
-fn signal_plots(ui: &mut Ui, result: &Evaluation, state: &EvaluationState, index: usize, width: f32, height: f32) {
+fn window_signals_ui(ui: &mut Ui, result: &Evaluation, state: &EvaluationState, index: usize, width: f32, height: f32) {
     let Some(signals) = state.window_signals(index) else {
         ui.label(RichText::new("The window's rows are not in the recording.").weak());
         return;
@@ -675,7 +673,7 @@ fn signal_plots(ui: &mut Ui, result: &Evaluation, state: &EvaluationState, index
         ("accelerometer", unit_text(&result.accel_unit), 0..split),
         ("gyroscope", unit_text(&result.gyro_unit), split..n),
     ];
-    axes_legend(ui);
+    axes_legend_ui(ui);
     let each = ((height - 30.0) / 2.0).clamp(90.0, 200.0);
     let end = signals.seconds.last().copied().unwrap_or(1.0);
     for (g, (title, unit, range)) in groups.into_iter().enumerate() {
@@ -715,7 +713,7 @@ fn signal_plots(ui: &mut Ui, result: &Evaluation, state: &EvaluationState, index
 }
 
 /// One legend for both signal plots: the x, y and z axes' colours.
-fn axes_legend(ui: &mut Ui) {
+fn axes_legend_ui(ui: &mut Ui) {
     ui.horizontal(|ui| {
         ui.label(RichText::new("signals").small().weak());
         for (k, axis) in ["x", "y", "z"].into_iter().enumerate() {
@@ -777,7 +775,39 @@ fn user_bars_ui(ui: &mut Ui, result: &Evaluation) {
     }
 }
 
-fn stat_card(ui: &mut Ui, caption: &str, value: &str, detail: &str) {
+/// A running job: the file, a progress bar with the time left, and Cancel.
+fn progress_ui(ui: &mut Ui, file: &Path, progress: Option<EvaluationProgress>, actions: &mut Vec<Action>) {
+    ui.label(RichText::new(format!("Evaluating {}", file_name(file))).size(20.0).strong())
+        .on_hover_text(file.display().to_string());
+    ui.add_space(10.0);
+    let cancelling = progress.is_some_and(|p| p.cancelling);
+    match progress.and_then(|p| p.total.map(|t| (p, t))) {
+        Some((p, total)) => {
+            let fraction = if total == 0 { 1.0 } else { p.done as f32 / total as f32 };
+            let left = p.left.map(|d| format!(" · about {} left", duration_text(d))).unwrap_or_default();
+            ui.add(
+                egui::ProgressBar::new(fraction)
+                    .desired_width(ui.available_width())
+                    .desired_height(22.0)
+                    .text(format!("{} / {} windows{left}", p.done, total)),
+            );
+        }
+        None => {
+            ui.horizontal(|ui| {
+                // Not a spinner: it would redraw every frame and take the cores the job loads on.
+                ui.label("⏳ Loading the file and the model…");
+            });
+        }
+    }
+    ui.add_space(10.0);
+    if cancelling {
+        ui.label(RichText::new("Cancelling…").weak());
+    } else if ui.button("Cancel").clicked() {
+        actions.push(Action::CancelEvaluation);
+    }
+}
+
+fn headline_stat_ui(ui: &mut Ui, caption: &str, value: &str, detail: &str) {
     egui::Frame::new()
         .fill(ui.visuals().faint_bg_color)
         .stroke(ui.visuals().widgets.noninteractive.bg_stroke)
@@ -795,8 +825,7 @@ fn export_status_ui(ui: &mut Ui, status: &ExportStatus) {
     match status {
         ExportStatus::None => {}
         ExportStatus::Writing(dir) => {
-            ui.spinner();
-            ui.label(RichText::new(format!("writing to {}…", dir.display())).weak());
+            ui.label(RichText::new(format!("⏳ writing to {}…", dir.display())).weak());
         }
         ExportStatus::Written { dir, files } => {
             let names: Vec<String> = files.iter().map(|f| file_name(f)).collect();
@@ -810,7 +839,7 @@ fn export_status_ui(ui: &mut Ui, status: &ExportStatus) {
 }
 
 /// A clickable column header that shows the sort direction; true when clicked.
-fn sort_header(ui: &mut Ui, label: &str, sorted: bool, descending: bool) -> bool {
+fn sort_header_ui(ui: &mut Ui, label: &str, sorted: bool, descending: bool) -> bool {
     let arrow = match (sorted, descending) {
         (false, _) => "",
         (true, true) => " ⏷",
@@ -822,19 +851,19 @@ fn sort_header(ui: &mut Ui, label: &str, sorted: bool, descending: bool) -> bool
         .clicked()
 }
 
-fn number_cell(ui: &mut Ui, text: &str) {
+fn number_cell_ui(ui: &mut Ui, text: &str) {
     ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
         ui.add_space(8.0);
         ui.label(RichText::new(text).monospace());
     });
 }
 
-fn swatch(ui: &mut Ui, color: Color32) {
+fn swatch_ui(ui: &mut Ui, color: Color32) {
     let (rect, _) = ui.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
     ui.painter().rect_filled(rect, 2.0, color);
 }
 
-fn problem_frame(ui: &mut Ui, color: Color32, add: impl FnOnce(&mut Ui)) {
+fn problem_frame_ui(ui: &mut Ui, color: Color32, add: impl FnOnce(&mut Ui)) {
     egui::Frame::new()
         .fill(color.gamma_multiply(0.12))
         .stroke(egui::Stroke::new(1.0, color))

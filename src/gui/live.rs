@@ -1,25 +1,23 @@
 //! The supervisor's screen: what is happening now (largest), the signals, every class's probability, the session
 //! timeline, replay controls and alerts.
 
-use egui::{Align, Color32, Layout, RichText, Ui, vec2};
+use egui::{Align, Layout, RichText, Ui, vec2};
 use egui_plot::{Legend, Line, Plot, PlotPoints, Span};
 
+use super::action::Action;
+use super::app::LoggedError;
+use super::layout;
 use super::palette::{self, class_color};
 use super::settings::Settings;
 use super::widgets::{self, TimelineBand};
-use crate::pipeline::Command;
+use crate::monitor::alerts::AlertConfig;
 use crate::session::live::LiveState;
 use crate::source::{SourceKind, SourceSpec};
 
-/// What the live view asks the shell to do.
-#[derive(Debug, Clone)]
-pub enum LiveAction {
-    Command(Command),
-    PickReplay,
-}
-
-/// Speeds offered by the speed control.
-const SPEEDS: [f64; 10] = [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 100.0];
+/// Speeds offered as buttons beside the speed slider.
+const SPEED_PRESETS: [f64; 3] = [1.0, 10.0, 100.0];
+/// Width of the class-probability and alert panel.
+const SIDE_WIDTH: f32 = 330.0;
 
 #[derive(Debug, Default)]
 pub struct LiveView {
@@ -30,31 +28,35 @@ pub struct LiveView {
 }
 
 impl LiveView {
-    pub fn ui(&mut self, ui: &mut Ui, live: &LiveState, settings: &mut Settings) -> Vec<LiveAction> {
+    /// Draws the view from the live state, this run's settings and the error log; returns what the user asked for.
+    pub fn ui(&mut self, ui: &mut Ui, live: &LiveState, settings: &Settings, log: &[LoggedError]) -> Vec<Action> {
         let mut actions = Vec::new();
-        egui::Panel::right("live_side")
-            .resizable(false)
-            .exact_size(330.0)
-            .show(ui, |ui| self.side_panel(ui, live, settings, &mut actions));
-        egui::CentralPanel::default_margins().show(ui, |ui| {
-            self.alert_banner(ui, live);
-            self.now_card(ui, live);
+        layout::side_panel_ui(ui, "live_side", SIDE_WIDTH, |ui| {
+            self.side_panel_ui(ui, live, settings, log, &mut actions)
+        });
+        layout::central_ui(ui, |ui| {
+            self.alert_banner_ui(ui, live);
+            if live.errors.is_empty() {
+                now_ui(ui, live);
+            } else {
+                errors_ui(ui, live, &mut actions);
+            }
             ui.add_space(4.0);
-            self.controls(ui, live, settings, &mut actions);
+            self.controls_ui(ui, live, settings, &mut actions);
             ui.add_space(4.0);
             let two_bands = live.label_track.is_some() || live.source.as_ref().is_some_and(|s| s.has_labels);
             let timeline_h = if two_bands { 64.0 } else { 44.0 };
             let plots_h = (ui.available_height() - timeline_h - 16.0).max(160.0);
-            self.signal_plots(ui, live, settings, plots_h);
+            signal_plots_ui(ui, live, settings, plots_h);
             ui.add_space(6.0);
-            if let Some(t) = self.timeline(ui, live) {
-                actions.push(LiveAction::Command(Command::Seek(t)));
+            if let Some(t) = session_timeline_ui(ui, live) {
+                actions.push(Action::Seek(t));
             }
         });
         actions
     }
 
-    fn alert_banner(&mut self, ui: &mut Ui, live: &LiveState) {
+    fn alert_banner_ui(&mut self, ui: &mut Ui, live: &LiveState) {
         let Some((index, logged)) = live.alerts.iter().enumerate().next_back() else { return };
         if index < self.dismissed_up_to {
             return;
@@ -63,83 +65,25 @@ impl LiveView {
         if age > widgets::ALERT_BANNER_SECONDS {
             return;
         }
-        if widgets::alert_banner(ui, logged) {
+        if widgets::alert_banner_ui(ui, logged) {
             self.dismissed_up_to = index + 1;
         }
         ui.add_space(6.0);
     }
 
-    fn now_card(&self, ui: &mut Ui, live: &LiveState) {
-        egui::Frame::group(ui.style()).inner_margin(egui::Margin::symmetric(14, 10)).show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            ui.horizontal(|ui| match live.current() {
-                Some(p) => {
-                    let name = live.class_name(p.predicted).replace('_', " ");
-                    let color = class_color(p.predicted);
-                    ui.vertical(|ui| {
-                        ui.label(RichText::new("NOW").small().weak());
-                        ui.label(RichText::new(name).size(40.0).strong().color(color));
-                    });
-                    ui.add_space(18.0);
-                    ui.vertical(|ui| {
-                        ui.label(RichText::new("confidence").small().weak());
-                        ui.label(RichText::new(format!("{:.0}%", p.confidence * 100.0)).size(30.0).strong());
-                    });
-                    ui.add_space(18.0);
-                    ui.vertical(|ui| {
-                        let watched = live
-                            .model
-                            .as_ref()
-                            .is_some_and(|_| crate::classes::DEFAULT_WATCHED.contains(&live.class_name(p.predicted)));
-                        ui.label(RichText::new("window").small().weak());
-                        ui.label(
-                            RichText::new(format!("{} – {}", widgets::clock(p.t_start), widgets::clock(p.t_end)))
-                                .monospace(),
-                        );
-                        if watched {
-                            ui.label(RichText::new("anxiety-related").color(palette::WARN));
-                        }
-                    });
-                    if let Some(t) = p.true_label {
-                        ui.add_space(18.0);
-                        ui.vertical(|ui| {
-                            ui.label(RichText::new("true label").small().weak());
-                            let ok = t == p.predicted;
-                            ui.label(RichText::new(live.class_name(t)).size(16.0).color(if ok {
-                                palette::OK
-                            } else {
-                                palette::BAD
-                            }));
-                            ui.label(RichText::new(if ok { "correct" } else { "missed" }).small().weak());
-                        });
-                    }
-                }
-                None => {
-                    ui.vertical(|ui| {
-                        ui.label(RichText::new("NOW").small().weak());
-                        let text =
-                            if live.model.is_none() { "loading model…" } else { "waiting for the first window…" };
-                        ui.label(RichText::new(text).size(28.0).weak());
-                    });
-                }
-            });
-        });
-    }
-
-    fn controls(&mut self, ui: &mut Ui, live: &LiveState, settings: &mut Settings, actions: &mut Vec<LiveAction>) {
+    fn controls_ui(&mut self, ui: &mut Ui, live: &LiveState, settings: &Settings, actions: &mut Vec<Action>) {
         let s = &live.status;
-        let replay = live.source.as_ref().is_some_and(|s| s.kind == SourceKind::Replay);
         ui.horizontal(|ui| {
             let play_label = if s.playing { "⏸ Pause" } else { "▶ Play" };
             if ui.button(RichText::new(play_label).size(15.0)).on_hover_text("Space").clicked() {
-                actions.push(LiveAction::Command(Command::TogglePlay));
+                actions.push(Action::TogglePlay);
             }
             if ui.button("⏮ Restart").clicked() {
-                actions.push(LiveAction::Command(Command::Restart));
+                actions.push(Action::Restart);
             }
             let mut looping = settings.looping;
             if ui.toggle_value(&mut looping, "🔁 Loop").changed() {
-                actions.push(LiveAction::Command(Command::SetLoop(looping)));
+                actions.push(Action::SetLoop(looping));
             }
             ui.separator();
             let speed_label = ui.label("speed");
@@ -152,32 +96,28 @@ impl LiveView {
             );
             let response = response.labelled_by(speed_label.id);
             if response.changed() {
-                actions.push(LiveAction::Command(Command::SetSpeed(speed)));
-                settings.speed = speed;
+                actions.push(Action::SetSpeed(speed));
             }
-            for preset in [1.0, 10.0, 100.0] {
+            for preset in SPEED_PRESETS {
                 if ui.small_button(format!("{preset}×")).clicked() {
-                    settings.speed = preset;
-                    actions.push(LiveAction::Command(Command::SetSpeed(preset)));
+                    actions.push(Action::SetSpeed(preset));
                 }
             }
-            let _ = SPEEDS;
             ui.separator();
             let plot_label = ui.label("plot");
-            ui.add(
-                egui::Slider::new(&mut settings.plot_seconds, 4.0..=60.0)
-                    .suffix(" s")
-                    .integer()
-                    .clamping(egui::SliderClamping::Always),
-            )
-            .labelled_by(plot_label.id);
-            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                let position = match s.duration {
-                    Some(d) if replay => format!("{} / {}", widgets::clock(live.now), widgets::clock(d)),
-                    _ => widgets::clock(live.now),
-                };
-                ui.label(RichText::new(position).monospace().size(15.0));
-            });
+            let mut plot_seconds = settings.plot_seconds;
+            if ui
+                .add(
+                    egui::Slider::new(&mut plot_seconds, 4.0..=60.0)
+                        .suffix(" s")
+                        .integer()
+                        .clamping(egui::SliderClamping::Always),
+                )
+                .labelled_by(plot_label.id)
+                .changed()
+            {
+                actions.push(Action::SetPlotSeconds(plot_seconds));
+            }
         });
         ui.horizontal(|ui| {
             ui.label("source");
@@ -191,7 +131,7 @@ impl LiveView {
             };
             ui.label(RichText::new(current).monospace());
             if ui.button("Open CSV…").on_hover_text("Replay a recording (or drop a .csv on the window)").clicked() {
-                actions.push(LiveAction::PickReplay);
+                actions.push(Action::PickReplay);
             }
             ui.separator();
             let sim_label = ui.label("simulated sensor");
@@ -209,8 +149,7 @@ impl LiveView {
                 .labelled_by(sim_label.id);
             if ui.button("Start").clicked() {
                 let spec = SourceSpec::Simulated { behaviour: self.sim_behaviour.clone(), seed: 7 };
-                actions.push(LiveAction::Command(Command::OpenSource(spec)));
-                actions.push(LiveAction::Command(Command::Play));
+                actions.push(Action::OpenSource(spec));
             }
             if let Some(info) = &live.source
                 && !info.notes.is_empty()
@@ -220,94 +159,20 @@ impl LiveView {
         });
     }
 
-    fn signal_plots(&self, ui: &mut Ui, live: &LiveState, settings: &Settings, height: f32) {
-        let Some(model) = &live.model else {
-            ui.allocate_space(vec2(ui.available_width(), height));
-            return;
-        };
-        let channels = &model.card.channels;
-        let t1 = live.now.max(settings.plot_seconds);
-        let t0 = t1 - settings.plot_seconds;
-        let range = live.signals.range(t0, t1);
-        let buckets = ui.available_width().max(100.0) as usize;
-        let groups = crate::session::live::signal_groups(&model.card);
-        let link = egui::Id::unique("live_plots");
-        let each = (height - 8.0) / 2.0;
-        for (g, group) in groups.into_iter().take(2).enumerate() {
-            let (title, unit, chans) = (group.title, group.unit, group.channels);
-            let current = live.current();
-            Plot::new(("signal", g))
-                .height(each)
-                .legend(Legend::default().position(egui_plot::Corner::RightTop))
-                .allow_zoom(false)
-                .allow_drag(false)
-                .allow_scroll(false)
-                .allow_boxed_zoom(false)
-                .show_x(true)
-                .y_axis_label(format!("{title} [{unit}]"))
-                .y_axis_min_width(58.0)
-                .link_cursor(link, [true, false])
-                .x_axis_formatter(|mark, _| widgets::clock(mark.value))
-                .show(ui, |plot_ui| {
-                    plot_ui.set_auto_bounds([false, true]);
-                    plot_ui.set_plot_bounds_x(t0..=t1);
-                    if let Some(p) = current {
-                        plot_ui.span(
-                            Span::new("", p.t_start..=p.t_end)
-                                .fill(class_color(p.predicted).gamma_multiply(0.12))
-                                .border(egui::Stroke::new(1.0, class_color(p.predicted).gamma_multiply(0.6))),
-                        );
-                    }
-                    for (k, &c) in chans.iter().enumerate() {
-                        let pts = live.signals.decimated(c, range.clone(), buckets);
-                        let name = channels.get(c).cloned().unwrap_or_default();
-                        plot_ui.line(Line::new(name, PlotPoints::from(pts)).color(palette::AXES[k % 3]).width(1.3));
-                    }
-                });
-        }
-    }
-
-    fn timeline(&self, ui: &mut Ui, live: &LiveState) -> Option<f64> {
-        let model = live.model.as_ref()?;
-        let step_s = model.card.step() as f64 / model.card.sample_rate_hz;
-        let duration = live.source.as_ref().and_then(|s| s.duration).unwrap_or(live.now).max(live.now).max(1.0);
-        let mut bands = vec![TimelineBand {
-            label: "predicted",
-            spans: widgets::prediction_spans(live.predictions.iter(), step_s),
-        }];
-        if let Some(track) = &live.label_track {
-            bands.push(TimelineBand { label: "true", spans: widgets::label_spans(track) });
-        } else if live.source.as_ref().is_some_and(|s| s.has_labels) {
-            // A live source that knows its labels (the simulated sensor): the true band grows with the predictions.
-            let spans =
-                live.predictions.iter().map(|p| ((p.t_end - step_s).max(p.t_start), p.t_end, p.true_label)).collect();
-            bands.push(TimelineBand { label: "true", spans });
-        }
-        let describe = |t: f64| -> String {
-            let mut text = widgets::clock(t).to_string();
-            if let Some(p) = live.prediction_at(t, step_s) {
-                text += &format!("\npredicted {} ({:.0}%)", live.class_name(p.predicted), p.confidence * 100.0);
-            }
-            if let Some(track) = &live.label_track {
-                let i = track.partition_point(|s| s.t_end <= t);
-                if let Some(s) = track.get(i).filter(|s| s.t_start <= t) {
-                    text += &format!("\ntrue {}", s.class.map(|c| live.class_name(c)).unwrap_or("unknown"));
-                }
-            }
-            text + "\nclick to seek here"
-        };
-        ui.label(RichText::new("session").small().weak());
-        widgets::timeline(ui, &bands, 0.0, duration, live.now, &describe)
-    }
-
-    fn side_panel(&mut self, ui: &mut Ui, live: &LiveState, settings: &mut Settings, actions: &mut Vec<LiveAction>) {
-        ui.add_space(6.0);
+    fn side_panel_ui(
+        &mut self,
+        ui: &mut Ui,
+        live: &LiveState,
+        settings: &Settings,
+        log: &[LoggedError],
+        actions: &mut Vec<Action>,
+    ) {
         ui.heading("Class probabilities");
         ui.add_space(4.0);
         let classes = live.classes();
         match live.current() {
-            Some(p) => widgets::probability_bars(ui, classes, &p.probabilities, p.true_label),
-            None => widgets::probability_bars(ui, classes, &vec![0.0; classes.len()], None),
+            Some(p) => widgets::probability_bars_ui(ui, classes, &p.probabilities, p.true_label),
+            None => widgets::probability_bars_ui(ui, classes, &vec![0.0; classes.len()], None),
         }
         ui.add_space(8.0);
         ui.separator();
@@ -315,68 +180,278 @@ impl LiveView {
             ui.heading("Alerts");
             ui.label(RichText::new(format!("{}", live.alerts.len())).weak());
         });
-        let mut alerts = settings.alerts.clone();
-        let mut changed = false;
-        egui::CollapsingHeader::new("Alert rules").default_open(false).show(ui, |ui| {
-            ui.horizontal(|ui| {
-                let l = ui.label("fire after");
-                changed |=
-                    ui.add(egui::DragValue::new(&mut alerts.consecutive).range(1..=50)).labelled_by(l.id).changed();
-                let l = ui.label("windows ≥");
-                let mut pct = alerts.min_confidence * 100.0;
-                if ui.add(egui::DragValue::new(&mut pct).range(0.0..=100.0).suffix("%")).labelled_by(l.id).changed() {
-                    alerts.min_confidence = pct / 100.0;
-                    changed = true;
-                }
-            });
-            ui.horizontal(|ui| {
-                let l = ui.label("low confidence <");
-                let mut pct = alerts.low_confidence * 100.0;
-                if ui.add(egui::DragValue::new(&mut pct).range(0.0..=100.0).suffix("%")).labelled_by(l.id).changed() {
-                    alerts.low_confidence = pct / 100.0;
-                    changed = true;
-                }
-                let l = ui.label("for");
-                changed |= ui
-                    .add(egui::DragValue::new(&mut alerts.low_confidence_windows).range(1..=100))
-                    .labelled_by(l.id)
-                    .changed();
-            });
-            ui.label(RichText::new("watched behaviours").small().weak());
-            egui::Grid::new("watched").num_columns(2).show(ui, |ui| {
-                for (i, c) in classes.iter().enumerate() {
-                    let mut on = alerts.watched.contains(c);
-                    if ui.checkbox(&mut on, RichText::new(c.as_str()).color(class_color(i))).changed() {
-                        if on {
-                            alerts.watched.push(c.clone());
-                        } else {
-                            alerts.watched.retain(|w| w != c);
-                        }
-                        changed = true;
-                    }
-                    if i % 2 == 1 {
-                        ui.end_row();
-                    }
-                }
-            });
-        });
-        if changed {
-            settings.alerts = alerts.clone();
-            actions.push(LiveAction::Command(Command::SetAlerts(alerts)));
+        if let Some(alerts) = alert_rules_ui(ui, classes, &settings.alerts) {
+            actions.push(Action::SetAlerts(alerts));
         }
-        egui::ScrollArea::vertical().id_salt("alert_log").show(ui, |ui| {
-            if live.alerts.is_empty() {
-                ui.label(RichText::new("No alerts yet.").weak());
+        event_log_ui(ui, live, log);
+    }
+}
+
+/// What is happening now, in the largest type: the predicted behaviour, its confidence, the window and, for a
+/// replay, where it is.
+fn now_ui(ui: &mut Ui, live: &LiveState) {
+    egui::Frame::group(ui.style()).inner_margin(egui::Margin::symmetric(14, 10)).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.horizontal(|ui| {
+            match live.current() {
+                Some(p) => prediction_ui(ui, live, p),
+                None => {
+                    ui.vertical(|ui| {
+                        ui.label(RichText::new("NOW").small().weak());
+                        let text =
+                            if live.model.is_none() { "loading model…" } else { "waiting for the first window…" };
+                        ui.label(RichText::new(text).size(28.0).weak());
+                    });
+                }
             }
-            for logged in live.alerts.iter().rev().take(200) {
-                let color = logged.alert.class.map(class_color).unwrap_or(palette::WARN);
-                ui.horizontal_wrapped(|ui| {
+            ui.with_layout(Layout::right_to_left(Align::Min), |ui| position_ui(ui, live));
+        });
+    });
+}
+
+/// The current prediction's columns: class, confidence, window, true label.
+fn prediction_ui(ui: &mut Ui, live: &LiveState, p: &crate::pipeline::LivePrediction) {
+    let name = live.class_name(p.predicted).replace('_', " ");
+    let color = class_color(p.predicted);
+    ui.vertical(|ui| {
+        ui.label(RichText::new("NOW").small().weak());
+        ui.label(RichText::new(name).size(40.0).strong().color(color));
+    });
+    ui.add_space(18.0);
+    ui.vertical(|ui| {
+        ui.label(RichText::new("confidence").small().weak());
+        ui.label(RichText::new(format!("{:.0}%", p.confidence * 100.0)).size(30.0).strong());
+    });
+    ui.add_space(18.0);
+    ui.vertical(|ui| {
+        let watched = live
+            .model
+            .as_ref()
+            .is_some_and(|_| crate::classes::DEFAULT_WATCHED.contains(&live.class_name(p.predicted)));
+        ui.label(RichText::new("window").small().weak());
+        ui.label(RichText::new(format!("{} – {}", widgets::clock(p.t_start), widgets::clock(p.t_end))).monospace());
+        if watched {
+            ui.label(RichText::new("anxiety-related").color(palette::WARN));
+        }
+    });
+    if let Some(t) = p.true_label {
+        ui.add_space(18.0);
+        ui.vertical(|ui| {
+            ui.label(RichText::new("true label").small().weak());
+            let ok = t == p.predicted;
+            ui.label(RichText::new(live.class_name(t)).size(16.0).color(if ok { palette::OK } else { palette::BAD }));
+            ui.label(RichText::new(if ok { "correct" } else { "missed" }).small().weak());
+        });
+    }
+}
+
+/// Where the source is: `position / duration` for a replay, the source clock otherwise (right-aligned in the
+/// panel, in its own space so it never runs into the controls).
+fn position_ui(ui: &mut Ui, live: &LiveState) {
+    let replay = live.source.as_ref().is_some_and(|s| s.kind == SourceKind::Replay);
+    let position = match live.status.duration {
+        Some(d) if replay => format!("{} / {}", widgets::clock(live.now), widgets::clock(d)),
+        _ => widgets::clock(live.now),
+    };
+    ui.vertical(|ui| {
+        ui.with_layout(Layout::top_down(Align::Max), |ui| {
+            ui.label(RichText::new(if replay { "replay position" } else { "source time" }).small().weak());
+            ui.label(RichText::new(position).monospace().size(18.0));
+        });
+    });
+}
+
+/// What went wrong, where the prediction would be, with what to do about it. It stays until a model or a source
+/// opens, or the user dismisses it (the log keeps it).
+fn errors_ui(ui: &mut Ui, live: &LiveState, actions: &mut Vec<Action>) {
+    let no_model = live.model.is_none();
+    egui::Frame::new()
+        .fill(palette::BAD.gamma_multiply(0.12))
+        .stroke(egui::Stroke::new(1.5, palette::BAD.gamma_multiply(0.8)))
+        .corner_radius(6.0)
+        .inner_margin(egui::Margin::symmetric(14, 10))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal(|ui| {
+                let title = if no_model { "No model is running" } else { "The source could not be opened" };
+                ui.label(RichText::new(format!("⚠ {title}")).size(22.0).strong().color(palette::BAD));
+                ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                    if !no_model && ui.button("Dismiss error").clicked() {
+                        actions.push(Action::DismissLiveErrors);
+                    }
+                });
+            });
+            for message in &live.errors {
+                ui.label(RichText::new(message).color(palette::BAD));
+            }
+            ui.add_space(4.0);
+            let what_to_do = if no_model {
+                "What to do: open a model with Open model… (top bar); its .model.json card must be beside the .onnx \
+                 file. From the command line: har-monitor gui --model M.onnx. `har-monitor info` checks the ONNX \
+                 Runtime library."
+            } else {
+                "What to do: open another recording with Open CSV… (or drop it on the window), or start the \
+                 simulated sensor below."
+            };
+            ui.label(RichText::new(what_to_do).weak());
+        });
+}
+
+fn signal_plots_ui(ui: &mut Ui, live: &LiveState, settings: &Settings, height: f32) {
+    let Some(model) = &live.model else {
+        ui.allocate_space(vec2(ui.available_width(), height));
+        return;
+    };
+    let channels = &model.card.channels;
+    let t1 = live.now.max(settings.plot_seconds);
+    let t0 = t1 - settings.plot_seconds;
+    let range = live.signals.range(t0, t1);
+    let buckets = ui.available_width().max(100.0) as usize;
+    let groups = crate::session::live::signal_groups(&model.card);
+    let link = egui::Id::unique("live_plots");
+    let each = (height - 8.0) / 2.0;
+    for (g, group) in groups.into_iter().take(2).enumerate() {
+        let (title, unit, chans) = (group.title, group.unit, group.channels);
+        let current = live.current();
+        Plot::new(("signal", g))
+            .height(each)
+            .legend(Legend::default().position(egui_plot::Corner::RightTop))
+            .allow_zoom(false)
+            .allow_drag(false)
+            .allow_scroll(false)
+            .allow_boxed_zoom(false)
+            .show_x(true)
+            .y_axis_label(format!("{title} [{unit}]"))
+            .y_axis_min_width(58.0)
+            .link_cursor(link, [true, false])
+            .x_axis_formatter(|mark, _| widgets::clock(mark.value))
+            .show(ui, |plot_ui| {
+                plot_ui.set_auto_bounds([false, true]);
+                plot_ui.set_plot_bounds_x(t0..=t1);
+                if let Some(p) = current {
+                    plot_ui.span(
+                        Span::new("", p.t_start..=p.t_end)
+                            .fill(class_color(p.predicted).gamma_multiply(0.12))
+                            .border(egui::Stroke::new(1.0, class_color(p.predicted).gamma_multiply(0.6))),
+                    );
+                }
+                for (k, &c) in chans.iter().enumerate() {
+                    let pts = live.signals.decimated(c, range.clone(), buckets);
+                    let name = channels.get(c).cloned().unwrap_or_default();
+                    plot_ui.line(Line::new(name, PlotPoints::from(pts)).color(palette::AXES[k % 3]).width(1.3));
+                }
+            });
+    }
+}
+
+/// The session timeline; a click returns the time to seek to.
+fn session_timeline_ui(ui: &mut Ui, live: &LiveState) -> Option<f64> {
+    let model = live.model.as_ref()?;
+    let step_s = model.card.step() as f64 / model.card.sample_rate_hz;
+    let duration = live.source.as_ref().and_then(|s| s.duration).unwrap_or(live.now).max(live.now).max(1.0);
+    let mut bands =
+        vec![TimelineBand { label: "predicted", spans: widgets::prediction_spans(live.predictions.iter(), step_s) }];
+    if let Some(track) = &live.label_track {
+        bands.push(TimelineBand { label: "true", spans: widgets::label_spans(track) });
+    } else if live.source.as_ref().is_some_and(|s| s.has_labels) {
+        // A live source that knows its labels (the simulated sensor): the true band grows with the predictions.
+        let spans =
+            live.predictions.iter().map(|p| ((p.t_end - step_s).max(p.t_start), p.t_end, p.true_label)).collect();
+        bands.push(TimelineBand { label: "true", spans });
+    }
+    let describe = |t: f64| -> String {
+        let mut text = widgets::clock(t).to_string();
+        if let Some(p) = live.prediction_at(t, step_s) {
+            text += &format!("\npredicted {} ({:.0}%)", live.class_name(p.predicted), p.confidence * 100.0);
+        }
+        if let Some(track) = &live.label_track {
+            let i = track.partition_point(|s| s.t_end <= t);
+            if let Some(s) = track.get(i).filter(|s| s.t_start <= t) {
+                text += &format!("\ntrue {}", s.class.map(|c| live.class_name(c)).unwrap_or("unknown"));
+            }
+        }
+        text + "\nclick to seek here"
+    };
+    ui.label(RichText::new("session").small().weak());
+    widgets::timeline_ui(ui, &bands, 0.0, duration, live.now, &describe)
+}
+
+/// The alert rules, folded away; returns the new rules when the user changed one.
+fn alert_rules_ui(ui: &mut Ui, classes: &[String], current: &AlertConfig) -> Option<AlertConfig> {
+    let mut alerts = current.clone();
+    let mut changed = false;
+    egui::CollapsingHeader::new("Alert rules").default_open(false).show(ui, |ui| {
+        ui.horizontal(|ui| {
+            let l = ui.label("fire after");
+            changed |= ui.add(egui::DragValue::new(&mut alerts.consecutive).range(1..=50)).labelled_by(l.id).changed();
+            let l = ui.label("windows ≥");
+            let mut pct = alerts.min_confidence * 100.0;
+            if ui.add(egui::DragValue::new(&mut pct).range(0.0..=100.0).suffix("%")).labelled_by(l.id).changed() {
+                alerts.min_confidence = pct / 100.0;
+                changed = true;
+            }
+        });
+        ui.horizontal(|ui| {
+            let l = ui.label("low confidence <");
+            let mut pct = alerts.low_confidence * 100.0;
+            if ui.add(egui::DragValue::new(&mut pct).range(0.0..=100.0).suffix("%")).labelled_by(l.id).changed() {
+                alerts.low_confidence = pct / 100.0;
+                changed = true;
+            }
+            let l = ui.label("for");
+            changed |= ui
+                .add(egui::DragValue::new(&mut alerts.low_confidence_windows).range(1..=100))
+                .labelled_by(l.id)
+                .changed();
+        });
+        ui.label(RichText::new("watched behaviours").small().weak());
+        egui::Grid::new("watched").num_columns(2).show(ui, |ui| {
+            for (i, c) in classes.iter().enumerate() {
+                let mut on = alerts.watched.contains(c);
+                if ui.checkbox(&mut on, RichText::new(c.as_str()).color(class_color(i))).changed() {
+                    if on {
+                        alerts.watched.push(c.clone());
+                    } else {
+                        alerts.watched.retain(|w| w != c);
+                    }
+                    changed = true;
+                }
+                if i % 2 == 1 {
+                    ui.end_row();
+                }
+            }
+        });
+    });
+    changed.then_some(alerts)
+}
+
+/// The log of this run, newest first: fired alerts and the pipeline's errors, with their wall-clock times.
+fn event_log_ui(ui: &mut Ui, live: &LiveState, log: &[LoggedError]) {
+    egui::ScrollArea::vertical().id_salt("alert_log").show(ui, |ui| {
+        if live.alerts.is_empty() && log.is_empty() {
+            ui.label(RichText::new("No alerts yet.").weak());
+        }
+        let mut alerts = live.alerts.iter().rev().take(200).peekable();
+        let mut errors = log.iter().rev().take(200).peekable();
+        loop {
+            let error_next = match (alerts.peek(), errors.peek()) {
+                (Some(a), Some(e)) => e.wall >= a.wall,
+                (None, Some(_)) => true,
+                (Some(_), None) => false,
+                (None, None) => break,
+            };
+            ui.horizontal_wrapped(|ui| {
+                if error_next && let Some(e) = errors.next() {
+                    ui.label(RichText::new(e.wall.format("%H:%M:%S").to_string()).monospace().weak());
+                    ui.label(RichText::new("error").monospace().color(palette::BAD));
+                    ui.label(RichText::new(&e.message).color(palette::BAD));
+                } else if let Some(logged) = alerts.next() {
+                    let color = logged.alert.class.map(class_color).unwrap_or(palette::WARN);
                     ui.label(RichText::new(logged.wall.format("%H:%M:%S").to_string()).monospace().weak());
                     ui.label(RichText::new(widgets::clock(logged.alert.time)).monospace());
                     ui.label(RichText::new(&logged.alert.message).color(color));
-                });
-            }
-        });
-        let _ = Color32::TRANSPARENT;
-    }
+                }
+            });
+        }
+    });
 }

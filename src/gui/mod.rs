@@ -1,9 +1,11 @@
 //! The desktop app (eframe/egui): a view over the pipeline. One file per view; widgets shared between views live
 //! in `widgets`; every number shown comes from the library code the CLI uses too.
 
+mod action;
 mod app;
 mod drift;
 mod evaluation;
+mod layout;
 mod live;
 pub mod palette;
 pub mod settings;
@@ -11,11 +13,12 @@ mod widgets;
 
 use std::path::PathBuf;
 
-pub use app::HarApp;
+pub use action::Action;
+pub use app::{HarApp, LoggedError, RunOutcome};
 pub use settings::{Settings, View};
 
 /// How the GUI was asked to start (SPEC §4 `gui` options). Anything not given comes from the saved settings, then
-/// from the bundled demo.
+/// from the bundled demo. These options apply to this run only: they are never saved as settings.
 #[derive(Debug, Clone, Default)]
 pub struct GuiOptions {
     pub model: Option<PathBuf>,
@@ -39,8 +42,9 @@ pub struct GuiOptions {
 /// Window size the app opens with; screenshots for the README are taken at this size.
 pub const DEFAULT_SIZE: [f32; 2] = [1280.0, 800.0];
 
-/// Opens the app window and runs until it is closed.
-pub fn run(options: GuiOptions) -> anyhow::Result<()> {
+/// Opens the app window and runs until it is closed; says what went wrong in the run (a `--screenshot` that
+/// could not be written).
+pub fn run(options: GuiOptions) -> anyhow::Result<RunOutcome> {
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("HAR Monitor")
@@ -51,6 +55,14 @@ pub fn run(options: GuiOptions) -> anyhow::Result<()> {
         persist_window: !options.fresh,
         ..Default::default()
     };
-    eframe::run_native("har-monitor", native, Box::new(move |cc| Ok(Box::new(HarApp::new(cc, options)))))
-        .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))
+    let outcome = std::sync::Arc::new(std::sync::Mutex::new(RunOutcome::default()));
+    let app_outcome = std::sync::Arc::clone(&outcome);
+    eframe::run_native(
+        "har-monitor",
+        native,
+        Box::new(move |cc| Ok(Box::new(HarApp::with_outcome(cc, options, app_outcome)))),
+    )
+    .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))?;
+    let outcome = outcome.lock().map(|o| o.clone()).unwrap_or_default();
+    Ok(outcome)
 }

@@ -1,4 +1,8 @@
-//! Settings that survive a restart (eframe storage): last model and file, replay speed, plot window, alerts, view.
+//! Settings that survive a restart: last model and file, replay speed, plot window, alerts, view. They are what the
+//! user changed in the app (command-line flags apply to one run only), saved by eframe in `app.ron` in the app's
+//! data folder: `$XDG_DATA_HOME/har-monitor` or `~/.local/share/har-monitor` on Linux,
+//! `~/Library/Application Support/har-monitor` on macOS, `%APPDATA%\har-monitor\data` on Windows. Deleting that
+//! file resets them; `--fresh` ignores them for one run.
 
 use std::path::PathBuf;
 

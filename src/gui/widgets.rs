@@ -26,14 +26,14 @@ pub fn apply_theme(ctx: &egui::Context) {
 }
 
 /// `label value` pair for the status bar.
-pub fn status_item(ui: &mut Ui, label: &str, value: &str) {
+pub fn status_item_ui(ui: &mut Ui, label: &str, value: &str) {
     ui.label(RichText::new(label).weak());
     ui.label(RichText::new(value).monospace());
 }
 
 /// One horizontal bar per class: swatch, name, bar, percentage. The predicted class is drawn bright, the others
 /// dimmed; the true class (when known) is outlined.
-pub fn probability_bars(ui: &mut Ui, classes: &[String], probabilities: &[f32], true_label: Option<usize>) {
+pub fn probability_bars_ui(ui: &mut Ui, classes: &[String], probabilities: &[f32], true_label: Option<usize>) {
     let predicted = crate::numeric::argmax(probabilities).map(|(i, _)| i);
     let row_h = 20.0;
     let width = ui.available_width();
@@ -82,7 +82,7 @@ pub const ALERT_BANNER_SECONDS: i64 = 15;
 
 /// A fired alert as a banner across the view: kind, message (one line; the whole text on hover) and source time.
 /// Returns true when the user dismissed it.
-pub fn alert_banner(ui: &mut Ui, logged: &LoggedAlert) -> bool {
+pub fn alert_banner_ui(ui: &mut Ui, logged: &LoggedAlert) -> bool {
     let color = logged.alert.class.map(class_color).unwrap_or(palette::WARN);
     let (kind, message) = (logged.alert.kind.label(), &logged.alert.message);
     let text = if message.starts_with(kind) {
@@ -121,7 +121,7 @@ pub struct TimelineBand<'a> {
 
 /// The session timeline: bands stacked under each other with a time axis, a marker at `now`, hover details from
 /// `describe(t)` and click-to-seek.
-pub fn timeline(
+pub fn timeline_ui(
     ui: &mut Ui,
     bands: &[TimelineBand<'_>],
     t0: f64,

@@ -1,4 +1,9 @@
-//! Set-up shared by the integration tests (each test file includes it with `mod common;`).
+//! Set-up shared by the integration tests: each test file that needs a part declares `mod common;` and uses the
+//! submodule it needs.
 
+// Each test crate uses only some of the helpers.
+#![allow(dead_code)]
+
+pub mod gui;
 pub mod sklearn;
 pub mod spec;

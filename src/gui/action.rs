@@ -1,0 +1,46 @@
+//! What a view asks the shell to do. Every view draws from the state it is given and returns these; the shell
+//! (`app.rs`) applies them in one place, and only there are the remembered settings changed.
+
+use std::path::PathBuf;
+
+use super::settings::View;
+use crate::monitor::alerts::AlertConfig;
+use crate::source::SourceSpec;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    // The live pipeline.
+    TogglePlay,
+    Restart,
+    /// Jump the replay to this source time (seconds).
+    Seek(f64),
+    SetSpeed(f64),
+    SetLoop(bool),
+    SetAlerts(AlertConfig),
+    /// Replace the live source (and play it).
+    OpenSource(SourceSpec),
+
+    // Screens and display settings.
+    ShowView(View),
+    /// Seconds of signal in the live plots.
+    SetPlotSeconds(f64),
+    /// Shade the confusion matrix by row share (true) or count (false).
+    SetNormalisedMatrix(bool),
+    /// Forget the live view's current errors (they stay in the log).
+    DismissLiveErrors,
+    /// Save the window as a PNG in the pictures folder.
+    Screenshot,
+
+    // Native file dialogs.
+    PickModel,
+    PickReplay,
+    /// A labeled CSV to evaluate.
+    PickEvaluationData,
+    /// The folder to export the evaluation report into.
+    PickExportFolder,
+
+    // The evaluation job.
+    /// Evaluate this labeled file with the current model.
+    Evaluate(PathBuf),
+    CancelEvaluation,
+}
