@@ -5,10 +5,15 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
-use har_monitor::monitor::{Baseline, DriftConfig, drift_report};
+use har_monitor::monitor::{Baseline, BaselineBuilder, DriftConfig, DriftError, DriftMonitor};
+use har_monitor::pipeline::batch::BatchError;
 
 use super::ModelArgs;
-use super::score::{DataArgs, score};
+use super::score::{DataArgs, open, run};
+
+fn drift_error(e: DriftError) -> BatchError {
+    BatchError::Output(e.to_string())
+}
 
 #[derive(Debug, Args)]
 pub struct BaselineArgs {
@@ -44,9 +49,10 @@ pub struct DriftArgs {
 }
 
 pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
-    let (engine, scored) = score(&args.model, &args.data)?;
-    let raw = scored.all_window_raw();
-    let mut baseline = Baseline::build(engine.card(), scored.observations(&raw))?;
+    let (mut engine, scorer) = open(&args.model, &args.data)?;
+    let mut builder = BaselineBuilder::new(engine.card());
+    run(&mut engine, scorer, &mut |w| builder.push(w.observation()).map_err(drift_error))?;
+    let mut baseline = builder.finish()?;
     baseline.source = args.data.data.display().to_string();
     let out = args.out.unwrap_or_else(|| Baseline::path_for_model(engine.model_path(), engine.card()));
     baseline.save(&out)?;
@@ -68,10 +74,12 @@ pub fn drift(args: DriftArgs) -> anyhow::Result<()> {
     }
     let baseline = Baseline::load(&baseline_path)?;
     baseline.check_card(&card, &baseline_path)?;
-    let (_engine, scored) = score(&args.model, &args.data)?;
-    let raw = scored.all_window_raw();
     let config = DriftConfig { chunk_windows: args.chunk, js_threshold: args.js_threshold, ..DriftConfig::default() };
-    let report = drift_report(baseline, &baseline_path.display().to_string(), config, scored.observations(&raw))?;
+    let mut monitor = DriftMonitor::new(baseline, config)?;
+    let (mut engine, scorer) = open(&args.model, &args.data)?;
+    let summary = run(&mut engine, scorer, &mut |w| monitor.push(w.observation()).map(drop).map_err(drift_error))?;
+    monitor.finish();
+    let report = monitor.report(&baseline_path.display().to_string());
     let json = serde_json::to_string_pretty(&report).context("serialising the drift report")?;
     std::fs::write(&args.out, json).with_context(|| format!("writing {}", args.out.display()))?;
     println!(
@@ -94,5 +102,5 @@ pub fn drift(args: DriftArgs) -> anyhow::Result<()> {
         println!("note: {note}");
     }
     println!("wrote {}", args.out.display());
-    args.data.check_bad_rows(&scored)
+    args.data.check_bad_rows(&summary.load_report)
 }

@@ -3,12 +3,19 @@
 
 use std::path::PathBuf;
 
+use std::fs::File;
+use std::io::BufWriter;
+use std::time::Instant;
+
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use har_monitor::data::{LoadOptions, WindowingMode};
-use har_monitor::eval::{PredictionColumns, write_predictions_csv, write_report_dir};
-use har_monitor::model::AccelUnit;
-use har_monitor::pipeline::batch::{BatchOptions, ScoredFile, score_file};
+use har_monitor::data::{LoadOptions, LoadReport, WindowingMode};
+use har_monitor::eval::{
+    EvaluationAccumulator, ModelInfo as ReportModel, PredictionColumns, PredictionWriter, ReportContext,
+    write_report_files, write_report_json,
+};
+use har_monitor::model::{AccelUnit, Engine};
+use har_monitor::pipeline::batch::{BatchError, BatchOptions, FileScorer, ScoredWindow, StreamSummary, open_scoring};
 
 use super::{InputError, ModelArgs};
 
@@ -47,8 +54,8 @@ pub struct DataArgs {
 
 impl DataArgs {
     /// After the outputs are written: exit 2 when rows were skipped, unless the user accepts that.
-    pub fn check_bad_rows(&self, scored: &ScoredFile) -> anyhow::Result<()> {
-        let bad = scored.load_report.bad_rows;
+    pub fn check_bad_rows(&self, load_report: &LoadReport) -> anyhow::Result<()> {
+        let bad = load_report.bad_rows;
         if bad > 0 && !self.allow_bad_rows {
             return Err(InputError(format!(
                 "{}: {bad} bad row{} skipped (listed above with their line numbers); the outputs were written \
@@ -94,39 +101,133 @@ pub struct EvaluateArgs {
     pub out: PathBuf,
 }
 
-/// Loads the model and scores the file, printing what loading did.
-pub fn score(model: &ModelArgs, data: &DataArgs) -> anyhow::Result<(har_monitor::model::Engine, ScoredFile)> {
-    if !data.data.is_file() {
-        return Err(InputError(format!("{}: no such file", data.data.display())).into());
-    }
+/// Loads the model and reads the file once (the first pass: every row checked, timestamps and units decided).
+pub fn open(model: &ModelArgs, data: &DataArgs) -> anyhow::Result<(Engine, FileScorer)> {
     let mut options = model.engine_options();
     options.batch_size = data.batch;
     let path = model.model_path()?;
-    let mut engine = har_monitor::model::Engine::load(&path, &options)?;
-    let scored = score_file(&mut engine, &data.data, &data.batch_options(), &mut |_, _| true)?;
-    eprint!("{}", scored.load_report);
-    Ok((engine, scored))
+    let engine = Engine::load(&path, &options)?;
+    let scorer = open_scoring(&engine, &data.data, &data.batch_options())?;
+    Ok((engine, scorer))
+}
+
+/// Streams the file's windows through the model into `sink`, then prints what loading did.
+pub fn run(
+    engine: &mut Engine,
+    scorer: FileScorer,
+    sink: &mut dyn FnMut(ScoredWindow<'_>) -> Result<(), BatchError>,
+) -> anyhow::Result<StreamSummary> {
+    let summary = scorer.run(engine, sink)?;
+    eprint!("{}", summary.load_report);
+    Ok(summary)
+}
+
+/// A file written beside its final path and renamed over it only when complete, so that a failure never
+/// leaves a partial file in place of an earlier one.
+struct PartialFile {
+    path: PathBuf,
+    partial: PathBuf,
+}
+
+impl PartialFile {
+    fn create(path: &std::path::Path) -> anyhow::Result<(PartialFile, BufWriter<File>)> {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let partial = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        let file = File::create(&partial).with_context(|| format!("writing {}", path.display()))?;
+        Ok((PartialFile { path: path.to_path_buf(), partial }, BufWriter::new(file)))
+    }
+
+    fn commit(mut self, writer: BufWriter<File>) -> anyhow::Result<()> {
+        let file = writer
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("writing {}", self.path.display()))?;
+        file.sync_all().with_context(|| format!("writing {}", self.path.display()))?;
+        std::fs::rename(&self.partial, &self.path).with_context(|| format!("writing {}", self.path.display()))?;
+        self.partial = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if !self.partial.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.partial);
+        }
+    }
+}
+
+fn eval_error(e: har_monitor::eval::EvalError) -> BatchError {
+    BatchError::Output(e.to_string())
 }
 
 pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
-    let (engine, scored) = score(&args.model, &args.data)?;
-    let columns = PredictionColumns { true_label: scored.recording.labels.is_some(), user: false };
-    write_predictions_csv(&args.out, &scored.predictions, &engine.card().classes, columns)
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    let (mut engine, scorer) = open(&args.model, &args.data)?;
+    let classes = engine.card().classes.clone();
+    let columns = PredictionColumns { true_label: scorer.has_labels(), user: false };
+    let (partial, file) = PartialFile::create(&args.out)?;
+    let mut writer =
+        PredictionWriter::new(file, &classes, columns).with_context(|| format!("writing {}", args.out.display()))?;
+    let summary = run(&mut engine, scorer, &mut |w| writer.write(w.prediction).map_err(eval_error))
+        .with_context(|| format!("writing {}", args.out.display()));
+    let summary = summary?;
+    let file = writer.finish().with_context(|| format!("writing {}", args.out.display()))?;
+    partial.commit(file)?;
     eprintln!(
         "{} windows ({} skipped) in {:.2} s → {}",
-        scored.predictions.len(),
-        scored.windowing.skipped_non_finite,
-        scored.seconds,
+        summary.windows,
+        summary.windowing.skipped_non_finite,
+        summary.timing.total,
         args.out.display()
     );
-    args.data.check_bad_rows(&scored)
+    args.data.check_bad_rows(&summary.load_report)
 }
 
 pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
-    let (engine, scored) = score(&args.model, &args.data)?;
-    let report = scored.evaluation_report(&engine)?;
-    let files = write_report_dir(&args.out, &report, &scored.predictions, &engine.card().classes)?;
+    let (mut engine, scorer) = open(&args.model, &args.data)?;
+    if !scorer.has_labels() {
+        return Err(InputError(format!(
+            "{}: the file has no label column (`activity`, `label` or `class`), so it cannot be evaluated",
+            args.data.data.display()
+        ))
+        .into());
+    }
+    let card = engine.card().clone();
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let predictions_path = args.out.join("predictions.csv");
+    let columns = PredictionColumns { true_label: true, user: scorer.has_users() };
+    let (partial, file) = PartialFile::create(&predictions_path)?;
+    let mut writer = PredictionWriter::new(file, &card.classes, columns)
+        .with_context(|| format!("writing {}", predictions_path.display()))?;
+    let mut accumulator = EvaluationAccumulator::new(card.classes.len());
+    let summary = run(&mut engine, scorer, &mut |w| {
+        accumulator.add(w.prediction).map_err(eval_error)?;
+        writer.write(w.prediction).map_err(eval_error)
+    })?;
+    let written = Instant::now();
+    let file = writer.finish().with_context(|| format!("writing {}", predictions_path.display()))?;
+    partial.commit(file)?;
+    let context = ReportContext {
+        model: ReportModel {
+            name: card.name.clone(),
+            version: card.version.clone(),
+            path: engine.model_path().display().to_string(),
+        },
+        data: args.data.data.display().to_string(),
+        windows_skipped: summary.windowing.skipped_non_finite as u64,
+        seconds: summary.timing.total,
+        notes: summary.report_notes(),
+    };
+    let mut report = accumulator
+        .finish(context, &card.classes)
+        .map_err(|e| InputError(format!("{}: {e}", args.data.data.display())))?;
+    let mut files = write_report_files(&args.out, &report, &card.classes)?;
+    let mut timing = summary.timing;
+    timing.writing += written.elapsed().as_secs_f64();
+    timing.total += written.elapsed().as_secs_f64();
+    report.timing = Some(timing);
+    files.insert(0, write_report_json(&args.out, &report)?);
+    files.insert(3, predictions_path);
     let kappa = report.cohen_kappa.map(|k| format!("{k:.4}")).unwrap_or_else(|| "undefined".into());
     println!(
         "accuracy {:.4}  macro-F1 {:.4}  weighted-F1 {:.4}  kappa {kappa}  windows {} used, {} skipped  ({:.2} s)",
@@ -137,8 +238,12 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
         report.windows.skipped,
         report.seconds
     );
+    println!(
+        "time: load {:.2} s, windowing {:.2} s, inference {:.2} s, writing {:.2} s, total {:.2} s",
+        timing.load, timing.windowing, timing.inference, timing.writing, timing.total
+    );
     for f in files {
         println!("wrote {}", f.display());
     }
-    args.data.check_bad_rows(&scored)
+    args.data.check_bad_rows(&summary.load_report)
 }

@@ -1,14 +1,16 @@
 //! The evaluation report (`report.json`, SPEC §4) built from per-window predictions, and the report directory:
 //! `report.json`, `confusion_matrix.csv`, `per_class.csv`, `predictions.csv` and `confusion_matrix.png`.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::metrics::per_user_from_counts;
 use super::plot::{ConfusionFigure, DEFAULT_FIGURE_SIZE};
 use super::prediction::{PredictionColumns, WindowPrediction, format_float, write_predictions_csv};
-use super::{AveragedMetrics, ClassificationMetrics, ConfusionMatrix, EvalError, UserAccuracy, per_user};
+use super::{AveragedMetrics, ClassificationMetrics, ConfusionMatrix, EvalError, UserAccuracy};
 
 /// Which model was evaluated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,6 +74,9 @@ pub struct EvaluationReport {
     /// Users in natural order ("2" before "10"); empty when the data has no user column.
     pub per_user: Vec<UserAccuracy>,
     pub seconds: f64,
+    /// Where the time went (the CLI's `evaluate` fills it in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
     /// The card's classes, naming the rows and columns of the matrices.
     pub classes: Vec<String>,
     /// `confusion_matrix` with each row divided by its sum (all zero for a class with no windows).
@@ -80,40 +85,75 @@ pub struct EvaluationReport {
     pub notes: Vec<String>,
 }
 
-impl EvaluationReport {
-    /// Scores the predictions that have a true label. Predictions without one are counted as skipped.
-    ///
-    /// Errors: a prediction whose probability count differs from `classes.len()`, a true label outside the
-    /// classes, or no labelled prediction at all.
-    pub fn build(
-        context: ReportContext,
-        classes: &[String],
-        predictions: &[WindowPrediction],
-    ) -> Result<Self, EvalError> {
-        let n_classes = classes.len();
-        let mut matrix = ConfusionMatrix::new(n_classes);
-        let mut user_rows: Vec<(&str, usize, usize)> = Vec::new();
-        let mut unlabelled = 0u64;
-        let mut labelled_without_user = 0u64;
-        for p in predictions {
-            if p.probabilities.len() != n_classes {
-                return Err(EvalError::ProbabilityCount {
-                    window: p.window,
-                    got: p.probabilities.len(),
-                    expected: n_classes,
-                });
-            }
-            let Some(true_class) = p.true_label else {
-                unlabelled += 1;
-                continue;
-            };
-            let predicted = p.predicted();
-            matrix.add(true_class, predicted)?;
-            match &p.user {
-                Some(user) => user_rows.push((user.as_str(), true_class, predicted)),
-                None => labelled_without_user += 1,
-            }
+/// Where the time of an evaluation went, seconds (an addition to SPEC §4's keys): `load` is the first pass over
+/// the file, `windowing` reading the rows back, cutting and scaling windows, `inference` the model, `writing`
+/// the per-window outputs and the report files written before `report.json`; `total` the whole run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    pub load: f64,
+    pub windowing: f64,
+    pub inference: f64,
+    pub writing: f64,
+    pub total: f64,
+}
+
+/// The evaluation report built window by window, holding counts only (no per-window data): the one computation
+/// behind [`EvaluationReport::build`] and the streaming `evaluate`.
+#[derive(Debug, Clone)]
+pub struct EvaluationAccumulator {
+    n_classes: usize,
+    matrix: ConfusionMatrix,
+    /// `user -> (windows, correct)` of the labelled windows.
+    users: HashMap<String, (u64, u64)>,
+    unlabelled: u64,
+    labelled_without_user: u64,
+}
+
+impl EvaluationAccumulator {
+    pub fn new(n_classes: usize) -> Self {
+        Self {
+            n_classes,
+            matrix: ConfusionMatrix::new(n_classes),
+            users: HashMap::new(),
+            unlabelled: 0,
+            labelled_without_user: 0,
         }
+    }
+
+    /// Counts one window's prediction. Errors: a probability count other than the class count, or a true label
+    /// outside the classes.
+    pub fn add(&mut self, p: &WindowPrediction) -> Result<(), EvalError> {
+        if p.probabilities.len() != self.n_classes {
+            return Err(EvalError::ProbabilityCount {
+                window: p.window,
+                got: p.probabilities.len(),
+                expected: self.n_classes,
+            });
+        }
+        let Some(true_class) = p.true_label else {
+            self.unlabelled += 1;
+            return Ok(());
+        };
+        let predicted = p.predicted();
+        self.matrix.add(true_class, predicted)?;
+        match &p.user {
+            Some(user) => {
+                let entry = match self.users.get_mut(user.as_str()) {
+                    Some(entry) => entry,
+                    None => self.users.entry(user.clone()).or_default(),
+                };
+                entry.0 += 1;
+                entry.1 += u64::from(true_class == predicted);
+            }
+            None => self.labelled_without_user += 1,
+        }
+        Ok(())
+    }
+
+    /// The report. Errors: no labelled window at all.
+    pub fn finish(self, context: ReportContext, classes: &[String]) -> Result<EvaluationReport, EvalError> {
+        let matrix = self.matrix;
+        let (unlabelled, labelled_without_user) = (self.unlabelled, self.labelled_without_user);
         if matrix.total() == 0 {
             return Err(EvalError::NoLabelledWindows);
         }
@@ -146,7 +186,7 @@ impl EvaluationReport {
                 absent.join(", ")
             ));
         }
-        if !user_rows.is_empty() && labelled_without_user > 0 {
+        if !self.users.is_empty() && labelled_without_user > 0 {
             notes.push(format!("{labelled_without_user} scored window(s) had no user and are not in per_user."));
         }
 
@@ -164,7 +204,7 @@ impl EvaluationReport {
             })
             .collect();
 
-        Ok(Self {
+        Ok(EvaluationReport {
             model: context.model,
             data: context.data,
             windows: WindowCounts { used: metrics.windows, skipped: context.windows_skipped + unlabelled },
@@ -175,11 +215,30 @@ impl EvaluationReport {
             per_class,
             confusion_matrix_normalized: matrix.row_normalized(),
             confusion_matrix: matrix,
-            per_user: per_user(&user_rows),
+            per_user: per_user_from_counts(self.users),
             seconds: context.seconds,
+            timing: None,
             classes: classes.to_vec(),
             notes,
         })
+    }
+}
+
+impl EvaluationReport {
+    /// Scores the predictions that have a true label. Predictions without one are counted as skipped.
+    ///
+    /// Errors: a prediction whose probability count differs from `classes.len()`, a true label outside the
+    /// classes, or no labelled prediction at all.
+    pub fn build(
+        context: ReportContext,
+        classes: &[String],
+        predictions: &[WindowPrediction],
+    ) -> Result<Self, EvalError> {
+        let mut accumulator = EvaluationAccumulator::new(classes.len());
+        for p in predictions {
+            accumulator.add(p)?;
+        }
+        accumulator.finish(context, classes)
     }
 }
 
@@ -237,16 +296,36 @@ pub fn write_report_dir(
     classes: &[String],
 ) -> Result<Vec<PathBuf>, EvalError> {
     std::fs::create_dir_all(dir).map_err(|source| EvalError::CreateDir { path: dir.to_owned(), source })?;
+    let json = write_report_json(dir, report)?;
+    let predictions_csv = dir.join("predictions.csv");
+    let columns = PredictionColumns { true_label: true, user: predictions.iter().any(|p| p.user.is_some()) };
+    write_predictions_csv(&predictions_csv, predictions, classes, columns)?;
+    let mut files = write_report_files(dir, report, classes)?;
+    files.insert(0, json);
+    files.insert(3, predictions_csv);
+    Ok(files)
+}
+
+/// Writes `report.json` into `dir` (which must exist).
+pub fn write_report_json(dir: &Path, report: &EvaluationReport) -> Result<PathBuf, EvalError> {
     let json = dir.join("report.json");
     write_json(&json, report)?;
+    Ok(json)
+}
+
+/// Creates `dir` and writes the report files other than `report.json` and `predictions.csv` (which a streaming
+/// `evaluate` writes as the windows come): `confusion_matrix.csv`, `per_class.csv`, `confusion_matrix.png`.
+pub fn write_report_files(
+    dir: &Path,
+    report: &EvaluationReport,
+    classes: &[String],
+) -> Result<Vec<PathBuf>, EvalError> {
+    std::fs::create_dir_all(dir).map_err(|source| EvalError::CreateDir { path: dir.to_owned(), source })?;
     let confusion = dir.join("confusion_matrix.csv");
     write_confusion_csv(&confusion, &report.confusion_matrix, classes)?;
     let per_class = dir.join("per_class.csv");
     write_per_class_csv(&per_class, &report.per_class)?;
-    let predictions_csv = dir.join("predictions.csv");
-    let columns = PredictionColumns { true_label: true, user: predictions.iter().any(|p| p.user.is_some()) };
-    write_predictions_csv(&predictions_csv, predictions, classes, columns)?;
     let png = dir.join("confusion_matrix.png");
     ConfusionFigure::from_report(report).write_png(&png, DEFAULT_FIGURE_SIZE)?;
-    Ok(vec![json, confusion, per_class, predictions_csv, png])
+    Ok(vec![confusion, per_class, png])
 }

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::data::{self, DataError, LoadOptions, LoadReport, Recording, Scaler, Windowing, WindowingMode};
-use crate::eval::{EvaluationReport, ModelInfo as ReportModel, ReportContext, WindowPrediction};
+use crate::data::{self, DataError, GAP_PERIODS, LoadOptions, LoadReport, Recording, Scaler, Windowing, WindowingMode};
+use crate::eval::{EvaluationReport, ModelInfo as ReportModel, ReportContext, Timing, WindowPrediction};
 use crate::model::{Engine, ModelError};
 use crate::monitor::WindowObservation;
 
@@ -24,6 +24,9 @@ pub enum BatchError {
     Model(#[from] ModelError),
     #[error("{path}: {problem}")]
     Input { path: PathBuf, problem: String },
+    /// A consumer of the scored windows failed (writing the predictions, building a baseline, ...).
+    #[error("{0}")]
+    Output(String),
     #[error("cancelled")]
     Cancelled,
 }
@@ -34,7 +37,7 @@ impl BatchError {
         match self {
             BatchError::Data(_) | BatchError::Input { .. } => true,
             BatchError::Model(e) => e.is_input_error(),
-            BatchError::Cancelled => false,
+            BatchError::Output(_) | BatchError::Cancelled => false,
         }
     }
 }
@@ -67,6 +70,15 @@ pub fn score_file(
     let started = Instant::now();
     let loaded = data::load_csv(path, engine.card(), &options.load)?;
     let mut scored = score_recording(engine, loaded.recording, options.windowing, progress)?;
+    if scored.predictions.is_empty() {
+        let card = engine.card();
+        let segments = data::segments(&scored.recording, card.sample_rate_hz, options.windowing);
+        let longest = segments.iter().map(|(a, b)| b - a).max().unwrap_or(0);
+        let rows = scored.recording.len();
+        let reason =
+            no_windows_reason(rows, longest, card.window, &scored.windowing, &loaded.report, options.windowing);
+        return Err(DataError::NoWindows { file: path.to_path_buf(), reason }.into());
+    }
     scored.path = path.to_path_buf();
     scored.load_report = loaded.report;
     scored.seconds = started.elapsed().as_secs_f64();
@@ -144,13 +156,7 @@ impl ScoredFile {
                     .into(),
             });
         }
-        let mut notes: Vec<String> = self.load_report.notes.iter().chain(&self.load_report.warnings).cloned().collect();
-        if self.load_report.bad_rows > 0 {
-            notes.push(format!("{} bad rows skipped while loading", self.load_report.bad_rows));
-        }
-        if self.windowing.skipped_non_finite > 0 {
-            notes.push(format!("{} windows skipped for non-finite values", self.windowing.skipped_non_finite));
-        }
+        let notes = report_notes(&self.load_report, &self.windowing);
         let context = ReportContext {
             model: ReportModel {
                 name: card.name.clone(),
@@ -192,4 +198,235 @@ impl ScoredFile {
             true_label: p.true_label,
         })
     }
+}
+
+/// One scored window of a streamed file, with its raw rows (physical units, `[t][c]`).
+#[derive(Debug, Clone, Copy)]
+pub struct ScoredWindow<'a> {
+    pub prediction: &'a WindowPrediction,
+    pub raw: &'a [f32],
+}
+
+impl<'a> ScoredWindow<'a> {
+    /// The window as the drift layer takes it.
+    pub fn observation(&self) -> WindowObservation<'a> {
+        WindowObservation {
+            raw: self.raw,
+            probabilities: &self.prediction.probabilities,
+            true_label: self.prediction.true_label,
+        }
+    }
+}
+
+/// What scoring a streamed file did (its windows went to the caller's sink).
+#[derive(Debug, Clone)]
+pub struct StreamSummary {
+    pub path: PathBuf,
+    pub load_report: LoadReport,
+    /// Segment and skip counts (`windowing.windows` is empty: the windows were streamed).
+    pub windowing: Windowing,
+    /// Windows scored.
+    pub windows: usize,
+    /// Where the time went; `total` is the time until the last window left the sink.
+    pub timing: Timing,
+}
+
+impl StreamSummary {
+    /// Notes for the evaluation report (the same as [`ScoredFile::evaluation_report`] writes).
+    pub fn report_notes(&self) -> Vec<String> {
+        report_notes(&self.load_report, &self.windowing)
+    }
+}
+
+/// A file after the first pass, ready to be scored window by window ([`open_scoring`]).
+#[derive(Debug)]
+pub struct FileScorer {
+    path: PathBuf,
+    rows: data::RowStream,
+    windowing: WindowingMode,
+    started: Instant,
+    load_seconds: f64,
+}
+
+/// Reads `path` once for the engine's card (the first pass: checks every row, decides timestamps and units, see
+/// [`data::open_csv`]); the windows are scored by [`FileScorer::run`].
+pub fn open_scoring(engine: &Engine, path: &Path, options: &BatchOptions) -> Result<FileScorer, BatchError> {
+    let started = Instant::now();
+    let rows = data::open_csv(path, engine.card(), &options.load)?;
+    Ok(FileScorer {
+        path: path.to_path_buf(),
+        rows,
+        windowing: options.windowing,
+        started,
+        load_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// A batch of windows waiting for the model.
+struct PendingBatch {
+    /// Scaled model input and raw values, `per` floats each per window.
+    input: Vec<f32>,
+    raw: Vec<f32>,
+    windows: Vec<WindowPrediction>,
+}
+
+impl FileScorer {
+    pub fn has_labels(&self) -> bool {
+        self.rows.has_labels()
+    }
+
+    pub fn has_users(&self) -> bool {
+        self.rows.has_users()
+    }
+
+    /// The load report of the first pass (timestamp statistics come with the summary).
+    pub fn load_report(&self) -> &LoadReport {
+        self.rows.report()
+    }
+
+    /// Streams rows → windows → batches → engine, handing each scored window to `sink` in window order.
+    /// A file that gives no window at all is an error naming the file and why.
+    pub fn run(
+        mut self,
+        engine: &mut Engine,
+        sink: &mut dyn FnMut(ScoredWindow<'_>) -> Result<(), BatchError>,
+    ) -> Result<StreamSummary, BatchError> {
+        let card = engine.card().clone();
+        let scaler = Scaler::from_card(&card);
+        let per = engine.window_len();
+        let batch = engine.batch_size().max(1);
+        let period = 1.0 / card.sample_rate_hz;
+        let user_names = self.rows.user_names().to_vec();
+        let mut windower = data::RowWindower::new(&card, self.windowing);
+        let mut pending = PendingBatch {
+            input: vec![0.0; batch * per],
+            raw: vec![0.0; batch * per],
+            windows: Vec::with_capacity(batch),
+        };
+        let mut timing = Timing { load: self.load_seconds, ..Timing::default() };
+        let mut scored = 0usize;
+        let pass_started = Instant::now();
+        let scale_error =
+            |path: &Path, e: data::ScaleError| BatchError::Input { path: path.to_path_buf(), problem: e.to_string() };
+        while let Some(row) = self.rows.next_row()? {
+            let Some(cut) = windower.push(&row) else { continue };
+            let i = pending.windows.len();
+            let (Some(input), Some(raw)) =
+                (pending.input.get_mut(i * per..(i + 1) * per), pending.raw.get_mut(i * per..(i + 1) * per))
+            else {
+                return Err(BatchError::Input {
+                    path: self.path.clone(),
+                    problem: "a window does not fit the batch".into(),
+                });
+            };
+            if cut.raw.len() != per {
+                return Err(scale_error(
+                    &self.path,
+                    data::ScaleError::RaggedRows { found: cut.raw.len(), channels: card.channels.len() },
+                ));
+            }
+            scaler.fill_rows(cut.raw, input).map_err(|e| scale_error(&self.path, e))?;
+            raw.copy_from_slice(cut.raw);
+            pending.windows.push(WindowPrediction {
+                window: scored + i,
+                start_row: cut.first_file_row as usize,
+                end_row: cut.last_file_row as usize + 1,
+                t_start: cut.first_time,
+                t_end: cut.last_time + period,
+                probabilities: Vec::new(),
+                true_label: cut.window.label,
+                user: cut.window.user.and_then(|u| user_names.get(u as usize).cloned()),
+            });
+            if pending.windows.len() == batch {
+                scored += run_batch(engine, &mut pending, per, &mut timing, sink)?;
+            }
+        }
+        if !pending.windows.is_empty() {
+            scored += run_batch(engine, &mut pending, per, &mut timing, sink)?;
+        }
+        let tally = windower.tally();
+        let windowing = windower.finish();
+        let load_report = self.rows.finish();
+        let pass = pass_started.elapsed().as_secs_f64();
+        timing.windowing = (pass - timing.inference - timing.writing).max(0.0);
+        timing.total = self.started.elapsed().as_secs_f64();
+        if scored == 0 {
+            let reason = no_windows_reason(
+                tally.rows,
+                tally.longest_segment,
+                card.window,
+                &windowing,
+                &load_report,
+                self.windowing,
+            );
+            return Err(DataError::NoWindows { file: self.path, reason }.into());
+        }
+        Ok(StreamSummary { path: self.path, load_report, windowing, windows: scored, timing })
+    }
+}
+
+/// Runs the model on the pending windows and hands them to the sink; returns how many there were.
+fn run_batch(
+    engine: &mut Engine,
+    pending: &mut PendingBatch,
+    per: usize,
+    timing: &mut Timing,
+    sink: &mut dyn FnMut(ScoredWindow<'_>) -> Result<(), BatchError>,
+) -> Result<usize, BatchError> {
+    let n = pending.windows.len();
+    let k = engine.card().classes.len();
+    let t = Instant::now();
+    let probabilities = engine.predict(pending.input.get(..n * per).unwrap_or_default())?;
+    timing.inference += t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for (i, (window, p)) in pending.windows.iter_mut().zip(probabilities.chunks_exact(k)).enumerate() {
+        window.probabilities = p.to_vec();
+        let raw = pending.raw.get(i * per..(i + 1) * per).unwrap_or_default();
+        sink(ScoredWindow { prediction: window, raw })?;
+    }
+    timing.writing += t.elapsed().as_secs_f64();
+    pending.windows.clear();
+    Ok(n)
+}
+
+/// Why a file gave no window, in words (for [`DataError::NoWindows`]).
+fn no_windows_reason(
+    rows: usize,
+    longest_segment: usize,
+    window: usize,
+    windowing: &Windowing,
+    report: &LoadReport,
+    mode: WindowingMode,
+) -> String {
+    if rows < window {
+        return format!(
+            "it has {rows} usable row{}, and a window needs {window} (the model card's `window`)",
+            if rows == 1 { "" } else { "s" }
+        );
+    }
+    if windowing.skipped_non_finite > 0 {
+        return format!("all {} windows hold non-finite values", windowing.skipped_non_finite);
+    }
+    if mode == WindowingMode::Segments && windowing.segments > 1 {
+        return format!(
+            "its {rows} rows fall into {} segments and none is as long as a window of {window} rows (the longest \
+             has {longest_segment}); segments break at user changes and at timestamp steps backwards or larger \
+             than {GAP_PERIODS} sample periods ({} gap(s), {} step(s) back in time here). `--windowing \
+             contiguous` ignores the breaks",
+            windowing.segments, report.time_gaps, report.time_backwards
+        );
+    }
+    format!("its {rows} rows gave no window of {window} rows")
+}
+
+/// The notes of an evaluation report that come from loading and windowing.
+fn report_notes(load_report: &LoadReport, windowing: &Windowing) -> Vec<String> {
+    let mut notes: Vec<String> = load_report.notes.iter().chain(&load_report.warnings).cloned().collect();
+    if load_report.bad_rows > 0 {
+        notes.push(format!("{} bad rows skipped while loading", load_report.bad_rows));
+    }
+    if windowing.skipped_non_finite > 0 {
+        notes.push(format!("{} windows skipped for non-finite values", windowing.skipped_non_finite));
+    }
+    notes
 }
