@@ -8,16 +8,16 @@ use std::time::{Duration, Instant};
 use egui::RichText;
 
 use super::drift::DriftView;
+use crate::session::drift::DriftState;
 use super::evaluation::{EvalAction, EvaluationView, JobRequest};
 use super::live::{LiveAction, LiveView};
+use crate::session::live::LiveState;
 use super::palette;
 use super::settings::{STORAGE_KEY, Settings, View};
 use super::{GuiOptions, widgets};
 use crate::model::EngineOptions;
 use crate::pipeline::batch::BatchOptions;
 use crate::pipeline::{Command, PipelineConfig, PipelineHandle};
-use crate::session::drift::DriftState;
-use crate::session::live::LiveState;
 use crate::source::SourceSpec;
 
 /// A file chosen in a native dialog, and what it was chosen for.

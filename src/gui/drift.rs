@@ -7,13 +7,13 @@ use egui::{Align, Align2, Color32, FontId, Layout, Rect, RichText, Sense, Shape,
 use egui_extras::{Size, StripBuilder};
 use egui_plot::{GridInput, GridMark, HLine, HoverPosition, Line, LineStyle, Plot, PlotPoints, Points, Span, VLine};
 
-use super::palette::{self, class_color};
-use super::widgets::{self, clock};
-use crate::monitor::alerts::AlertKind;
 use crate::session::drift::{
     BaselineState, CheckLevel, CheckReading, DriftState, HistoryPoint, SensorCheck, VerdictLevel,
 };
 use crate::session::live::LiveState;
+use super::palette::{self, class_color};
+use super::widgets::{self, clock};
+use crate::monitor::alerts::AlertKind;
 
 /// Neutral colour for "no verdict yet" and "not checked".
 const MUTED: Color32 = Color32::from_rgb(0x8A, 0x90, 0x99);

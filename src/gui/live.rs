@@ -4,11 +4,11 @@
 use egui::{Align, Color32, Layout, RichText, Ui, vec2};
 use egui_plot::{Legend, Line, Plot, PlotPoints, Span};
 
+use crate::session::live::LiveState;
 use super::palette::{self, class_color};
 use super::settings::Settings;
 use super::widgets::{self, TimelineBand};
 use crate::pipeline::Command;
-use crate::session::live::LiveState;
 use crate::source::{SourceKind, SourceSpec};
 
 /// What the live view asks the shell to do.

@@ -2,9 +2,9 @@
 
 use egui::{Align2, Color32, FontId, Rect, RichText, Sense, Stroke, StrokeKind, Ui, pos2, vec2};
 
-use super::palette::{self, class_color};
 pub use crate::format::clock;
 use crate::session::live::LoggedAlert;
+use super::palette::{self, class_color};
 use crate::source::LabelSpan;
 
 /// Dark theme with slightly larger text: the app is read from a distance during demos.

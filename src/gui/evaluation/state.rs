@@ -5,8 +5,8 @@ use std::cmp::Ordering;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::eval::{WindowPrediction, natural_cmp, windows_in_cell};
 use crate::session::evaluation::{Evaluation, JobError, Progress};
+use crate::eval::{WindowPrediction, natural_cmp, windows_in_cell};
 
 /// Where the evaluation is.
 #[derive(Debug, Clone, PartialEq)]
