@@ -233,6 +233,7 @@ fn a_pipe_is_read_like_a_file() {
         .arg(dir.path().join("from_pipe.csv")));
     writer.join().unwrap();
     assert_eq!(code, 0, "{err}");
+    assert!(err.contains("not a regular file") && err.contains("read once"), "the load report says so: {err}");
     let a = std::fs::read(dir.path().join("from_file.csv")).unwrap();
     let b = std::fs::read(dir.path().join("from_pipe.csv")).unwrap();
     assert!(a == b, "the same predictions from a pipe as from the file");

@@ -14,7 +14,7 @@ use har_monitor::eval::{
     EvaluationAccumulator, ModelInfo as ReportModel, PredictionColumns, PredictionWriter, ReportContext,
     write_report_files, write_report_json,
 };
-use har_monitor::model::{AccelUnit, Engine};
+use har_monitor::model::{AccelUnit, Engine, ModelCard};
 use har_monitor::pipeline::batch::{BatchError, BatchOptions, FileScorer, ScoredWindow, StreamSummary, open_scoring};
 
 use super::{InputError, ModelArgs};
@@ -106,9 +106,15 @@ pub fn open(model: &ModelArgs, data: &DataArgs) -> anyhow::Result<(Engine, FileS
     let mut options = model.engine_options();
     options.batch_size = data.batch;
     let path = model.model_path()?;
-    let engine = Engine::load(&path, &options)?;
-    let scorer = open_scoring(&engine, &data.data, &data.batch_options())?;
-    Ok((engine, scorer))
+    // The model loads on its own thread while the file is read: neither waits for the other.
+    let card = ModelCard::load_for_model(&path)?;
+    let loading = std::thread::Builder::new()
+        .name("har-model-load".into())
+        .spawn(move || Engine::load(&path, &options))
+        .context("starting the model-loading thread")?;
+    let scorer = open_scoring(&card, &data.data, &data.batch_options());
+    let engine = loading.join().map_err(|_| anyhow::anyhow!("the model-loading thread failed"))??;
+    Ok((engine, scorer?))
 }
 
 /// Streams the file's windows through the model into `sink`, then prints what loading did.

@@ -391,7 +391,17 @@ fn load<R: Read>(reader: R, file: PathBuf, card: &ModelCard, opts: &LoadOptions)
 /// order, converted, from a temporary spool, so memory does not grow with the file. Works on pipes too.
 pub fn open_csv(path: &Path, card: &ModelCard, opts: &LoadOptions) -> Result<RowStream, DataError> {
     let file = open_input(path)?;
-    first_pass(file, path.to_path_buf(), card, opts, SpoolPlace::TemporaryFile)
+    let regular = file.metadata().is_ok_and(|m| m.is_file());
+    let mut rows = first_pass(file, path.to_path_buf(), card, opts, SpoolPlace::TemporaryFile)?;
+    if !regular {
+        rows.report.notes.push(format!(
+            "{} is not a regular file (a pipe?): it was read once, its rows kept in a temporary file in {} for the \
+             second pass",
+            path.display(),
+            std::env::temp_dir().display()
+        ));
+    }
+    Ok(rows)
 }
 
 /// Opens `path` for reading, refusing (with what it is) a directory, a device or a socket; a pipe is fine.

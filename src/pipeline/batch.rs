@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::data::{self, DataError, GAP_PERIODS, LoadOptions, LoadReport, Recording, Scaler, Windowing, WindowingMode};
 use crate::eval::{EvaluationReport, ModelInfo as ReportModel, ReportContext, Timing, WindowPrediction};
-use crate::model::{Engine, ModelError};
+use crate::model::{Engine, ModelCard, ModelError};
 use crate::monitor::WindowObservation;
 
 /// How to read and window a file.
@@ -248,11 +248,12 @@ pub struct FileScorer {
     load_seconds: f64,
 }
 
-/// Reads `path` once for the engine's card (the first pass: checks every row, decides timestamps and units, see
-/// [`data::open_csv`]); the windows are scored by [`FileScorer::run`].
-pub fn open_scoring(engine: &Engine, path: &Path, options: &BatchOptions) -> Result<FileScorer, BatchError> {
+/// Reads `path` once for a model card (the first pass: checks every row, decides timestamps and units, see
+/// [`data::open_csv`]); the windows are scored by [`FileScorer::run`] with an engine of the same card. The
+/// engine may be loading meanwhile on another thread.
+pub fn open_scoring(card: &ModelCard, path: &Path, options: &BatchOptions) -> Result<FileScorer, BatchError> {
     let started = Instant::now();
-    let rows = data::open_csv(path, engine.card(), &options.load)?;
+    let rows = data::open_csv(path, card, &options.load)?;
     Ok(FileScorer {
         path: path.to_path_buf(),
         rows,
