@@ -224,6 +224,8 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
         seconds: summary.timing.total,
         notes: summary.report_notes(),
     };
+    // The model's memory is not needed for the report files: free it before the figure is drawn.
+    drop(engine);
     let mut report = accumulator
         .finish(context, &card.classes)
         .map_err(|e| InputError(format!("{}: {e}", args.data.data.display())))?;
