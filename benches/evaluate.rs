@@ -6,6 +6,8 @@
 //! `predict`, `drift`, `baseline` and `evaluate` at 378,000 and 3.5 million rows; and raw inference throughput of
 //! the engine against onnxruntime-Python at batch 64. Prints Markdown tables (the README's) and the CPU model.
 //!
+//! `HAR_BENCH_EXE=path/to/har-monitor` measures that binary instead of the one cargo built for the benchmark.
+//!
 //! The peer needs a Python with numpy, pandas, onnxruntime and scikit-learn: set `HAR_BENCH_PYTHON` to it
 //! (default `python3`). Without one, only the Rust side is measured.
 
@@ -106,7 +108,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -121,7 +123,10 @@ fn main() {
     std::fs::create_dir_all(&work).expect("create target/bench-data");
     let (data, rows) = sim_file(&work, "thesis_378k.csv", 6, 21.0);
     let model = har_monitor::assets::demo_model().expect("the bundled demo model (models/demo)");
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_har-monitor"));
+    // `HAR_BENCH_EXE` measures another build of the binary (e.g. a release build while this harness is a dev one).
+    let exe = std::env::var_os("HAR_BENCH_EXE")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_har-monitor")), PathBuf::from);
+    eprintln!("measuring {}", exe.display());
     let model_s = model.display().to_string();
     let data_s = data.display().to_string();
     let python = python();

@@ -1037,9 +1037,8 @@ impl RowStream {
                     }
                 }
             };
-            let label = self.has_labels.then(|| {
-                if spooled.label_code < self.known_classes { spooled.label_code as u16 } else { IGNORED_LABEL }
-            });
+            let code = if spooled.label_code < self.known_classes { spooled.label_code as u16 } else { IGNORED_LABEL };
+            let label = self.has_labels.then_some(code);
             let user = self.has_users.then_some(spooled.user);
             return Ok(Some(Row { values: &self.values, time, file_row: spooled.file_row, label, user }));
         }
