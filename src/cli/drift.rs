@@ -49,12 +49,14 @@ pub struct DriftArgs {
 }
 
 pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
-    let (mut engine, scorer) = open(&args.model, &args.data)?;
-    let mut builder = BaselineBuilder::new(engine.card());
-    run(&mut engine, scorer, &mut |w| builder.push(w.observation()).map_err(drift_error))?;
+    let (mut engines, scorer) = open(&args.model, &args.data)?;
+    let card = engines.first().map(|e| e.card().clone()).context("no model session")?;
+    let model_path = engines.first().map(|e| e.model_path().to_path_buf()).unwrap_or_default();
+    let mut builder = BaselineBuilder::new(&card);
+    run(&mut engines, scorer, &mut |w| builder.push(w.observation()).map_err(drift_error))?;
     let mut baseline = builder.finish()?;
     baseline.source = args.data.data.display().to_string();
-    let out = args.out.unwrap_or_else(|| Baseline::path_for_model(engine.model_path(), engine.card()));
+    let out = args.out.unwrap_or_else(|| Baseline::path_for_model(&model_path, &card));
     baseline.save(&out)?;
     println!("baseline of {} windows from {} → {}", baseline.windows, args.data.data.display(), out.display());
     Ok(())
@@ -76,8 +78,8 @@ pub fn drift(args: DriftArgs) -> anyhow::Result<()> {
     baseline.check_card(&card, &baseline_path)?;
     let config = DriftConfig { chunk_windows: args.chunk, js_threshold: args.js_threshold, ..DriftConfig::default() };
     let mut monitor = DriftMonitor::new(baseline, config)?;
-    let (mut engine, scorer) = open(&args.model, &args.data)?;
-    let summary = run(&mut engine, scorer, &mut |w| monitor.push(w.observation()).map(drop).map_err(drift_error))?;
+    let (mut engines, scorer) = open(&args.model, &args.data)?;
+    let summary = run(&mut engines, scorer, &mut |w| monitor.push(w.observation()).map(drop).map_err(drift_error))?;
     monitor.finish();
     let report = monitor.report(&baseline_path.display().to_string());
     let json = serde_json::to_string_pretty(&report).context("serialising the drift report")?;

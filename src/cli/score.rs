@@ -101,29 +101,51 @@ pub struct EvaluateArgs {
     pub out: PathBuf,
 }
 
-/// Loads the model and reads the file once (the first pass: every row checked, timestamps and units decided).
-pub fn open(model: &ModelArgs, data: &DataArgs) -> anyhow::Result<(Engine, FileScorer)> {
+/// Model sessions at most (one per core).
+const MAX_SESSIONS: usize = 2;
+/// Windows per call and session when several sessions run at once (their memory adds up).
+const PARALLEL_BATCH: usize = 32;
+
+/// Loads the model (one session per core) and reads the file once (the first pass: every row checked,
+/// timestamps and units decided).
+pub fn open(model: &ModelArgs, data: &DataArgs) -> anyhow::Result<(Vec<Engine>, FileScorer)> {
     let mut options = model.engine_options();
     options.batch_size = data.batch;
     let path = model.model_path()?;
-    // The model loads on its own thread while the file is read: neither waits for the other.
+    // Without `--threads`, one single-threaded session per core, working on alternate batches: recurrent
+    // models gain more from that than from threads inside one call (benches/inference.rs).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let sessions = if options.intra_threads == 0 && cores > 1 { cores.min(MAX_SESSIONS) } else { 1 };
+    if sessions > 1 {
+        options.intra_threads = 1;
+        if options.batch_size == 0 {
+            options.batch_size = PARALLEL_BATCH;
+        }
+    }
+    // The model loads on its own threads while the file is read: neither waits for the other.
     let card = ModelCard::load_for_model(&path)?;
-    let loading = std::thread::Builder::new()
-        .name("har-model-load".into())
-        .spawn(move || Engine::load(&path, &options))
-        .context("starting the model-loading thread")?;
+    let loading: Vec<_> = (0..sessions)
+        .map(|_| {
+            let (path, options) = (path.clone(), options.clone());
+            std::thread::Builder::new().name("har-model-load".into()).spawn(move || Engine::load(&path, &options))
+        })
+        .collect::<Result<_, _>>()
+        .context("starting the model-loading threads")?;
     let scorer = open_scoring(&card, &data.data, &data.batch_options());
-    let engine = loading.join().map_err(|_| anyhow::anyhow!("the model-loading thread failed"))??;
-    Ok((engine, scorer?))
+    let mut engines = Vec::with_capacity(sessions);
+    for handle in loading {
+        engines.push(handle.join().map_err(|_| anyhow::anyhow!("a model-loading thread failed"))??);
+    }
+    Ok((engines, scorer?))
 }
 
 /// Streams the file's windows through the model into `sink`, then prints what loading did.
 pub fn run(
-    engine: &mut Engine,
+    engines: &mut [Engine],
     scorer: FileScorer,
     sink: &mut dyn FnMut(ScoredWindow<'_>) -> Result<(), BatchError>,
 ) -> anyhow::Result<StreamSummary> {
-    let summary = scorer.run(engine, sink)?;
+    let summary = scorer.run_on(engines, sink)?;
     eprint!("{}", summary.load_report);
     Ok(summary)
 }
@@ -163,18 +185,23 @@ impl Drop for PartialFile {
     }
 }
 
+/// The model's classes (every session has the same card).
+fn scorer_classes(engines: &[Engine]) -> anyhow::Result<Vec<String>> {
+    engines.first().map(|e| e.card().classes.clone()).context("no model session")
+}
+
 fn eval_error(e: har_monitor::eval::EvalError) -> BatchError {
     BatchError::Output(e.to_string())
 }
 
 pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
-    let (mut engine, scorer) = open(&args.model, &args.data)?;
-    let classes = engine.card().classes.clone();
+    let (mut engines, scorer) = open(&args.model, &args.data)?;
+    let classes = scorer_classes(&engines)?;
     let columns = PredictionColumns { true_label: scorer.has_labels(), user: false };
     let (partial, file) = PartialFile::create(&args.out)?;
     let mut writer =
         PredictionWriter::new(file, &classes, columns).with_context(|| format!("writing {}", args.out.display()))?;
-    let summary = run(&mut engine, scorer, &mut |w| writer.write(w.prediction).map_err(eval_error))
+    let summary = run(&mut engines, scorer, &mut |w| writer.write(w.prediction).map_err(eval_error))
         .with_context(|| format!("writing {}", args.out.display()));
     let summary = summary?;
     let file = writer.finish().with_context(|| format!("writing {}", args.out.display()))?;
@@ -190,7 +217,7 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
 }
 
 pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
-    let (mut engine, scorer) = open(&args.model, &args.data)?;
+    let (mut engines, scorer) = open(&args.model, &args.data)?;
     if !scorer.has_labels() {
         return Err(InputError(format!(
             "{}: the file has no label column (`activity`, `label` or `class`), so it cannot be evaluated",
@@ -198,7 +225,8 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let card = engine.card().clone();
+    let card = engines.first().map(|e| e.card().clone()).context("no model session")?;
+    let model_path = engines.first().map(|e| e.model_path().display().to_string()).unwrap_or_default();
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let predictions_path = args.out.join("predictions.csv");
     let columns = PredictionColumns { true_label: true, user: scorer.has_users() };
@@ -206,7 +234,7 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     let mut writer = PredictionWriter::new(file, &card.classes, columns)
         .with_context(|| format!("writing {}", predictions_path.display()))?;
     let mut accumulator = EvaluationAccumulator::new(card.classes.len());
-    let summary = run(&mut engine, scorer, &mut |w| {
+    let summary = run(&mut engines, scorer, &mut |w| {
         accumulator.add(w.prediction).map_err(eval_error)?;
         writer.write(w.prediction).map_err(eval_error)
     })?;
@@ -214,18 +242,14 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     let file = writer.finish().with_context(|| format!("writing {}", predictions_path.display()))?;
     partial.commit(file)?;
     let context = ReportContext {
-        model: ReportModel {
-            name: card.name.clone(),
-            version: card.version.clone(),
-            path: engine.model_path().display().to_string(),
-        },
+        model: ReportModel { name: card.name.clone(), version: card.version.clone(), path: model_path },
         data: args.data.data.display().to_string(),
         windows_skipped: summary.windowing.skipped_non_finite as u64,
         seconds: summary.timing.total,
         notes: summary.report_notes(),
     };
     // The model's memory is not needed for the report files: free it before the figure is drawn.
-    drop(engine);
+    drop(engines);
     let mut report = accumulator
         .finish(context, &card.classes)
         .map_err(|e| InputError(format!("{}: {e}", args.data.data.display())))?;

@@ -288,63 +288,150 @@ impl FileScorer {
     /// Streams rows → windows → batches → engine, handing each scored window to `sink` in window order.
     /// A file that gives no window at all is an error naming the file and why.
     pub fn run(
-        mut self,
+        self,
         engine: &mut Engine,
         sink: &mut dyn FnMut(ScoredWindow<'_>) -> Result<(), BatchError>,
     ) -> Result<StreamSummary, BatchError> {
-        let card = engine.card().clone();
+        self.run_on(std::slice::from_mut(engine), sink)
+    }
+
+    /// Like [`FileScorer::run`] with several sessions of the same model (e.g. one per core, each on one thread):
+    /// batches go to them in turn and run at the same time; the windows still reach `sink` in order. `timing`'s
+    /// `inference` is then the sessions' busy time divided by their number.
+    pub fn run_on(
+        mut self,
+        engines: &mut [Engine],
+        sink: &mut dyn FnMut(ScoredWindow<'_>) -> Result<(), BatchError>,
+    ) -> Result<StreamSummary, BatchError> {
+        let Some(first) = engines.first() else {
+            return Err(BatchError::Output("no model session to score with".into()));
+        };
+        let card = first.card().clone();
+        let per = first.window_len();
+        let batch = first.batch_size().max(1);
+        let sessions = engines.len();
         let scaler = Scaler::from_card(&card);
-        let per = engine.window_len();
-        let batch = engine.batch_size().max(1);
         let period = 1.0 / card.sample_rate_hz;
         let user_names = self.rows.user_names().to_vec();
         let mut windower = data::RowWindower::new(&card, self.windowing);
-        let mut pending = PendingBatch {
-            input: vec![0.0; batch * per],
-            raw: vec![0.0; batch * per],
-            windows: Vec::with_capacity(batch),
-        };
         let mut timing = Timing { load: self.load_seconds, ..Timing::default() };
-        let mut scored = 0usize;
         let pass_started = Instant::now();
-        let scale_error =
-            |path: &Path, e: data::ScaleError| BatchError::Input { path: path.to_path_buf(), problem: e.to_string() };
-        while let Some(row) = self.rows.next_row()? {
-            let Some(cut) = windower.push(&row) else { continue };
-            let i = pending.windows.len();
-            let (Some(input), Some(raw)) =
-                (pending.input.get_mut(i * per..(i + 1) * per), pending.raw.get_mut(i * per..(i + 1) * per))
-            else {
-                return Err(BatchError::Input {
-                    path: self.path.clone(),
-                    problem: "a window does not fit the batch".into(),
+        let path = self.path.clone();
+        let scale_error = |e: data::ScaleError| BatchError::Input { path: path.clone(), problem: e.to_string() };
+        let mut scored = 0usize;
+        let mut busy = 0.0f64;
+        let rows = &mut self.rows;
+        std::thread::scope(|scope| -> Result<(), BatchError> {
+            let mut lanes = Vec::with_capacity(sessions);
+            for engine in engines.iter_mut() {
+                let (job_tx, job_rx) = crossbeam_channel::bounded::<Vec<f32>>(1);
+                let (done_tx, done_rx) = crossbeam_channel::bounded::<(Vec<f32>, Result<Vec<f32>, ModelError>, f64)>(1);
+                scope.spawn(move || {
+                    for input in job_rx {
+                        let t = Instant::now();
+                        let out = engine.predict(&input);
+                        if done_tx.send((input, out, t.elapsed().as_secs_f64())).is_err() {
+                            break;
+                        }
+                    }
                 });
+                lanes.push((job_tx, done_rx));
+            }
+            // Batches sent to a session and not yet handed to the sink, oldest first (with their raw values).
+            let mut in_flight: std::collections::VecDeque<(usize, PendingBatch)> = std::collections::VecDeque::new();
+            let mut spare: Vec<Vec<f32>> = Vec::new();
+            let mut next_lane = 0usize;
+            let new_pending = |spare: &mut Vec<Vec<f32>>| PendingBatch {
+                input: spare.pop().unwrap_or_else(|| vec![0.0; batch * per]),
+                raw: vec![0.0; batch * per],
+                windows: Vec::with_capacity(batch),
             };
-            if cut.raw.len() != per {
-                return Err(scale_error(
-                    &self.path,
-                    data::ScaleError::RaggedRows { found: cut.raw.len(), channels: card.channels.len() },
-                ));
+            let mut pending = new_pending(&mut spare);
+            let mut counted = 0usize;
+            // Hands the oldest batch in flight to the sink.
+            let mut finish_oldest = |in_flight: &mut std::collections::VecDeque<(usize, PendingBatch)>,
+                                     spare: &mut Vec<Vec<f32>>,
+                                     timing: &mut Timing,
+                                     busy: &mut f64|
+             -> Result<usize, BatchError> {
+                let Some((lane, mut done)) = in_flight.pop_front() else { return Ok(0) };
+                let Some((_, done_rx)) = lanes.get(lane) else { return Ok(0) };
+                let (input, probabilities, seconds) =
+                    done_rx.recv().map_err(|_| BatchError::Output("a model session stopped".into()))?;
+                *busy += seconds;
+                spare.push(input);
+                let probabilities = probabilities?;
+                let k = card.classes.len();
+                let t = Instant::now();
+                for (i, (window, p)) in done.windows.iter_mut().zip(probabilities.chunks_exact(k)).enumerate() {
+                    window.probabilities = p.to_vec();
+                    let raw = done.raw.get(i * per..(i + 1) * per).unwrap_or_default();
+                    sink(ScoredWindow { prediction: window, raw })?;
+                }
+                timing.writing += t.elapsed().as_secs_f64();
+                Ok(done.windows.len())
+            };
+            let submit = |pending: &mut PendingBatch,
+                          in_flight: &mut std::collections::VecDeque<(usize, PendingBatch)>,
+                          spare: &mut Vec<Vec<f32>>,
+                          next_lane: &mut usize|
+             -> Result<(), BatchError> {
+                let n = pending.windows.len();
+                let mut input = std::mem::take(&mut pending.input);
+                input.truncate(n * per);
+                let lane = *next_lane % sessions;
+                *next_lane += 1;
+                let Some((job_tx, _)) = lanes.get(lane) else { return Ok(()) };
+                job_tx.send(input).map_err(|_| BatchError::Output("a model session stopped".into()))?;
+                let full = std::mem::replace(pending, new_pending(spare));
+                in_flight.push_back((lane, full));
+                Ok(())
+            };
+            while let Some(row) = rows.next_row()? {
+                let Some(cut) = windower.push(&row) else { continue };
+                let i = pending.windows.len();
+                if pending.input.len() < batch * per {
+                    pending.input.resize(batch * per, 0.0);
+                }
+                let (Some(input), Some(raw)) =
+                    (pending.input.get_mut(i * per..(i + 1) * per), pending.raw.get_mut(i * per..(i + 1) * per))
+                else {
+                    return Err(BatchError::Output("a window does not fit the batch".into()));
+                };
+                if cut.raw.len() != per {
+                    let channels = card.channels.len();
+                    return Err(scale_error(data::ScaleError::RaggedRows { found: cut.raw.len(), channels }));
+                }
+                scaler.fill_rows(cut.raw, input).map_err(scale_error)?;
+                raw.copy_from_slice(cut.raw);
+                pending.windows.push(WindowPrediction {
+                    window: counted,
+                    start_row: cut.first_file_row as usize,
+                    end_row: cut.last_file_row as usize + 1,
+                    t_start: cut.first_time,
+                    t_end: cut.last_time + period,
+                    probabilities: Vec::new(),
+                    true_label: cut.window.label,
+                    user: cut.window.user.and_then(|u| user_names.get(u as usize).cloned()),
+                });
+                counted += 1;
+                if pending.windows.len() == batch {
+                    submit(&mut pending, &mut in_flight, &mut spare, &mut next_lane)?;
+                    if in_flight.len() >= sessions {
+                        scored += finish_oldest(&mut in_flight, &mut spare, &mut timing, &mut busy)?;
+                    }
+                }
             }
-            scaler.fill_rows(cut.raw, input).map_err(|e| scale_error(&self.path, e))?;
-            raw.copy_from_slice(cut.raw);
-            pending.windows.push(WindowPrediction {
-                window: scored + i,
-                start_row: cut.first_file_row as usize,
-                end_row: cut.last_file_row as usize + 1,
-                t_start: cut.first_time,
-                t_end: cut.last_time + period,
-                probabilities: Vec::new(),
-                true_label: cut.window.label,
-                user: cut.window.user.and_then(|u| user_names.get(u as usize).cloned()),
-            });
-            if pending.windows.len() == batch {
-                scored += run_batch(engine, &mut pending, per, &mut timing, sink)?;
+            if !pending.windows.is_empty() {
+                submit(&mut pending, &mut in_flight, &mut spare, &mut next_lane)?;
             }
-        }
-        if !pending.windows.is_empty() {
-            scored += run_batch(engine, &mut pending, per, &mut timing, sink)?;
-        }
+            while !in_flight.is_empty() {
+                scored += finish_oldest(&mut in_flight, &mut spare, &mut timing, &mut busy)?;
+            }
+            // Leaving the scope drops the job senders, which ends the sessions' threads.
+            Ok(())
+        })?;
+        timing.inference = busy / sessions as f64;
         let tally = windower.tally();
         let windowing = windower.finish();
         let load_report = self.rows.finish();
@@ -364,30 +451,6 @@ impl FileScorer {
         }
         Ok(StreamSummary { path: self.path, load_report, windowing, windows: scored, timing })
     }
-}
-
-/// Runs the model on the pending windows and hands them to the sink; returns how many there were.
-fn run_batch(
-    engine: &mut Engine,
-    pending: &mut PendingBatch,
-    per: usize,
-    timing: &mut Timing,
-    sink: &mut dyn FnMut(ScoredWindow<'_>) -> Result<(), BatchError>,
-) -> Result<usize, BatchError> {
-    let n = pending.windows.len();
-    let k = engine.card().classes.len();
-    let t = Instant::now();
-    let probabilities = engine.predict(pending.input.get(..n * per).unwrap_or_default())?;
-    timing.inference += t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    for (i, (window, p)) in pending.windows.iter_mut().zip(probabilities.chunks_exact(k)).enumerate() {
-        window.probabilities = p.to_vec();
-        let raw = pending.raw.get(i * per..(i + 1) * per).unwrap_or_default();
-        sink(ScoredWindow { prediction: window, raw })?;
-    }
-    timing.writing += t.elapsed().as_secs_f64();
-    pending.windows.clear();
-    Ok(n)
 }
 
 /// Why a file gave no window, in words (for [`DataError::NoWindows`]).
