@@ -169,6 +169,7 @@ fn no_windows_is_an_error_naming_the_file_and_why() {
             err.contains("short.csv") && err.contains("150 usable rows") && err.contains("needs 200"),
             "{name}: {err}"
         );
+        assert!(!err.contains("writing"), "{name}: an input error, not a write error: {err}");
     }
     assert!(!dir.path().join("p.csv").exists(), "no empty predictions file");
 

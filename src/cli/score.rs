@@ -201,9 +201,7 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
     let (partial, file) = PartialFile::create(&args.out)?;
     let mut writer =
         PredictionWriter::new(file, &classes, columns).with_context(|| format!("writing {}", args.out.display()))?;
-    let summary = run(&mut engines, scorer, &mut |w| writer.write(w.prediction).map_err(eval_error))
-        .with_context(|| format!("writing {}", args.out.display()));
-    let summary = summary?;
+    let summary = run(&mut engines, scorer, &mut |w| writer.write(w.prediction).map_err(eval_error))?;
     let file = writer.finish().with_context(|| format!("writing {}", args.out.display()))?;
     partial.commit(file)?;
     eprintln!(
