@@ -1,8 +1,12 @@
-//! `cargo bench --bench evaluate`: `har-monitor evaluate` on a thesis-sized file (385,326 rows, 6 users, made by the
-//! generator) against a Python peer doing the same job (benches/python_peer.py: pandas, numpy windowing,
-//! onnxruntime with the same batch size, scikit-learn metrics), both timed end to end as processes on the same
-//! machine in one run, with their peak memory; plus raw inference throughput of the engine against
-//! onnxruntime-Python at batch 64. Prints a Markdown table (the README's).
+//! `cargo bench --bench evaluate`: `har-monitor evaluate` on a thesis-sized file (378,000 rows: 6 users × 21
+//! minutes, made by the generator) against a Python peer doing the same job (benches/python_peer.py: pandas, numpy
+//! windowing, onnxruntime with the same batch size, scikit-learn metrics), both timed end to end as processes on
+//! the same machine in one run (runs alternate, so both see the same load), with their peak memory; the Rust
+//! side's own timing breakdown (`report.json` `timing`) and the model's share of the wall time; the peak memory of
+//! `predict`, `drift`, `baseline` and `evaluate` at 378,000 and 3.5 million rows; and raw inference throughput of
+//! the engine against onnxruntime-Python at batch 64. Prints Markdown tables (the README's) and the CPU model.
+//!
+//! `HAR_BENCH_EXE=path/to/har-monitor` measures that binary instead of the one cargo built for the benchmark.
 //!
 //! The peer needs a Python with numpy, pandas, onnxruntime and scikit-learn: set `HAR_BENCH_PYTHON` to it
 //! (default `python3`). Without one, only the Rust side is measured.
@@ -71,23 +75,66 @@ fn python() -> Option<PathBuf> {
     ok.then_some(python)
 }
 
+/// Generates a labeled file of `users` × `minutes` (50 Hz) unless it is there; returns its path and row count.
+fn sim_file(work: &Path, name: &str, users: u32, minutes: f64) -> (PathBuf, u64) {
+    let path = work.join(name);
+    let rows_file = work.join(format!("{name}.rows"));
+    if let (true, Some(rows)) =
+        (path.is_file(), std::fs::read_to_string(&rows_file).ok().and_then(|t| t.trim().parse().ok()))
+    {
+        return (path, rows);
+    }
+    let options = SimFileOptions { users, minutes_per_user: minutes, ..SimFileOptions::default() };
+    let summary = write_csv_file(&path, &options).expect("generate a benchmark file");
+    let rows = summary.rows;
+    std::fs::write(&rows_file, rows.to_string()).expect("write the row count");
+    eprintln!("generated {} ({rows} rows)", path.display());
+    (path, rows)
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing to parse.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let work = root.join("target").join("bench-data");
     std::fs::create_dir_all(&work).expect("create target/bench-data");
-    let data = work.join("thesis_sized.csv");
-    if !data.is_file() {
-        let summary = write_csv_file(&data, &SimFileOptions::default()).expect("generate the thesis-sized file");
-        eprintln!("generated {} ({} rows)", data.display(), summary.rows);
-    }
+    let (data, rows) = sim_file(&work, "thesis_378k.csv", 6, 21.0);
     let model = har_monitor::assets::demo_model().expect("the bundled demo model (models/demo)");
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_har-monitor"));
+    // `HAR_BENCH_EXE` measures another build of the binary (e.g. a release build while this harness is a dev one).
+    let exe = std::env::var_os("HAR_BENCH_EXE")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_har-monitor")), PathBuf::from);
+    eprintln!("measuring {}", exe.display());
     let model_s = model.display().to_string();
     let data_s = data.display().to_string();
+    let python = python();
+    let script = root.join("benches").join("python_peer.py");
 
-    let mut rust = Vec::new();
-    let mut rust_peak = 0.0f64;
+    // Alternate the two so that both see the same machine load.
+    let (mut rust, mut rust_peak, mut timings) = (Vec::new(), 0.0f64, Vec::new());
+    let (mut peer, mut peer_peak, mut peer_inference) = (Vec::new(), 0.0f64, Vec::new());
     for i in 0..RUNS {
         let out = work.join(format!("rust-report-{i}"));
         let m = run_measured(
@@ -95,18 +142,16 @@ fn main() {
             &["evaluate", "--model", &model_s, "--data", &data_s, "--out", &out.display().to_string()],
         )
         .expect("har-monitor evaluate");
-        eprintln!("rust run {i}: {:.2} s, peak {:.0} MiB", m.seconds, m.peak_mib);
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report.json"))
+                .expect("report.json is JSON");
+        let timing = &report["timing"];
+        let t = |k: &str| timing[k].as_f64().unwrap_or(f64::NAN);
+        eprintln!("rust run {i}: {:.2} s, peak {:.0} MiB, timing {timing}", m.seconds, m.peak_mib);
+        timings.push([t("load"), t("windowing"), t("inference"), t("writing"), t("total"), m.seconds]);
         rust.push(m.seconds);
         rust_peak = rust_peak.max(m.peak_mib);
-    }
-
-    let python = python();
-    let mut peer = Vec::new();
-    let mut peer_peak = 0.0f64;
-    let mut peer_inference = Vec::new();
-    if let Some(py) = &python {
-        let script = root.join("benches").join("python_peer.py");
-        for i in 0..RUNS {
+        if let Some(py) = &python {
             let out = work.join(format!("python-report-{i}"));
             let m = run_measured(py, &[&script.display().to_string(), &model_s, &data_s, &out.display().to_string()])
                 .expect("python peer");
@@ -116,8 +161,27 @@ fn main() {
             peer_peak = peer_peak.max(m.peak_mib);
             peer_inference.push(line["inference_seconds"].as_f64().unwrap_or(f64::NAN));
         }
-    } else {
+    }
+    if python.is_none() {
         eprintln!("no Python with numpy/pandas/onnxruntime/scikit-learn (set HAR_BENCH_PYTHON): peer skipped");
+    }
+
+    // Peak memory of each data command at two sizes.
+    let (big, big_rows) = sim_file(&work, "big_3500k.csv", 6, 194.5);
+    let mut memory = Vec::new();
+    for (file, n) in [(&data, rows), (&big, big_rows)] {
+        let file_s = file.display().to_string();
+        let mut row = Vec::new();
+        for command in ["predict", "drift", "baseline", "evaluate"] {
+            let out = work.join(format!("mem-{command}-{n}"));
+            let out_s = out.display().to_string();
+            let out_s = if command == "evaluate" { out_s } else { format!("{out_s}.out") };
+            let m = run_measured(&exe, &[command, "--model", &model_s, "--data", &file_s, "--out", &out_s])
+                .unwrap_or_else(|e| panic!("{command}: {e}"));
+            eprintln!("{command} on {n} rows: {:.2} s, peak {:.0} MiB", m.seconds, m.peak_mib);
+            row.push((m.seconds, m.peak_mib));
+        }
+        memory.push((n, row));
     }
 
     // Inference throughput at batch 64 on the same random windows, one process each.
@@ -157,23 +221,31 @@ fn main() {
         python_rate = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect();
     }
 
-    let rust_s = median(rust);
+    let rust_s = median(rust.clone());
     let rust_rate = median(rust_rate);
+    let column = |k: usize| median(timings.iter().map(|t| t[k]).collect());
     let mut table = String::new();
     table += &format!(
-        "evaluate, thesis-sized file (385,326 rows, 6 users), median of {RUNS} runs, {} cores\n\n",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        "evaluate, thesis-sized file ({} rows, 6 users), median of {RUNS} alternating runs, {} cores, {}\n\n",
+        thousands(rows),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model()
     );
     table += "| | end to end | peak memory | inference (batch 64) |\n|---|---|---|---|\n";
     table +=
         &format!("| har-monitor evaluate (Rust) | {rust_s:.2} s | {rust_peak:.0} MiB | {:.0} windows/s |\n", rust_rate);
     if !peer.is_empty() {
-        let peer_s = median(peer);
+        let peer_s = median(peer.clone());
         table += &format!(
             "| Python peer (pandas, numpy, onnxruntime, scikit-learn) | {peer_s:.2} s | {peer_peak:.0} MiB | {:.0} windows/s |\n",
             if python_rate.is_empty() { f64::NAN } else { median(python_rate.clone()) }
         );
-        table += &format!("\nRust is {:.1}× faster end to end", peer_s / rust_s);
+        let pair_ratios: Vec<f64> = peer.iter().zip(&rust).map(|(p, r)| p / r).collect();
+        table += &format!(
+            "\nRust is {:.2}× faster end to end (ratio of the medians; per alternating pair: {})",
+            peer_s / rust_s,
+            pair_ratios.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", ")
+        );
         if !python_rate.is_empty() {
             table += &format!(
                 "; engine throughput is {:.0}% of onnxruntime-Python's",
@@ -181,6 +253,27 @@ fn main() {
             );
         }
         table += &format!(" (peer's own inference time: {:.2} s).\n", median(peer_inference));
+    }
+    table += &format!(
+        "\n| Rust timing (report.json, median) | load | windowing | inference | writing | total (in process) | wall (process) |\n\
+         |---|---|---|---|---|---|---|\n\
+         | seconds | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |\n\
+         \nwall / inference = {:.2}\n",
+        column(0),
+        column(1),
+        column(2),
+        column(3),
+        column(4),
+        column(5),
+        column(5) / column(2)
+    );
+    table += "\n| rows | predict | drift | baseline | evaluate |\n|---|---|---|---|---|\n";
+    for (n, row) in &memory {
+        table += &format!("| {} |", thousands(*n));
+        for (seconds, peak) in row {
+            table += &format!(" {peak:.0} MiB ({seconds:.1} s) |");
+        }
+        table += "\n";
     }
     println!("{table}");
     let results = root.join("target").join("bench-results");

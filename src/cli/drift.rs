@@ -6,13 +6,18 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
-use har_monitor::monitor::{Baseline, DriftConfig, drift_report};
+use har_monitor::monitor::{Baseline, BaselineBuilder, DriftConfig, DriftError, DriftMonitor};
 use har_monitor::pipeline::LoadedModel;
-use har_monitor::session::drift::{judge_report, window_timing};
+use har_monitor::pipeline::batch::BatchError;
+use har_monitor::session::drift::{WindowClock, judge_report};
 
 use super::outputs::Inputs;
-use super::score::{DataArgs, score};
+use super::score::{DataArgs, open, run};
 use super::{InputError, ModelArgs, limits};
+
+fn drift_error(e: DriftError) -> BatchError {
+    BatchError::Output(e.to_string())
+}
 
 #[derive(Debug, Args)]
 pub struct BaselineArgs {
@@ -67,9 +72,11 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
         }
     };
     Inputs::new().with("data file", &args.data.data).with_model(&model, false).refuse_as_output("--out", &out)?;
-    let (engine, scored) = score(&args.model, &args.data)?;
-    let raw = scored.all_window_raw();
-    let mut baseline = Baseline::build(engine.card(), scored.observations(&raw))?;
+    let (mut engines, scorer) = open(&args.model, &args.data)?;
+    let card = engines.first().map(|e| e.card().clone()).context("no model session")?;
+    let mut builder = BaselineBuilder::new(&card);
+    let summary = run(&mut engines, scorer, &mut |w| builder.push(w.observation()).map_err(drift_error))?;
+    let mut baseline = builder.finish()?;
     baseline.source = args.data.data.display().to_string();
     baseline.save(&out)?;
     println!(
@@ -79,7 +86,7 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
         out.display()
     );
     // The same rule as the other commands: skipped bad rows exit 2 unless --allow-bad-rows.
-    args.data.check_bad_rows(&scored)
+    args.data.check_bad_rows(&summary.load_report)
 }
 
 pub fn drift(args: DriftArgs) -> anyhow::Result<()> {
@@ -102,15 +109,20 @@ pub fn drift(args: DriftArgs) -> anyhow::Result<()> {
     let baseline = Baseline::load(&baseline_path)?;
     baseline.check_card(&card, &baseline_path)?;
     let baseline = Arc::new(baseline);
-    let (engine, scored) = score(&args.model, &args.data)?;
-    let raw = scored.all_window_raw();
     let config = DriftConfig { chunk_windows: args.chunk, js_threshold: args.js_threshold, ..DriftConfig::default() };
-    let report =
-        drift_report(Arc::clone(&baseline), &baseline_path.display().to_string(), config, scored.observations(&raw))?;
+    let mut monitor = DriftMonitor::new(Arc::clone(&baseline), config)?;
+    let (mut engines, scorer) = open(&args.model, &args.data)?;
+    let mut clock = WindowClock::new(card.sample_rate_hz);
+    let summary = run(&mut engines, scorer, &mut |w| {
+        clock.push(w.prediction);
+        monitor.push(w.observation()).map(drop).map_err(drift_error)
+    })?;
+    monitor.finish();
+    let report = monitor.report(&baseline_path.display().to_string());
     // Each chunk also carries the drift view's verdict and sensor-check readings for it (one computation).
-    let windows = window_timing(&scored.predictions, card.sample_rate_hz);
-    let model = Arc::new(LoadedModel::of(&engine));
-    let judged = judge_report(&report, model, baseline_path.clone(), baseline, config, &windows);
+    let engine = engines.first().context("no model session")?;
+    let model = Arc::new(LoadedModel::of(engine));
+    let judged = judge_report(&report, model, baseline_path.clone(), baseline, config, &clock.windows);
     let json = serde_json::to_string_pretty(&judged).context("serialising the drift report")?;
     har_monitor::output::write_bytes(&args.out, json.as_bytes())?;
     println!(
@@ -133,5 +145,5 @@ pub fn drift(args: DriftArgs) -> anyhow::Result<()> {
         println!("note: {note}");
     }
     println!("wrote {}", args.out.display());
-    args.data.check_bad_rows(&scored)
+    args.data.check_bad_rows(&summary.load_report)
 }

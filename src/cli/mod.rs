@@ -50,7 +50,8 @@ pub struct ModelArgs {
     /// else fetched once from PyPI).
     #[arg(long, value_name = "LIB", global = true)]
     pub ort_lib: Option<PathBuf>,
-    /// Threads per inference call, 0 to the number of cores (0: one per core).
+    /// Threads per inference call, 0 to the number of cores (0: for predict/evaluate/drift/baseline one single-threaded
+    /// model session per core on alternate batches, in the app one session with one thread per core).
     #[arg(long, default_value_t = 0, value_name = "N", value_parser = limits::threads())]
     pub threads: usize,
 }

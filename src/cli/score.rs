@@ -3,11 +3,18 @@
 
 use std::path::PathBuf;
 
+use std::time::Instant;
+
+use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use har_monitor::data::{LoadOptions, WindowingMode};
-use har_monitor::eval::{PredictionColumns, REPORT_FILES, write_predictions_csv, write_report_dir};
-use har_monitor::model::AccelUnit;
-use har_monitor::pipeline::batch::{BatchOptions, ScoredFile, score_file};
+use har_monitor::data::{LoadOptions, LoadReport, WindowingMode};
+use har_monitor::eval::{
+    EvaluationAccumulator, ModelInfo as ReportModel, PredictionColumns, PredictionWriter, REPORT_FILES, ReportContext,
+    write_report_files,
+};
+use har_monitor::model::{AccelUnit, Engine, ModelCard};
+use har_monitor::output::AtomicFile;
+use har_monitor::pipeline::batch::{BatchError, BatchOptions, FileScorer, ScoredWindow, StreamSummary, open_scoring};
 
 use super::outputs::Inputs;
 use super::{InputError, ModelArgs, limits};
@@ -47,8 +54,8 @@ pub struct DataArgs {
 
 impl DataArgs {
     /// After the outputs are written: exit 2 when rows were skipped, unless the user accepts that.
-    pub fn check_bad_rows(&self, scored: &ScoredFile) -> anyhow::Result<()> {
-        let bad = scored.load_report.bad_rows;
+    pub fn check_bad_rows(&self, load_report: &LoadReport) -> anyhow::Result<()> {
+        let bad = load_report.bad_rows;
         if bad > 0 && !self.allow_bad_rows {
             return Err(InputError(format!(
                 "{}: {bad} bad row{} skipped (listed above with their line numbers); the outputs were written \
@@ -94,43 +101,132 @@ pub struct EvaluateArgs {
     pub out: PathBuf,
 }
 
-/// Loads the model and scores the file, printing what loading did.
-pub fn score(model: &ModelArgs, data: &DataArgs) -> anyhow::Result<(har_monitor::model::Engine, ScoredFile)> {
-    if !data.data.is_file() {
-        return Err(InputError(format!("{}: no such file", data.data.display())).into());
-    }
+/// Model sessions at most (one per core).
+const MAX_SESSIONS: usize = 2;
+/// Windows per call and session when several sessions run at once (their memory adds up).
+const PARALLEL_BATCH: usize = 32;
+
+/// Loads the model (one session per core) and reads the file once (the first pass: every row checked,
+/// timestamps and units decided).
+pub fn open(model: &ModelArgs, data: &DataArgs) -> anyhow::Result<(Vec<Engine>, FileScorer)> {
     let mut options = model.engine_options();
     options.batch_size = data.batch;
     let path = model.model_path()?;
-    let mut engine = har_monitor::model::Engine::load(&path, &options)?;
-    let scored = score_file(&mut engine, &data.data, &data.batch_options(), &mut |_, _| true)?;
-    eprint!("{}", scored.load_report);
-    Ok((engine, scored))
+    // Without `--threads`, one single-threaded session per core, working on alternate batches: recurrent
+    // models gain more from that than from threads inside one call (benches/inference.rs).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let sessions = if options.intra_threads == 0 && cores > 1 { cores.min(MAX_SESSIONS) } else { 1 };
+    if sessions > 1 {
+        options.intra_threads = 1;
+        if options.batch_size == 0 {
+            options.batch_size = PARALLEL_BATCH;
+        }
+    }
+    // The model loads on its own threads while the file is read: neither waits for the other.
+    let card = ModelCard::load_for_model(&path)?;
+    let loading: Vec<_> = (0..sessions)
+        .map(|_| {
+            let (path, options) = (path.clone(), options.clone());
+            std::thread::Builder::new().name("har-model-load".into()).spawn(move || Engine::load(&path, &options))
+        })
+        .collect::<Result<_, _>>()
+        .context("starting the model-loading threads")?;
+    let scorer = open_scoring(&card, &data.data, &data.batch_options());
+    let mut engines = Vec::with_capacity(sessions);
+    for handle in loading {
+        engines.push(handle.join().map_err(|_| anyhow::anyhow!("a model-loading thread failed"))??);
+    }
+    Ok((engines, scorer?))
+}
+
+/// Streams the file's windows through the model into `sink`, then prints what loading did.
+pub fn run(
+    engines: &mut [Engine],
+    scorer: FileScorer,
+    sink: &mut dyn FnMut(ScoredWindow<'_>) -> Result<(), BatchError>,
+) -> anyhow::Result<StreamSummary> {
+    let summary = scorer.run_on(engines, sink)?;
+    eprint!("{}", summary.load_report);
+    Ok(summary)
+}
+
+/// The model's classes (every session has the same card).
+fn scorer_classes(engines: &[Engine]) -> anyhow::Result<Vec<String>> {
+    engines.first().map(|e| e.card().classes.clone()).context("no model session")
+}
+
+fn eval_error(e: har_monitor::eval::EvalError) -> BatchError {
+    BatchError::Output(e.to_string())
 }
 
 pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
     let model = args.model.model_path()?;
     Inputs::new().with("data file", &args.data.data).with_model(&model, true).refuse_as_output("--out", &args.out)?;
-    let (engine, scored) = score(&args.model, &args.data)?;
-    let columns = PredictionColumns { true_label: scored.recording.labels.is_some(), user: false };
-    write_predictions_csv(&args.out, &scored.predictions, &engine.card().classes, columns)?;
+    let (mut engines, scorer) = open(&args.model, &args.data)?;
+    let classes = scorer_classes(&engines)?;
+    let columns = PredictionColumns { true_label: scorer.has_labels(), user: false };
+    let file = AtomicFile::create(&args.out)?;
+    let mut writer =
+        PredictionWriter::new(file, &classes, columns).with_context(|| format!("writing {}", args.out.display()))?;
+    let summary = run(&mut engines, scorer, &mut |w| writer.write(w.prediction).map_err(eval_error))?;
+    let file = writer.finish().with_context(|| format!("writing {}", args.out.display()))?;
+    file.commit()?;
     eprintln!(
         "{} windows ({} skipped) in {:.2} s → {}",
-        scored.predictions.len(),
-        scored.windowing.skipped_non_finite,
-        scored.seconds,
+        summary.windows,
+        summary.windowing.skipped_non_finite,
+        summary.timing.total,
         args.out.display()
     );
-    args.data.check_bad_rows(&scored)
+    args.data.check_bad_rows(&summary.load_report)
 }
 
 pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     let model = args.model.model_path()?;
     let inputs = Inputs::new().with("data file", &args.data.data).with_model(&model, true);
     inputs.refuse_in_dir("--out", &args.out, &REPORT_FILES)?;
-    let (engine, scored) = score(&args.model, &args.data)?;
-    let report = scored.evaluation_report(&engine)?;
-    let files = write_report_dir(&args.out, &report, &scored.predictions, &engine.card().classes)?;
+    let (mut engines, scorer) = open(&args.model, &args.data)?;
+    if !scorer.has_labels() {
+        return Err(InputError(format!(
+            "{}: the file has no label column (`activity`, `label` or `class`), so it cannot be evaluated",
+            args.data.data.display()
+        ))
+        .into());
+    }
+    let card = engines.first().map(|e| e.card().clone()).context("no model session")?;
+    let model_path = engines.first().map(|e| e.model_path().display().to_string()).unwrap_or_default();
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let predictions_path = args.out.join("predictions.csv");
+    let columns = PredictionColumns { true_label: true, user: scorer.has_users() };
+    let file = AtomicFile::create(&predictions_path)?;
+    let mut writer = PredictionWriter::new(file, &card.classes, columns)
+        .with_context(|| format!("writing {}", predictions_path.display()))?;
+    let mut accumulator = EvaluationAccumulator::new(card.classes.len());
+    let summary = run(&mut engines, scorer, &mut |w| {
+        accumulator.add(w.prediction).map_err(eval_error)?;
+        writer.write(w.prediction).map_err(eval_error)
+    })?;
+    let written = Instant::now();
+    let predictions_file = writer.finish().with_context(|| format!("writing {}", predictions_path.display()))?;
+    let context = ReportContext {
+        model: ReportModel { name: card.name.clone(), version: card.version.clone(), path: model_path },
+        data: args.data.data.display().to_string(),
+        windows_skipped: summary.windowing.skipped_non_finite as u64,
+        seconds: summary.timing.total,
+        notes: summary.report_notes(),
+    };
+    // The model's memory is not needed for the report files: free it before the figure is drawn.
+    drop(engines);
+    let mut report = accumulator
+        .finish(context, &card.classes)
+        .map_err(|e| InputError(format!("{}: {e}", args.data.data.display())))?;
+    // Every file is complete before any replaces an earlier report; report.json, written last, carries the timing.
+    let mut timing = summary.timing;
+    let files = write_report_files(&args.out, &mut report, &card.classes, predictions_file, |report| {
+        timing.writing += written.elapsed().as_secs_f64();
+        timing.total += written.elapsed().as_secs_f64();
+        report.timing = Some(timing);
+    })?;
     let kappa = report.cohen_kappa.map(|k| format!("{k:.4}")).unwrap_or_else(|| "undefined".into());
     println!(
         "accuracy {:.4}  macro-F1 {:.4}  weighted-F1 {:.4}  kappa {kappa}  windows {} used, {} skipped  ({:.2} s)",
@@ -141,8 +237,12 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
         report.windows.skipped,
         report.seconds
     );
+    println!(
+        "time: load {:.2} s, windowing {:.2} s, inference {:.2} s, writing {:.2} s, total {:.2} s",
+        timing.load, timing.windowing, timing.inference, timing.writing, timing.total
+    );
     for f in files {
         println!("wrote {}", f.display());
     }
-    args.data.check_bad_rows(&scored)
+    args.data.check_bad_rows(&summary.load_report)
 }

@@ -45,6 +45,21 @@ pub enum DataError {
     NoUsableRows { file: PathBuf, report: Box<LoadReport> },
     #[error("{file} has more than {max} data rows, which this program cannot hold")]
     TooManyRows { file: PathBuf, max: u64 },
+    #[error("{file} is {what}, not a data file")]
+    NotAFile { file: PathBuf, what: String },
+    #[error("{file}: cannot keep the rows read in a temporary file (in {}): {source}", std::env::temp_dir().display())]
+    Spool {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{file}: the timestamps go backwards (median step {median_step} over {steps} steps): the rows seem to be in \
+         reverse time order; sort the file by its timestamp column"
+    )]
+    TimeReversed { file: PathBuf, median_step: f64, steps: u64 },
+    #[error("{file}: no windows to score: {reason}")]
+    NoWindows { file: PathBuf, reason: String },
 }
 
 impl DataError {
@@ -58,7 +73,11 @@ impl DataError {
             | DataError::MissingChannels { file, .. }
             | DataError::UnknownLabels { file, .. }
             | DataError::NoUsableRows { file, .. }
-            | DataError::TooManyRows { file, .. } => file,
+            | DataError::TooManyRows { file, .. }
+            | DataError::NotAFile { file, .. }
+            | DataError::Spool { file, .. }
+            | DataError::TimeReversed { file, .. }
+            | DataError::NoWindows { file, .. } => file,
         }
     }
 }

@@ -11,8 +11,11 @@ use super::columns::{ColumnMap, KnownChannel, Sensor, map_header};
 use super::error::{DataError, Shown};
 use super::recording::Recording;
 use super::report::{BadRowKind, ColumnsUsed, LoadReport};
-use super::timestamp::{RawTime, TimestampKind, median_in_place, median_step, numbers_are_milliseconds, parse_time};
-use super::units::{UnitDecision, decide};
+use super::sample::MedianSample;
+use super::spool::{SpoolPlace, SpoolReader, SpoolWriter, SpooledRow};
+use super::timestamp::{RawTime, TimestampKind, parse_time, step_is_milliseconds};
+use super::units::{UnitDecision, UnitSource, decide};
+use crate::format::thousands;
 use crate::model::{AccelUnit, ModelCard};
 
 /// The label index given to rows whose label is not one of the card's classes, when the user asked to ignore them.
@@ -47,7 +50,7 @@ pub struct Loaded {
 
 /// Loads a sensor CSV file for a model (see the module documentation and SPEC §1).
 pub fn load_csv(path: &Path, card: &ModelCard, opts: &LoadOptions) -> Result<Loaded, DataError> {
-    let file = File::open(path).map_err(|source| DataError::Io { file: path.to_path_buf(), source })?;
+    let file = open_input(path)?;
     load(file, path.to_path_buf(), card, opts)
 }
 
@@ -147,6 +150,10 @@ fn has_line_break(word: u64) -> bool {
 
 /// Line breaks inside a record (in quoted fields).
 fn breaks_inside(record: &csv::ByteRecord) -> u64 {
+    // Almost every record has none: one pass over its bytes tells.
+    if !record.as_slice().iter().any(|&b| b == b'\n' || b == b'\r') {
+        return 0;
+    }
     record
         .iter()
         .map(|field| {
@@ -297,35 +304,142 @@ impl<T: Copy> NameCache<T> {
     }
 }
 
-/// The state of a load in progress.
+/// Values kept exactly for each whole-file median (beyond that, a thinned sample: see `MedianSample`).
+const MEDIAN_SAMPLE: usize = 1 << 17;
+
+/// The largest factor a unit conversion can apply (milli-g to g is 1000; m/s² to milli-g about 102).
+const MAX_UNIT_FACTOR: f64 = 1024.0;
+
+/// Timestamps "repeat" when at least this share of the steps between kept rows is zero (phone exports that
+/// stamp several samples at once): the rows are then taken as consecutive samples at the card's rate.
+const REPEATED_STEP_SHARE: f64 = 0.25;
+
+/// A kept row whose accelerometer values are so large that a unit conversion may overflow `f32`: whether it does
+/// is known only once the unit is decided, after the first pass.
+struct AtRisk {
+    ordinal: u64,
+    line: u64,
+    label_code: u32,
+    accel: Vec<f32>,
+}
+
+/// The first pass over a file: parses every row, keeps the good ones in a spool, and gathers what the
+/// whole-file decisions need.
 struct Loader<'a> {
     card: &'a ModelCard,
     file: PathBuf,
     columns: ColumnMap,
     report: LoadReport,
-    rec: Recording,
-    /// Raw timestamps as written (numbers or epoch seconds), one per kept row.
-    raw_time: Vec<f64>,
+    spool: SpoolWriter,
     /// The kind of the first valid timestamp; later rows must agree.
     time_is_iso: Option<bool>,
-    /// 1-based line of each kept row, to report rows dropped after conversion.
-    lines: Vec<u64>,
+    /// Every kept timestamp is integer-like (a condition for milliseconds).
+    times_integer: bool,
+    previous_raw_time: Option<f64>,
+    raw_steps: MedianSample,
+    positive_raw_steps: MedianSample,
+    zero_steps: u64,
+    first_raw_time: Option<f64>,
+    /// |(ax, ay, az)| of each kept row, for the unit decision.
+    magnitudes: MedianSample,
+    accel: Vec<usize>,
+    accel_xyz: Option<[usize; 3]>,
+    at_risk: Vec<AtRisk>,
     class_index: HashMap<&'a str, u16>,
     class_index_lower: HashMap<String, u16>,
-    /// Label of each kept row while loading: a class index, or `classes + k` for the k-th unknown label name
-    /// (`classes + MAX_UNKNOWN_LABEL_NAMES` for any further one). Turned into `Recording::labels` at the end, once
-    /// the rows dropped after unit conversion are gone, so that the unknown-label counts are exact.
-    label_codes: Vec<u32>,
+    /// Label code of a kept row: a class index, or `classes + k` for the k-th unknown label name
+    /// (`classes + MAX_UNKNOWN_LABEL_NAMES` for any further one).
     label_cache: NameCache<u32>,
     unknown_names: Vec<String>,
     unknown_code: HashMap<String, u32>,
+    /// Kept rows per unknown label code (index `code - classes`).
+    unknown_counts: Vec<usize>,
     user_index: HashMap<String, u32>,
     user_cache: NameCache<u32>,
+    user_names: Vec<String>,
     decimal_comma: bool,
     row_values: Vec<f32>,
 }
 
-fn load<R: Read>(mut reader: R, file: PathBuf, card: &ModelCard, opts: &LoadOptions) -> Result<Loaded, DataError> {
+/// Loads a sensor file for a model, keeping every row in memory (see the module documentation and SPEC §1).
+fn load<R: Read>(reader: R, file: PathBuf, card: &ModelCard, opts: &LoadOptions) -> Result<Loaded, DataError> {
+    let mut rows = first_pass(reader, file, card, opts, SpoolPlace::Memory)?;
+    let channels = card.channels.len();
+    let mut rec = Recording {
+        source: rows.file.clone(),
+        channel_names: card.channels.clone(),
+        channels: vec![Vec::with_capacity(rows.rows_hint()); channels],
+        labels: rows.has_labels.then(Vec::new),
+        users: rows.has_users.then(Vec::new),
+        ..Recording::default()
+    };
+    while let Some(row) = rows.next_row()? {
+        for (column, &v) in rec.channels.iter_mut().zip(row.values) {
+            column.push(v);
+        }
+        rec.time.push(row.time);
+        rec.file_row.push(row.file_row);
+        if let (Some(labels), Some(l)) = (rec.labels.as_mut(), row.label) {
+            labels.push(l);
+        }
+        if let (Some(users), Some(u)) = (rec.users.as_mut(), row.user) {
+            users.push(u);
+        }
+    }
+    rec.user_names = rows.user_names.clone();
+    let report = rows.finish();
+    Ok(Loaded { recording: rec, report })
+}
+
+/// Opens a sensor file for streaming: a first pass reads it once (checking every row and deciding the timestamp
+/// kind and the accelerometer unit from the whole file), then [`RowStream::next_row`] gives the kept rows in
+/// order, converted, from a temporary spool, so memory does not grow with the file. Works on pipes too.
+pub fn open_csv(path: &Path, card: &ModelCard, opts: &LoadOptions) -> Result<RowStream, DataError> {
+    let file = open_input(path)?;
+    let regular = file.metadata().is_ok_and(|m| m.is_file());
+    let mut rows = first_pass(file, path.to_path_buf(), card, opts, SpoolPlace::TemporaryFile)?;
+    if !regular {
+        rows.report.notes.push(format!(
+            "{} is not a regular file (a pipe?): it was read once, its rows kept in a temporary file in {} for the \
+             second pass",
+            path.display(),
+            std::env::temp_dir().display()
+        ));
+    }
+    Ok(rows)
+}
+
+/// Opens `path` for reading, refusing (with what it is) a directory, a device or a socket; a pipe is fine.
+pub fn open_input(path: &Path) -> Result<File, DataError> {
+    let not_a_file = |what: &str| DataError::NotAFile { file: path.to_path_buf(), what: what.to_string() };
+    let meta = std::fs::metadata(path).map_err(|source| DataError::Io { file: path.to_path_buf(), source })?;
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        return Err(not_a_file("a directory"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_char_device() {
+            return Err(not_a_file("a character device"));
+        }
+        if kind.is_block_device() {
+            return Err(not_a_file("a block device"));
+        }
+        if kind.is_socket() {
+            return Err(not_a_file("a socket"));
+        }
+    }
+    File::open(path).map_err(|source| DataError::Io { file: path.to_path_buf(), source })
+}
+
+fn first_pass<R: Read>(
+    mut reader: R,
+    file: PathBuf,
+    card: &ModelCard,
+    opts: &LoadOptions,
+    place: SpoolPlace,
+) -> Result<RowStream, DataError> {
     let (prefix, whole_file) = read_prefix(&mut reader, &file)?;
     if whole_file && prefix.iter().all(u8::is_ascii_whitespace) {
         return Err(DataError::Empty { file });
@@ -358,7 +472,9 @@ fn load<R: Read>(mut reader: R, file: PathBuf, card: &ModelCard, opts: &LoadOpti
         Ok(map) => map,
         Err(missing) => return Err(DataError::MissingChannels { file, missing, found: header }),
     };
-    let mut loader = Loader::new(card, file, columns, delimiter);
+    let spool = SpoolWriter::new(place, card.channels.len())
+        .map_err(|source| DataError::Spool { file: file.clone(), source })?;
+    let mut loader = Loader::new(card, file, columns, delimiter, spool);
 
     let mut data_row: u64 = 0;
     let mut last_bad: Option<(u64, BadRowKind)> = None;
@@ -376,10 +492,11 @@ fn load<R: Read>(mut reader: R, file: PathBuf, card: &ModelCard, opts: &LoadOpti
         loader.report.rows_read += 1;
         last_bad = match loader.read_row(&record, data_row as u32, line) {
             Ok(()) => None,
-            Err(b) => {
+            Err(RowError::Bad(b)) => {
                 loader.report.add_bad_row(line, b.kind, || b.reason);
                 Some((line, b.kind))
             }
+            Err(RowError::Spool(source)) => return Err(DataError::Spool { file: loader.file, source }),
         };
         data_row += 1;
     }
@@ -397,8 +514,20 @@ fn load<R: Read>(mut reader: R, file: PathBuf, card: &ModelCard, opts: &LoadOpti
     loader.finish(opts)
 }
 
+/// Why a row was not kept: bad data, or the spool could not take it.
+enum RowError {
+    Bad(Bad),
+    Spool(io::Error),
+}
+
+impl From<Bad> for RowError {
+    fn from(b: Bad) -> Self {
+        RowError::Bad(b)
+    }
+}
+
 impl<'a> Loader<'a> {
-    fn new(card: &'a ModelCard, file: PathBuf, columns: ColumnMap, delimiter: u8) -> Loader<'a> {
+    fn new(card: &'a ModelCard, file: PathBuf, columns: ColumnMap, delimiter: u8, spool: SpoolWriter) -> Loader<'a> {
         let name = |i: Option<usize>| i.and_then(|i| columns.header.get(i)).cloned();
         let used = ColumnsUsed {
             channels: card
@@ -416,14 +545,6 @@ impl<'a> Loader<'a> {
         report.delimiter = delimiter;
         report.columns = used;
         report.notes.extend(columns.notes.iter().cloned());
-        let rec = Recording {
-            source: file.clone(),
-            channel_names: card.channels.clone(),
-            channels: vec![Vec::new(); card.channels.len()],
-            labels: None,
-            users: columns.user.map(|_| Vec::new()),
-            ..Recording::default()
-        };
         // Class indices fit in u16 below IGNORED_LABEL; a card with more classes has the rest unreachable.
         let class_index: HashMap<&str, u16> = card
             .classes
@@ -436,23 +557,33 @@ impl<'a> Loader<'a> {
         for (name, &i) in &class_index {
             class_index_lower.entry(name.to_lowercase()).or_insert(i);
         }
+        let (accel, accel_xyz) = accel_channels(card);
         Loader {
             card,
             file,
             columns,
             report,
-            rec,
-            raw_time: Vec::new(),
+            spool,
             time_is_iso: None,
-            lines: Vec::new(),
+            times_integer: true,
+            previous_raw_time: None,
+            raw_steps: MedianSample::new(MEDIAN_SAMPLE),
+            positive_raw_steps: MedianSample::new(MEDIAN_SAMPLE),
+            zero_steps: 0,
+            first_raw_time: None,
+            magnitudes: MedianSample::new(MEDIAN_SAMPLE),
+            accel,
+            accel_xyz,
+            at_risk: Vec::new(),
             class_index,
             class_index_lower,
-            label_codes: Vec::new(),
             label_cache: NameCache::new(),
             unknown_names: Vec::new(),
             unknown_code: HashMap::new(),
+            unknown_counts: Vec::new(),
             user_index: HashMap::new(),
             user_cache: NameCache::new(),
+            user_names: Vec::new(),
             decimal_comma: delimiter != b',',
             row_values: vec![0.0; card.channels.len()],
         }
@@ -463,13 +594,14 @@ impl<'a> Loader<'a> {
     }
 
     /// Parses one record; keeps it only when every field it needs is good.
-    fn read_row(&mut self, record: &csv::ByteRecord, data_row: u32, line: u64) -> Result<(), Bad> {
+    fn read_row(&mut self, record: &csv::ByteRecord, data_row: u32, line: u64) -> Result<(), RowError> {
         let expected = self.columns.header.len();
         if record.len() != expected {
             return Err(bad(
                 BadRowKind::FieldCount,
                 format!("expected {expected} fields as in the header, found {}", record.len()),
-            ));
+            )
+            .into());
         }
         let field = |i: usize| record.get(i).unwrap_or_default();
         for (slot, &col) in self.row_values.iter_mut().zip(&self.columns.channels) {
@@ -503,7 +635,8 @@ impl<'a> Loader<'a> {
                     return Err(bad(
                         BadRowKind::BadTimestamp,
                         format!("column `{name}`: `{text}` is {this} but earlier rows have {earlier}"),
-                    ));
+                    )
+                    .into());
                 }
                 Some((value, is_iso))
             }
@@ -518,18 +651,30 @@ impl<'a> Loader<'a> {
         };
 
         // Every field is good: keep the row.
-        for (column, &v) in self.rec.channels.iter_mut().zip(&self.row_values) {
-            column.push(v);
-        }
+        let ordinal = self.spool.rows();
+        let mut raw_time = 0.0;
         if let Some((value, is_iso)) = time {
             self.time_is_iso = Some(is_iso);
-            self.raw_time.push(value);
+            raw_time = value;
+            self.times_integer &= value.fract() == 0.0;
+            if let Some(previous) = self.previous_raw_time {
+                let step = value - previous;
+                self.raw_steps.offer(step);
+                if step > 0.0 {
+                    self.positive_raw_steps.offer(step);
+                } else if step == 0.0 {
+                    self.zero_steps += 1;
+                }
+            }
+            self.previous_raw_time = Some(value);
+            self.first_raw_time.get_or_insert(value);
         }
+        let mut label_code = 0;
         if let Some(label) = label {
             let (exact, lower) = (&self.class_index, &self.class_index_lower);
             let (names, codes) = (&mut self.unknown_names, &mut self.unknown_code);
             let known = exact.len() as u32;
-            let code = self.label_cache.get_or(label, |l| {
+            label_code = self.label_cache.get_or(label, |l| {
                 if let Some(&i) = exact.get(l).or_else(|| lower.get(&l.to_lowercase())) {
                     return u32::from(i);
                 }
@@ -544,125 +689,116 @@ impl<'a> Loader<'a> {
                 codes.insert(l.to_string(), code);
                 code
             });
-            self.label_codes.push(code);
+            if let Some(k) = label_code.checked_sub(known) {
+                let k = k as usize;
+                if self.unknown_counts.len() <= k {
+                    self.unknown_counts.resize(k + 1, 0);
+                }
+                if let Some(c) = self.unknown_counts.get_mut(k) {
+                    *c += 1;
+                }
+            }
         }
-        if let (Some(user), Some(users)) = (user, self.rec.users.as_mut()) {
-            let (index, names) = (&mut self.user_index, &mut self.rec.user_names);
-            let id = self.user_cache.get_or(user, |u| {
+        let mut user_id = 0;
+        if let Some(user) = user {
+            let (index, names) = (&mut self.user_index, &mut self.user_names);
+            user_id = self.user_cache.get_or(user, |u| {
                 let next = names.len() as u32;
                 *index.entry(u.to_string()).or_insert_with(|| {
                     names.push(u.to_string());
                     next
                 })
             });
-            users.push(id);
         }
-        self.rec.file_row.push(data_row);
-        self.lines.push(line);
+        if let Some([x, y, z]) = self.accel_xyz {
+            let v = |c: usize| f64::from(self.row_values.get(c).copied().unwrap_or(f32::NAN));
+            self.magnitudes.offer((v(x).powi(2) + v(y).powi(2) + v(z).powi(2)).sqrt());
+        }
+        let limit = f64::from(f32::MAX) / MAX_UNIT_FACTOR;
+        if self.accel.iter().any(|&c| self.row_values.get(c).is_some_and(|v| f64::from(v.abs()) >= limit)) {
+            let accel = self.accel.iter().filter_map(|&c| self.row_values.get(c).copied()).collect();
+            self.at_risk.push(AtRisk { ordinal, line, label_code, accel });
+        }
+        let row = SpooledRow { raw_time, file_row: data_row, label_code, user: user_id };
+        self.spool.push(&self.row_values, row).map_err(RowError::Spool)?;
         self.report.rows_kept += 1;
         Ok(())
     }
 
-    fn finish(mut self, opts: &LoadOptions) -> Result<Loaded, DataError> {
+    /// The whole-file decisions, then the stream of kept rows.
+    fn finish(mut self, opts: &LoadOptions) -> Result<RowStream, DataError> {
         if self.report.rows_read == 0 {
             return Err(DataError::HeaderOnly { file: self.file });
         }
         if self.report.rows_kept == 0 {
             return Err(DataError::NoUsableRows { file: self.file, report: Box::new(self.report) });
         }
-        self.convert_units(opts);
-        self.drop_non_finite_after_conversion();
+        let factor = self.decide_unit(opts);
+        let dropped = self.drop_non_finite_after_conversion(factor);
         if self.report.rows_kept == 0 {
             return Err(DataError::NoUsableRows { file: self.file, report: Box::new(self.report) });
         }
         if self.columns.label.is_some() {
-            self.finish_labels(opts)?;
+            self.check_labels(opts)?;
         }
-        self.finish_time();
-        self.report.bad_row_details.sort_by_key(|b| b.line);
-        Ok(Loaded { recording: self.rec, report: self.report })
+        let time = self.decide_time()?;
+        let rate = self.card.sample_rate_hz;
+        let spool = self.spool.into_reader().map_err(|source| DataError::Spool { file: self.file.clone(), source })?;
+        Ok(RowStream {
+            file: self.file,
+            report: self.report,
+            spool,
+            values: vec![0.0; self.card.channels.len()],
+            accel: self.accel,
+            factor,
+            dropped,
+            ordinal: 0,
+            known_classes: self.class_index.len() as u32,
+            has_labels: self.columns.label.is_some(),
+            has_users: self.columns.user.is_some(),
+            user_names: self.user_names,
+            rate,
+            time,
+            first_file_row: None,
+            previous_time: None,
+            steps: MedianSample::new(MEDIAN_SAMPLE),
+        })
     }
 
-    /// Turns label codes into `Recording::labels`; refuses unknown labels unless asked to ignore them.
-    fn finish_labels(&mut self, opts: &LoadOptions) -> Result<(), DataError> {
-        let known = self.class_index.len() as u32;
-        let mut counts = vec![0usize; self.unknown_names.len() + 1];
-        let labels: Vec<u16> = self
-            .label_codes
-            .iter()
-            .map(|&code| match code.checked_sub(known) {
-                None => code as u16,
-                Some(k) => {
-                    // Codes past the named ones all mean "a further name" (the last counter).
-                    let i = (k as usize).min(counts.len().saturating_sub(1));
-                    if let Some(c) = counts.get_mut(i) {
-                        *c += 1;
-                    }
-                    IGNORED_LABEL
-                }
-            })
-            .collect();
+    /// Refuses unknown labels unless asked to ignore them (then counts them in the report).
+    fn check_labels(&mut self, opts: &LoadOptions) -> Result<(), DataError> {
+        let counts = &self.unknown_counts;
         let rows: usize = counts.iter().sum();
-        if rows > 0 {
-            let mut named: Vec<(String, usize)> =
-                self.unknown_names.iter().cloned().zip(counts.iter().copied()).filter(|(_, n)| *n > 0).collect();
-            named.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            if let Some(&further) = counts.last().filter(|&&n| n > 0) {
-                named.push((format!("(more than {MAX_UNKNOWN_LABEL_NAMES} other names)"), further));
-            }
-            if !opts.ignore_unknown_labels {
-                let file = self.file.clone();
-                return Err(DataError::UnknownLabels { file, labels: named, classes: self.card.classes.clone() });
-            }
-            self.report.ignored_label_rows = rows;
-            self.report.ignored_labels = named;
+        if rows == 0 {
+            return Ok(());
         }
-        self.rec.labels = Some(labels);
+        let mut named: Vec<(String, usize)> =
+            self.unknown_names.iter().cloned().zip(counts.iter().copied()).filter(|(_, n)| *n > 0).collect();
+        named.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        if let Some(&further) = counts.get(MAX_UNKNOWN_LABEL_NAMES).filter(|&&n| n > 0) {
+            named.push((format!("(more than {MAX_UNKNOWN_LABEL_NAMES} other names)"), further));
+        }
+        if !opts.ignore_unknown_labels {
+            let file = self.file.clone();
+            return Err(DataError::UnknownLabels { file, labels: named, classes: self.card.classes.clone() });
+        }
+        self.report.ignored_label_rows = rows;
+        self.report.ignored_labels = named;
         Ok(())
     }
 
-    /// Indices of the card's accelerometer channels, and of its x, y and z axes when all three are there.
-    fn accel_channels(&self) -> (Vec<usize>, Option<[usize; 3]>) {
-        let known: Vec<Option<KnownChannel>> = self.card.channels.iter().map(|c| KnownChannel::from_name(c)).collect();
-        let accel: Vec<usize> = known
-            .iter()
-            .enumerate()
-            .filter(|(_, k)| k.is_some_and(|k| k.sensor == Sensor::Accel))
-            .map(|(i, _)| i)
-            .collect();
-        let axis = |a: char| known.iter().position(|k| *k == Some(KnownChannel { sensor: Sensor::Accel, axis: a }));
-        let xyz = match (axis('x'), axis('y'), axis('z')) {
-            (Some(x), Some(y), Some(z)) => Some([x, y, z]),
-            _ => None,
-        };
-        (accel, xyz)
-    }
-
-    /// Median of |(ax, ay, az)| over the kept rows.
-    fn median_magnitude(&self, xyz: [usize; 3]) -> Option<f64> {
-        let [x, y, z] = xyz.map(|i| self.rec.channels.get(i));
-        let (x, y, z) = (x?, y?, z?);
-        let mut magnitudes: Vec<f64> = x
-            .iter()
-            .zip(y)
-            .zip(z)
-            .map(|((&a, &b), &c)| (f64::from(a).powi(2) + f64::from(b).powi(2) + f64::from(c).powi(2)).sqrt())
-            .collect();
-        median_in_place(&mut magnitudes)
-    }
-
-    fn convert_units(&mut self, opts: &LoadOptions) {
-        let (accel, xyz) = self.accel_channels();
-        if accel.is_empty() {
+    /// Decides the accelerometer unit from the median magnitude (SPEC §1); returns the factor to apply.
+    fn decide_unit(&mut self, opts: &LoadOptions) -> f64 {
+        if self.accel.is_empty() {
             self.report.accel_unit = UnitDecision::NotApplicable;
             if opts.accel_unit.is_some() || self.card.units.accel != AccelUnit::AsIs {
                 self.report.notes.push(
                     "no accelerometer channel among the card's channels is known by name: unit not checked".into(),
                 );
             }
-            return;
+            return 1.0;
         }
-        let median = xyz.and_then(|xyz| self.median_magnitude(xyz));
+        let median = self.accel_xyz.and_then(|_| self.magnitudes.median());
         if median.is_none() && opts.accel_unit.is_none() && self.card.units.accel != AccelUnit::AsIs {
             self.report.notes.push(
                 "unit detection needs the accelerometer's x, y and z channels; the values are used as they are".into(),
@@ -670,15 +806,6 @@ impl<'a> Loader<'a> {
         }
         let decision = decide(self.card.units.accel, opts.accel_unit, median);
         let factor = decision.factor();
-        if decision.converted() {
-            for &c in &accel {
-                if let Some(column) = self.rec.channels.get_mut(c) {
-                    for v in column.iter_mut() {
-                        *v = (f64::from(*v) * factor) as f32;
-                    }
-                }
-            }
-        }
         match &decision {
             UnitDecision::Ambiguous { .. } => self.report.warnings.push(
                 "the accelerometer unit could not be told from the data (see above); if you know it, say so with \
@@ -691,94 +818,274 @@ impl<'a> Loader<'a> {
                 .push("the model card's accelerometer unit is as-is, so --accel-unit has nothing to convert to".into()),
             _ => {}
         }
+        if matches!(decision, UnitDecision::Known { source: UnitSource::Detected, .. }) && !self.magnitudes.is_exact() {
+            self.report.notes.push(format!(
+                "the median |a| is estimated from an evenly spaced sample of {} of the file's {} rows",
+                thousands(self.magnitudes.sampled() as u64),
+                thousands(self.magnitudes.offered() as u64)
+            ));
+        }
         self.report.accel_unit = decision;
+        factor
     }
 
-    /// Rows whose values overflowed `f32` in the unit conversion are moved to the bad rows.
-    fn drop_non_finite_after_conversion(&mut self) {
-        let n = self.rec.file_row.len(); // `time` is filled later, by `finish_time`.
-        let bad: Vec<usize> =
-            (0..n).filter(|&r| self.rec.channels.iter().any(|c| c.get(r).is_some_and(|v| !v.is_finite()))).collect();
-        if bad.is_empty() {
-            return;
+    /// Rows whose values overflow `f32` in the unit conversion become bad rows; returns their ordinals.
+    fn drop_non_finite_after_conversion(&mut self, factor: f64) -> Vec<u64> {
+        if factor == 1.0 || self.at_risk.is_empty() {
+            return Vec::new();
         }
         let unit = self.report.accel_unit.clone();
-        let mut keep = vec![true; n];
-        for &r in &bad {
-            if let Some(k) = keep.get_mut(r) {
-                *k = false;
+        let known = self.class_index.len() as u32;
+        let mut dropped = Vec::new();
+        for row in std::mem::take(&mut self.at_risk) {
+            if row.accel.iter().all(|&v| converted(v, factor).is_finite()) {
+                continue;
             }
-            let line = self.lines.get(r).copied().unwrap_or(0);
-            self.report.add_bad_row(line, BadRowKind::NonFiniteAfterConversion, || {
+            self.report.add_bad_row(row.line, BadRowKind::NonFiniteAfterConversion, || {
                 format!("a value is too large for the model's unit after conversion ({unit})")
             });
+            self.report.rows_kept -= 1;
+            if self.columns.label.is_some()
+                && let Some(k) = row.label_code.checked_sub(known)
+                && let Some(c) = self.unknown_counts.get_mut(k as usize)
+            {
+                *c = c.saturating_sub(1);
+            }
+            dropped.push(row.ordinal);
         }
-        self.report.rows_kept -= bad.len();
-        let rec = &mut self.rec;
-        for column in &mut rec.channels {
-            retain_by(column, &keep);
-        }
-        retain_by(&mut rec.file_row, &keep);
-        retain_by(&mut self.lines, &keep);
-        if !self.raw_time.is_empty() {
-            retain_by(&mut self.raw_time, &keep);
-        }
-        if !self.label_codes.is_empty() {
-            retain_by(&mut self.label_codes, &keep);
-        }
-        if let Some(users) = rec.users.as_mut() {
-            retain_by(users, &keep);
-        }
+        dropped
     }
 
-    /// Turns raw timestamps into seconds and counts gaps.
-    fn finish_time(&mut self) {
+    /// The timestamp kind (SPEC §1) and what the rows' times are made of.
+    fn decide_time(&mut self) -> Result<TimeRule, DataError> {
         let rate = self.card.sample_rate_hz;
         let kind = match (self.columns.time, self.time_is_iso) {
             (None, _) | (_, None) => TimestampKind::Absent,
             (Some(_), Some(true)) => TimestampKind::Iso8601,
-            (Some(_), Some(false)) if numbers_are_milliseconds(&self.raw_time, rate) => TimestampKind::Milliseconds,
             (Some(_), Some(false)) => TimestampKind::Seconds,
-        };
-        self.rec.time = match kind {
-            TimestampKind::Absent => self.rec.file_row.iter().map(|&r| f64::from(r) / rate).collect(),
-            TimestampKind::Milliseconds => self.raw_time.iter().map(|t| t / 1000.0).collect(),
-            TimestampKind::Seconds | TimestampKind::Iso8601 => std::mem::take(&mut self.raw_time),
         };
         self.report.timestamps = kind;
         if kind == TimestampKind::Absent {
-            return;
+            return Ok(TimeRule::RowsAtRate { offset: 0.0 });
         }
-        let step = median_step(&self.rec.time);
-        self.report.median_step_s = step;
-        let period = 1.0 / rate;
-        for w in self.rec.time.windows(2) {
-            let dt = w[1] - w[0];
-            if dt < 0.0 {
-                self.report.time_backwards += 1;
-            } else if dt > GAP_PERIODS * period {
-                self.report.time_gaps += 1;
+        let steps = self.raw_steps.offered();
+        let median = self.raw_steps.median();
+        if let Some(m) = median
+            && m < 0.0
+        {
+            return Err(DataError::TimeReversed { file: self.file.clone(), median_step: m, steps });
+        }
+        let repeated = steps > 0 && self.zero_steps as f64 >= REPEATED_STEP_SHARE * steps as f64;
+        // Milliseconds: every value integer-like and the typical forward step nearer the card's period as ms.
+        let typical = if repeated { self.positive_raw_steps.median() } else { median };
+        let kind = match kind {
+            TimestampKind::Seconds if self.times_integer && typical.is_some_and(|s| step_is_milliseconds(s, rate)) => {
+                TimestampKind::Milliseconds
             }
+            other => other,
+        };
+        self.report.timestamps = kind;
+        let divisor = if kind == TimestampKind::Milliseconds { 1000.0 } else { 1.0 };
+        if !repeated {
+            return Ok(TimeRule::FromFile { divisor });
         }
-        if let Some(step) = step {
-            if step <= 0.0 {
-                self.report.warnings.push(format!(
-                    "the median step between timestamps is {step} s: the timestamps do not advance, so every row is \
-                     its own segment"
-                ));
-            } else if ((1.0 / step) / rate - 1.0).abs() > 0.1 {
-                self.report
-                    .warnings
-                    .push(format!("the timestamps say {:.2} Hz ({kind}), but the model expects {rate} Hz", 1.0 / step));
-            }
-        }
+        let zero_share = 100.0 * self.zero_steps as f64 / steps as f64;
+        self.report.median_step_s = median.map(|m| m / divisor);
+        self.report.notes.push(format!(
+            "timestamps repeat: {} of {} steps between rows are zero ({zero_share:.0} %), as when a phone stamps \
+             several samples at once; the rows are taken as consecutive samples at the model's {rate} Hz from the \
+             first timestamp (segments still break at user changes and skipped rows, not at timestamp jumps)",
+            thousands(self.zero_steps as u64),
+            thousands(steps as u64),
+        ));
+        let offset = self.first_raw_time.unwrap_or(0.0) / divisor;
+        Ok(TimeRule::RowsAtRate { offset })
     }
 }
 
-/// Keeps the elements whose `keep` flag is set.
-fn retain_by<T>(values: &mut Vec<T>, keep: &[bool]) {
-    let mut flags = keep.iter();
-    values.retain(|_| flags.next().copied().unwrap_or(false));
+/// The card's accelerometer channels, and its x, y and z axes when all three are there.
+fn accel_channels(card: &ModelCard) -> (Vec<usize>, Option<[usize; 3]>) {
+    let known: Vec<Option<KnownChannel>> = card.channels.iter().map(|c| KnownChannel::from_name(c)).collect();
+    let accel: Vec<usize> = known
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| k.is_some_and(|k| k.sensor == Sensor::Accel))
+        .map(|(i, _)| i)
+        .collect();
+    let axis = |a: char| known.iter().position(|k| *k == Some(KnownChannel { sensor: Sensor::Accel, axis: a }));
+    let xyz = match (axis('x'), axis('y'), axis('z')) {
+        (Some(x), Some(y), Some(z)) => Some([x, y, z]),
+        _ => None,
+    };
+    (accel, xyz)
+}
+
+/// An accelerometer value in the model's unit.
+#[inline]
+fn converted(v: f32, factor: f64) -> f32 {
+    (f64::from(v) * factor) as f32
+}
+
+/// How the second pass gives each row its time in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum TimeRule {
+    /// The file's timestamp divided by `divisor` (1000 for milliseconds).
+    FromFile { divisor: f64 },
+    /// `offset + file_row / rate` (relative to the first kept row when there is an offset): no timestamp column,
+    /// or timestamps that repeat.
+    RowsAtRate { offset: f64 },
+}
+
+/// One kept row in the model's channel order and units.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'r> {
+    pub values: &'r [f32],
+    /// Seconds (see `Recording::time`).
+    pub time: f64,
+    /// 0-based data row in the file.
+    pub file_row: u32,
+    /// Class index (`IGNORED_LABEL` for an ignored label); `None` without a label column.
+    pub label: Option<u16>,
+    /// Index into [`RowStream::user_names`]; `None` without a user column.
+    pub user: Option<u32>,
+}
+
+/// The kept rows of a file after the first pass, in file order (see [`open_csv`]). The load report is complete
+/// once every row was read ([`RowStream::finish`]).
+#[derive(Debug)]
+pub struct RowStream {
+    file: PathBuf,
+    report: LoadReport,
+    spool: SpoolReader,
+    values: Vec<f32>,
+    accel: Vec<usize>,
+    factor: f64,
+    /// Ordinals of spooled rows dropped after conversion, ascending.
+    dropped: Vec<u64>,
+    ordinal: u64,
+    known_classes: u32,
+    has_labels: bool,
+    has_users: bool,
+    user_names: Vec<String>,
+    rate: f64,
+    time: TimeRule,
+    first_file_row: Option<u32>,
+    previous_time: Option<f64>,
+    steps: MedianSample,
+}
+
+impl RowStream {
+    /// The file, as given.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// Whether rows carry labels and users.
+    pub fn has_labels(&self) -> bool {
+        self.has_labels
+    }
+
+    pub fn has_users(&self) -> bool {
+        self.has_users
+    }
+
+    /// Names of the users met in the file (`Row::user` indexes them).
+    pub fn user_names(&self) -> &[String] {
+        &self.user_names
+    }
+
+    /// The load report so far (the timestamp statistics are added by [`RowStream::finish`]).
+    pub fn report(&self) -> &LoadReport {
+        &self.report
+    }
+
+    /// Rows the stream will give.
+    pub fn rows_hint(&self) -> usize {
+        self.report.rows_kept
+    }
+
+    /// The next kept row, `None` after the last.
+    pub fn next_row(&mut self) -> Result<Option<Row<'_>>, DataError> {
+        loop {
+            let Some(spooled) = self
+                .spool
+                .next_row(&mut self.values)
+                .map_err(|source| DataError::Spool { file: self.file.clone(), source })?
+            else {
+                return Ok(None);
+            };
+            let ordinal = self.ordinal;
+            self.ordinal += 1;
+            if self.factor != 1.0 {
+                for &c in &self.accel {
+                    if let Some(v) = self.values.get_mut(c) {
+                        *v = converted(*v, self.factor);
+                    }
+                }
+            }
+            if self.dropped.first() == Some(&ordinal) {
+                self.dropped.remove(0);
+                continue;
+            }
+            let time = match self.time {
+                TimeRule::FromFile { divisor } => {
+                    let t = if divisor == 1.0 { spooled.raw_time } else { spooled.raw_time / divisor };
+                    self.note_step(t);
+                    t
+                }
+                TimeRule::RowsAtRate { offset } => {
+                    let first = *self.first_file_row.get_or_insert(spooled.file_row);
+                    if offset == 0.0 && self.report.timestamps == TimestampKind::Absent {
+                        f64::from(spooled.file_row) / self.rate
+                    } else {
+                        offset + f64::from(spooled.file_row - first) / self.rate
+                    }
+                }
+            };
+            let code = if spooled.label_code < self.known_classes { spooled.label_code as u16 } else { IGNORED_LABEL };
+            let label = self.has_labels.then_some(code);
+            let user = self.has_users.then_some(spooled.user);
+            return Ok(Some(Row { values: &self.values, time, file_row: spooled.file_row, label, user }));
+        }
+    }
+
+    /// Counts gaps and steps back in time (on the file's own timestamps).
+    fn note_step(&mut self, t: f64) {
+        if let Some(previous) = self.previous_time.replace(t) {
+            let dt = t - previous;
+            self.steps.offer(dt);
+            if dt < 0.0 {
+                self.report.time_backwards += 1;
+            } else if dt > GAP_PERIODS / self.rate {
+                self.report.time_gaps += 1;
+            }
+        }
+    }
+
+    /// The complete load report (call after the last row).
+    pub fn finish(mut self) -> LoadReport {
+        if let TimeRule::FromFile { .. } = self.time {
+            let rate = self.rate;
+            let kind = self.report.timestamps;
+            let step = self.steps.median();
+            self.report.median_step_s = step;
+            if let Some(step) = step {
+                if step <= 0.0 {
+                    self.report.warnings.push(format!(
+                        "the median step between timestamps is {step} s: the timestamps do not advance, so every \
+                         row is its own segment"
+                    ));
+                } else if ((1.0 / step) / rate - 1.0).abs() > 0.1 {
+                    self.report.warnings.push(format!(
+                        "the timestamps say {:.2} Hz ({kind}), but the model expects {rate} Hz",
+                        1.0 / step
+                    ));
+                }
+            }
+        }
+        self.report.bad_row_details.sort_by_key(|b| b.line);
+        self.report
+    }
 }
 
 #[cfg(test)]

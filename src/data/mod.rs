@@ -13,7 +13,9 @@ mod error;
 mod load;
 mod recording;
 mod report;
+mod sample;
 mod scaler;
+mod spool;
 mod stream;
 mod timestamp;
 mod units;
@@ -21,11 +23,14 @@ mod window;
 
 pub use columns::{KnownChannel, MissingChannel, Sensor, candidate_names};
 pub use error::DataError;
-pub use load::{GAP_PERIODS, IGNORED_LABEL, LoadOptions, Loaded, load_csv, load_csv_from_reader};
+pub use load::{
+    GAP_PERIODS, IGNORED_LABEL, LoadOptions, Loaded, Row, RowStream, load_csv, load_csv_from_reader, open_csv,
+    open_input,
+};
 pub use recording::{Recording, Window, Windowing, WindowingMode};
 pub use report::{BadRow, BadRowKind, ColumnsUsed, LoadReport, MAX_BAD_ROW_DETAILS};
 pub use scaler::{ScaleError, Scaler};
 pub use stream::{StreamBreaks, StreamError, StreamWindow, StreamWindower};
 pub use timestamp::{TimestampKind, parse_iso8601};
 pub use units::{UNIT_BANDS, UnitDecision, UnitSource, unit_for_median};
-pub use window::{majority_label, segments, window};
+pub use window::{CutWindow, RowWindower, WindowingTally, majority_label, segments, window};

@@ -82,6 +82,7 @@ fn epoch_seconds(secs: i64, nanos: u32) -> f64 {
 }
 
 /// Median of the steps between consecutive values (`None` for fewer than two values).
+#[cfg(test)]
 pub fn median_step(times: &[f64]) -> Option<f64> {
     let mut steps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
     median_in_place(&mut steps)
@@ -89,13 +90,17 @@ pub fn median_step(times: &[f64]) -> Option<f64> {
 
 /// Decides whether numeric timestamps are milliseconds: every value integer-like, and a median step that is nearer
 /// (on a log scale) to the card's sample period when read as milliseconds than when read as seconds.
+#[cfg(test)]
 pub fn numbers_are_milliseconds(times: &[f64], sample_rate_hz: f64) -> bool {
     if times.iter().any(|t| t.fract() != 0.0) {
         return false;
     }
-    let Some(step) = median_step(times) else {
-        return false;
-    };
+    median_step(times).is_some_and(|step| step_is_milliseconds(step, sample_rate_hz))
+}
+
+/// Whether a typical step between integer-like timestamps is in milliseconds: nearer (on a log scale) to the
+/// card's sample period when read as milliseconds than when read as seconds.
+pub fn step_is_milliseconds(step: f64, sample_rate_hz: f64) -> bool {
     if step <= 0.0 {
         return false;
     }

@@ -151,10 +151,15 @@ pub fn per_user<S: AsRef<str>>(rows: &[(S, usize, usize)]) -> Vec<UserAccuracy> 
         entry.0 += 1;
         entry.1 += u64::from(true_class == predicted);
     }
+    per_user_from_counts(counts)
+}
+
+/// Accuracy per user from `user -> (windows, correct)` counts, users in natural order ([`natural_cmp`]).
+pub fn per_user_from_counts<S: AsRef<str>>(counts: impl IntoIterator<Item = (S, (u64, u64))>) -> Vec<UserAccuracy> {
     let mut users: Vec<UserAccuracy> = counts
         .into_iter()
         .map(|(user, (windows, correct))| UserAccuracy {
-            user: user.to_owned(),
+            user: user.as_ref().to_owned(),
             windows,
             correct,
             accuracy: divide_or_zero(correct as f64, windows as f64),

@@ -12,12 +12,15 @@ mod text;
 
 pub use confusion::ConfusionMatrix;
 pub use error::EvalError;
-pub use metrics::{AveragedMetrics, ClassMetrics, ClassificationMetrics, UserAccuracy, natural_cmp, per_user};
+pub use metrics::{
+    AveragedMetrics, ClassMetrics, ClassificationMetrics, UserAccuracy, natural_cmp, per_user, per_user_from_counts,
+};
 pub use plot::{ConfusionFigure, DEFAULT_FIGURE_SIZE};
 pub use prediction::{
-    PredictionColumns, WindowPrediction, format_float, windows_in_cell, write_predictions, write_predictions_csv,
+    PredictionColumns, PredictionWriter, WindowPrediction, format_float, windows_in_cell, write_predictions,
+    write_predictions_csv,
 };
 pub use report::{
-    ClassReport, EvaluationReport, ModelInfo, REPORT_FILES, ReportContext, WindowCounts, write_confusion_csv,
-    write_per_class_csv, write_report_dir,
+    ClassReport, EvaluationAccumulator, EvaluationReport, ModelInfo, REPORT_FILES, ReportContext, Timing, WindowCounts,
+    write_confusion_csv, write_per_class_csv, write_report_dir, write_report_files,
 };

@@ -77,6 +77,68 @@ fn class_name(classes: &[String], index: usize) -> String {
     classes.get(index).cloned().unwrap_or_else(|| index.to_string())
 }
 
+/// Writes `predictions.csv` one window at a time (see [`write_predictions`]).
+pub struct PredictionWriter<W: Write> {
+    out: csv::Writer<W>,
+    classes: Vec<String>,
+    columns: PredictionColumns,
+    record: Vec<String>,
+}
+
+impl<W: Write> PredictionWriter<W> {
+    /// Writes the header.
+    pub fn new(writer: W, classes: &[String], columns: PredictionColumns) -> Result<Self, EvalError> {
+        let mut out = csv::Writer::from_writer(writer);
+        let mut header: Vec<String> = ["window", "start_row", "end_row", "t_start", "t_end", "predicted", "confidence"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        header.extend(classes.iter().map(|c| format!("p_{c}")));
+        if columns.true_label {
+            header.push("true".into());
+        }
+        if columns.user {
+            header.push("user".into());
+        }
+        out.write_record(&header).map_err(EvalError::CsvStream)?;
+        Ok(Self { out, classes: classes.to_vec(), columns, record: Vec::with_capacity(header.len()) })
+    }
+
+    /// Writes one window's row; it must have one probability per class.
+    pub fn write(&mut self, p: &WindowPrediction) -> Result<(), EvalError> {
+        let classes = &self.classes;
+        if p.probabilities.len() != classes.len() {
+            return Err(EvalError::ProbabilityCount {
+                window: p.window,
+                got: p.probabilities.len(),
+                expected: classes.len(),
+            });
+        }
+        let record = &mut self.record;
+        record.clear();
+        record.push(p.window.to_string());
+        record.push(p.start_row.to_string());
+        record.push(p.end_row.to_string());
+        record.push(format_float(p.t_start));
+        record.push(format_float(p.t_end));
+        record.push(class_name(classes, p.predicted()));
+        record.push(format_float(p.confidence()));
+        record.extend(p.probabilities.iter().map(|&x| format_float(x)));
+        if self.columns.true_label {
+            record.push(p.true_label.map(|t| class_name(classes, t)).unwrap_or_default());
+        }
+        if self.columns.user {
+            record.push(p.user.clone().unwrap_or_default());
+        }
+        self.out.write_record(&*record).map_err(EvalError::CsvStream)
+    }
+
+    /// Flushes and gives the writer back.
+    pub fn finish(self) -> Result<W, EvalError> {
+        self.out.into_inner().map_err(|e| EvalError::CsvStream(e.into_error().into()))
+    }
+}
+
 /// Writes the predictions as CSV to `writer`. Every prediction must have one probability per class.
 pub fn write_predictions<W: Write>(
     writer: W,
@@ -93,40 +155,11 @@ pub fn write_predictions<W: Write>(
             });
         }
     }
-    let mut out = csv::Writer::from_writer(writer);
-    let mut header: Vec<String> = ["window", "start_row", "end_row", "t_start", "t_end", "predicted", "confidence"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    header.extend(classes.iter().map(|c| format!("p_{c}")));
-    if columns.true_label {
-        header.push("true".into());
-    }
-    if columns.user {
-        header.push("user".into());
-    }
-    out.write_record(&header).map_err(EvalError::CsvStream)?;
-
-    let mut record: Vec<String> = Vec::with_capacity(header.len());
+    let mut out = PredictionWriter::new(writer, classes, columns)?;
     for p in predictions {
-        record.clear();
-        record.push(p.window.to_string());
-        record.push(p.start_row.to_string());
-        record.push(p.end_row.to_string());
-        record.push(format_float(p.t_start));
-        record.push(format_float(p.t_end));
-        record.push(class_name(classes, p.predicted()));
-        record.push(format_float(p.confidence()));
-        record.extend(p.probabilities.iter().map(|&x| format_float(x)));
-        if columns.true_label {
-            record.push(p.true_label.map(|t| class_name(classes, t)).unwrap_or_default());
-        }
-        if columns.user {
-            record.push(p.user.clone().unwrap_or_default());
-        }
-        out.write_record(&record).map_err(EvalError::CsvStream)?;
+        out.write(p)?;
     }
-    out.flush().map_err(|e| EvalError::CsvStream(e.into()))?;
+    out.finish()?;
     Ok(())
 }
 

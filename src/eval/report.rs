@@ -1,14 +1,16 @@
 //! The evaluation report (`report.json`, SPEC §4) built from per-window predictions, and the report directory:
 //! `report.json`, `confusion_matrix.csv`, `per_class.csv`, `predictions.csv` and `confusion_matrix.png`.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::metrics::per_user_from_counts;
 use super::plot::{ConfusionFigure, DEFAULT_FIGURE_SIZE};
 use super::prediction::{PredictionColumns, WindowPrediction, format_float, write_predictions};
-use super::{AveragedMetrics, ClassificationMetrics, ConfusionMatrix, EvalError, UserAccuracy, per_user};
+use super::{AveragedMetrics, ClassificationMetrics, ConfusionMatrix, EvalError, UserAccuracy};
 use crate::output::{AtomicFile, OutputError, commit_all};
 
 /// Which model was evaluated.
@@ -73,6 +75,9 @@ pub struct EvaluationReport {
     /// Users in natural order ("2" before "10"); empty when the data has no user column.
     pub per_user: Vec<UserAccuracy>,
     pub seconds: f64,
+    /// Where the time went (the CLI's `evaluate` fills it in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
     /// The card's classes, naming the rows and columns of the matrices.
     pub classes: Vec<String>,
     /// `confusion_matrix` with each row divided by its sum (all zero for a class with no windows).
@@ -81,40 +86,75 @@ pub struct EvaluationReport {
     pub notes: Vec<String>,
 }
 
-impl EvaluationReport {
-    /// Scores the predictions that have a true label. Predictions without one are counted as skipped.
-    ///
-    /// Errors: a prediction whose probability count differs from `classes.len()`, a true label outside the
-    /// classes, or no labelled prediction at all.
-    pub fn build(
-        context: ReportContext,
-        classes: &[String],
-        predictions: &[WindowPrediction],
-    ) -> Result<Self, EvalError> {
-        let n_classes = classes.len();
-        let mut matrix = ConfusionMatrix::new(n_classes);
-        let mut user_rows: Vec<(&str, usize, usize)> = Vec::new();
-        let mut unlabelled = 0u64;
-        let mut labelled_without_user = 0u64;
-        for p in predictions {
-            if p.probabilities.len() != n_classes {
-                return Err(EvalError::ProbabilityCount {
-                    window: p.window,
-                    got: p.probabilities.len(),
-                    expected: n_classes,
-                });
-            }
-            let Some(true_class) = p.true_label else {
-                unlabelled += 1;
-                continue;
-            };
-            let predicted = p.predicted();
-            matrix.add(true_class, predicted)?;
-            match &p.user {
-                Some(user) => user_rows.push((user.as_str(), true_class, predicted)),
-                None => labelled_without_user += 1,
-            }
+/// Where the time of an evaluation went, seconds (an addition to SPEC §4's keys): `load` is the first pass over
+/// the file, `windowing` reading the rows back, cutting and scaling windows, `inference` the model, `writing`
+/// the per-window outputs and the report files written before `report.json`; `total` the whole run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    pub load: f64,
+    pub windowing: f64,
+    pub inference: f64,
+    pub writing: f64,
+    pub total: f64,
+}
+
+/// The evaluation report built window by window, holding counts only (no per-window data): the one computation
+/// behind [`EvaluationReport::build`] and the streaming `evaluate`.
+#[derive(Debug, Clone)]
+pub struct EvaluationAccumulator {
+    n_classes: usize,
+    matrix: ConfusionMatrix,
+    /// `user -> (windows, correct)` of the labelled windows.
+    users: HashMap<String, (u64, u64)>,
+    unlabelled: u64,
+    labelled_without_user: u64,
+}
+
+impl EvaluationAccumulator {
+    pub fn new(n_classes: usize) -> Self {
+        Self {
+            n_classes,
+            matrix: ConfusionMatrix::new(n_classes),
+            users: HashMap::new(),
+            unlabelled: 0,
+            labelled_without_user: 0,
         }
+    }
+
+    /// Counts one window's prediction. Errors: a probability count other than the class count, or a true label
+    /// outside the classes.
+    pub fn add(&mut self, p: &WindowPrediction) -> Result<(), EvalError> {
+        if p.probabilities.len() != self.n_classes {
+            return Err(EvalError::ProbabilityCount {
+                window: p.window,
+                got: p.probabilities.len(),
+                expected: self.n_classes,
+            });
+        }
+        let Some(true_class) = p.true_label else {
+            self.unlabelled += 1;
+            return Ok(());
+        };
+        let predicted = p.predicted();
+        self.matrix.add(true_class, predicted)?;
+        match &p.user {
+            Some(user) => {
+                let entry = match self.users.get_mut(user.as_str()) {
+                    Some(entry) => entry,
+                    None => self.users.entry(user.clone()).or_default(),
+                };
+                entry.0 += 1;
+                entry.1 += u64::from(true_class == predicted);
+            }
+            None => self.labelled_without_user += 1,
+        }
+        Ok(())
+    }
+
+    /// The report. Errors: no labelled window at all.
+    pub fn finish(self, context: ReportContext, classes: &[String]) -> Result<EvaluationReport, EvalError> {
+        let matrix = self.matrix;
+        let (unlabelled, labelled_without_user) = (self.unlabelled, self.labelled_without_user);
         if matrix.total() == 0 {
             return Err(EvalError::NoLabelledWindows);
         }
@@ -147,7 +187,7 @@ impl EvaluationReport {
                 absent.join(", ")
             ));
         }
-        if !user_rows.is_empty() && labelled_without_user > 0 {
+        if !self.users.is_empty() && labelled_without_user > 0 {
             notes.push(format!("{labelled_without_user} scored window(s) had no user and are not in per_user."));
         }
 
@@ -165,7 +205,7 @@ impl EvaluationReport {
             })
             .collect();
 
-        Ok(Self {
+        Ok(EvaluationReport {
             model: context.model,
             data: context.data,
             windows: WindowCounts { used: metrics.windows, skipped: context.windows_skipped + unlabelled },
@@ -176,11 +216,30 @@ impl EvaluationReport {
             per_class,
             confusion_matrix_normalized: matrix.row_normalized(),
             confusion_matrix: matrix,
-            per_user: per_user(&user_rows),
+            per_user: per_user_from_counts(self.users),
             seconds: context.seconds,
+            timing: None,
             classes: classes.to_vec(),
             notes,
         })
+    }
+}
+
+impl EvaluationReport {
+    /// Scores the predictions that have a true label. Predictions without one are counted as skipped.
+    ///
+    /// Errors: a prediction whose probability count differs from `classes.len()`, a true label outside the
+    /// classes, or no labelled prediction at all.
+    pub fn build(
+        context: ReportContext,
+        classes: &[String],
+        predictions: &[WindowPrediction],
+    ) -> Result<Self, EvalError> {
+        let mut accumulator = EvaluationAccumulator::new(classes.len());
+        for p in predictions {
+            accumulator.add(p)?;
+        }
+        accumulator.finish(context, classes)
     }
 }
 
@@ -265,24 +324,42 @@ pub fn write_report_dir(
     classes: &[String],
 ) -> Result<Vec<PathBuf>, EvalError> {
     std::fs::create_dir_all(dir).map_err(|source| EvalError::CreateDir { path: dir.to_owned(), source })?;
-    let create = |name: &str| {
-        let path = dir.join(name);
-        AtomicFile::create(&path).map(|file| (path, file)).map_err(output_error)
-    };
-    let (json, mut json_file) = create("report.json")?;
-    json_to(&mut json_file, &json, report)?;
-    let (confusion, mut confusion_file) = create("confusion_matrix.csv")?;
-    confusion_csv_to(&mut confusion_file, &confusion, &report.confusion_matrix, classes)?;
-    let (per_class, mut per_class_file) = create("per_class.csv")?;
-    per_class_csv_to(&mut per_class_file, &per_class, &report.per_class)?;
-    let (predictions_csv, mut predictions_file) = create("predictions.csv")?;
+    let predictions_csv = dir.join("predictions.csv");
+    let mut predictions_file = AtomicFile::create(&predictions_csv).map_err(output_error)?;
     let columns = PredictionColumns { true_label: true, user: predictions.iter().any(|p| p.user.is_some()) };
     write_predictions(&mut predictions_file, predictions, classes, columns).map_err(|e| match e {
         EvalError::CsvStream(source) => EvalError::Csv { path: predictions_csv.clone(), source },
         other => other,
     })?;
+    write_report_files(dir, &mut report.clone(), classes, predictions_file, |_| {})
+}
+
+/// Writes the report directory around a `predictions.csv` that the caller has already written (a streaming
+/// `evaluate` writes it as the windows come) but not yet committed: `confusion_matrix.csv`, `per_class.csv` and
+/// `confusion_matrix.png` are written, then `before_json` may complete the report (e.g. its timing), then
+/// `report.json`; only when all five are complete do they replace the earlier files, so a failed write leaves an
+/// earlier report whole. `dir` must exist. Returns the files in [`REPORT_FILES`] order.
+pub fn write_report_files(
+    dir: &Path,
+    report: &mut EvaluationReport,
+    classes: &[String],
+    predictions: AtomicFile,
+    before_json: impl FnOnce(&mut EvaluationReport),
+) -> Result<Vec<PathBuf>, EvalError> {
+    let create = |name: &str| {
+        let path = dir.join(name);
+        AtomicFile::create(&path).map(|file| (path, file)).map_err(output_error)
+    };
+    let (confusion, mut confusion_file) = create("confusion_matrix.csv")?;
+    confusion_csv_to(&mut confusion_file, &confusion, &report.confusion_matrix, classes)?;
+    let (per_class, mut per_class_file) = create("per_class.csv")?;
+    per_class_csv_to(&mut per_class_file, &per_class, &report.per_class)?;
     let (png, mut png_file) = create("confusion_matrix.png")?;
     ConfusionFigure::from_report(report).encode_png(&mut png_file, &png, DEFAULT_FIGURE_SIZE)?;
-    commit_all(vec![json_file, confusion_file, per_class_file, predictions_file, png_file]).map_err(output_error)?;
+    before_json(report);
+    let (json, mut json_file) = create("report.json")?;
+    json_to(&mut json_file, &json, report)?;
+    let predictions_csv = predictions.path().to_path_buf();
+    commit_all(vec![json_file, confusion_file, per_class_file, predictions, png_file]).map_err(output_error)?;
     Ok(vec![json, confusion, per_class, predictions_csv, png])
 }

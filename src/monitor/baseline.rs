@@ -185,49 +185,77 @@ fn shares(counts: &[u64]) -> Vec<f64> {
     counts.iter().map(|&c| if total == 0 { 0.0 } else { c as f64 / total as f64 }).collect()
 }
 
-impl Baseline {
-    /// Builds the baseline from reference windows (the card gives classes, channels, window length and units).
-    /// Fails on the first observation that does not fit the card, or when there are no windows.
-    pub fn build<'a>(
-        card: &ModelCard,
-        windows: impl IntoIterator<Item = WindowObservation<'a>>,
-    ) -> Result<Baseline, DriftError> {
+/// A baseline built one reference window at a time (a file's windows are streamed, not held).
+pub struct BaselineBuilder {
+    card: ModelCard,
+    layout: SensorLayout,
+    predicted_counts: Vec<u64>,
+    true_counts: Vec<u64>,
+    labelled: usize,
+    confidence_counts: Vec<u64>,
+    confidence_sum: f64,
+    low_confidence: usize,
+    moments: Vec<RunningMoments>,
+    rows: Reservoir<Vec<f32>>,
+    features: Reservoir<WindowFeatures>,
+    count: usize,
+}
+
+impl BaselineBuilder {
+    pub fn new(card: &ModelCard) -> BaselineBuilder {
         let n_classes = card.classes.len();
-        let n_channels = card.channels.len();
-        let layout = SensorLayout::from_channel_names(&card.channels);
-        let mut predicted_counts = vec![0u64; n_classes];
-        let mut true_counts = vec![0u64; n_classes];
-        let mut labelled = 0usize;
-        let mut confidence_counts = vec![0u64; CONFIDENCE_BINS];
-        let mut confidence_sum = 0.0;
-        let mut low_confidence = 0usize;
-        let mut moments = vec![RunningMoments::default(); n_channels];
-        let mut rows = Reservoir::<Vec<f32>>::new(CHANNEL_SAMPLE_SIZE, SUBSAMPLE_SEED);
-        let mut features = Reservoir::<WindowFeatures>::new(WINDOW_SAMPLE_SIZE, SUBSAMPLE_SEED.rotate_left(17));
-        let mut count = 0usize;
-        for (index, observation) in windows.into_iter().enumerate() {
-            check_observation(index, &observation, card.window, n_channels, n_classes)?;
-            let summary = WindowFeatures::compute(observation.raw, n_channels, observation.probabilities, &layout);
-            predicted_counts[summary.class] += 1;
-            let confidence = f64::from(summary.confidence);
-            confidence_sum += confidence;
-            if confidence < LOW_CONFIDENCE_THRESHOLD {
-                low_confidence += 1;
-            }
-            confidence_counts[confidence_bin(confidence)] += 1;
-            if let Some(label) = observation.true_label {
-                true_counts[label] += 1;
-                labelled += 1;
-            }
-            for row in observation.raw.chunks_exact(n_channels) {
-                for (m, &v) in moments.iter_mut().zip(row) {
-                    m.add(f64::from(v));
-                }
-                rows.offer(row.to_vec());
-            }
-            features.offer(summary);
-            count += 1;
+        BaselineBuilder {
+            card: card.clone(),
+            layout: SensorLayout::from_channel_names(&card.channels),
+            predicted_counts: vec![0u64; n_classes],
+            true_counts: vec![0u64; n_classes],
+            labelled: 0,
+            confidence_counts: vec![0u64; CONFIDENCE_BINS],
+            confidence_sum: 0.0,
+            low_confidence: 0,
+            moments: vec![RunningMoments::default(); card.channels.len()],
+            rows: Reservoir::<Vec<f32>>::new(CHANNEL_SAMPLE_SIZE, SUBSAMPLE_SEED),
+            features: Reservoir::<WindowFeatures>::new(WINDOW_SAMPLE_SIZE, SUBSAMPLE_SEED.rotate_left(17)),
+            count: 0,
         }
+    }
+
+    /// Adds the next reference window. Fails when it does not fit the card.
+    pub fn push(&mut self, observation: WindowObservation<'_>) -> Result<(), DriftError> {
+        let (n_classes, n_channels) = (self.card.classes.len(), self.card.channels.len());
+        check_observation(self.count, &observation, self.card.window, n_channels, n_classes)?;
+        let summary = WindowFeatures::compute(observation.raw, n_channels, observation.probabilities, &self.layout);
+        self.predicted_counts[summary.class] += 1;
+        let confidence = f64::from(summary.confidence);
+        self.confidence_sum += confidence;
+        if confidence < LOW_CONFIDENCE_THRESHOLD {
+            self.low_confidence += 1;
+        }
+        self.confidence_counts[confidence_bin(confidence)] += 1;
+        if let Some(label) = observation.true_label {
+            self.true_counts[label] += 1;
+            self.labelled += 1;
+        }
+        for row in observation.raw.chunks_exact(n_channels) {
+            for (m, &v) in self.moments.iter_mut().zip(row) {
+                m.add(f64::from(v));
+            }
+            self.rows.offer(row.to_vec());
+        }
+        self.features.offer(summary);
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Windows added so far.
+    pub fn windows(&self) -> usize {
+        self.count
+    }
+
+    /// The baseline. Fails when no window was added.
+    pub fn finish(self) -> Result<Baseline, DriftError> {
+        let card = &self.card;
+        let (count, rows, moments, labelled) = (self.count, &self.rows, &self.moments, self.labelled);
         if count == 0 {
             return Err(DriftError::NoWindows { what: "the baseline's reference data".to_string() });
         }
@@ -257,6 +285,7 @@ impl Baseline {
                 }
             })
             .collect();
+        let true_counts = self.true_counts;
         Ok(Baseline {
             format: BASELINE_FORMAT.to_string(),
             model: card.name.clone(),
@@ -268,17 +297,32 @@ impl Baseline {
             sample_rate_hz: card.sample_rate_hz,
             source: String::new(),
             windows: count,
-            predicted_distribution: shares(&predicted_counts),
-            predicted_counts,
+            predicted_distribution: shares(&self.predicted_counts),
+            predicted_counts: self.predicted_counts,
             true_distribution: (labelled > 0).then(|| shares(&true_counts)),
             true_counts: (labelled > 0).then_some(true_counts),
-            mean_confidence: confidence_sum / count as f64,
+            mean_confidence: self.confidence_sum / count as f64,
             low_confidence_threshold: LOW_CONFIDENCE_THRESHOLD,
-            low_confidence_share: low_confidence as f64 / count as f64,
-            confidence_histogram: shares(&confidence_counts),
+            low_confidence_share: self.low_confidence as f64 / count as f64,
+            confidence_histogram: shares(&self.confidence_counts),
             channel_stats,
-            window_features: features.items,
+            window_features: self.features.items,
         })
+    }
+}
+
+impl Baseline {
+    /// Builds the baseline from reference windows (the card gives classes, channels, window length and units).
+    /// Fails on the first observation that does not fit the card, or when there are no windows.
+    pub fn build<'a>(
+        card: &ModelCard,
+        windows: impl IntoIterator<Item = WindowObservation<'a>>,
+    ) -> Result<Baseline, DriftError> {
+        let mut builder = BaselineBuilder::new(card);
+        for observation in windows {
+            builder.push(observation)?;
+        }
+        builder.finish()
     }
 
     /// Where the baseline of a model lives: the card's `baseline` file name beside the model, or

@@ -68,8 +68,8 @@ mod stats;
 use std::path::PathBuf;
 
 pub use baseline::{
-    BASELINE_FORMAT, Baseline, CHANNEL_PSI_BINS, CHANNEL_SAMPLE_SIZE, CONFIDENCE_BINS, ChannelBaseline,
-    LOW_CONFIDENCE_THRESHOLD, WINDOW_SAMPLE_SIZE, confidence_bin,
+    BASELINE_FORMAT, Baseline, BaselineBuilder, CHANNEL_PSI_BINS, CHANNEL_SAMPLE_SIZE, CONFIDENCE_BINS,
+    ChannelBaseline, LOW_CONFIDENCE_THRESHOLD, WINDOW_SAMPLE_SIZE, confidence_bin,
 };
 pub use chunks::{ChannelDrift, ChunkReport, DriftConfig, DriftMonitor, DriftReport, drift_report};
 pub use features::{SensorLayout, WindowFeatures, WindowObservation, noise_floor};

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::data::{self, DataError, LoadOptions, LoadReport, Recording, Scaler, Windowing, WindowingMode};
-use crate::eval::{EvaluationReport, ModelInfo as ReportModel, ReportContext, WindowPrediction};
-use crate::model::{Engine, ModelError};
+use crate::data::{self, DataError, GAP_PERIODS, LoadOptions, LoadReport, Recording, Scaler, Windowing, WindowingMode};
+use crate::eval::{EvaluationReport, ModelInfo as ReportModel, ReportContext, Timing, WindowPrediction};
+use crate::model::{Engine, ModelCard, ModelError};
 use crate::monitor::WindowObservation;
 
 /// How to read and window a file.
@@ -24,6 +24,9 @@ pub enum BatchError {
     Model(#[from] ModelError),
     #[error("{path}: {problem}")]
     Input { path: PathBuf, problem: String },
+    /// A consumer of the scored windows failed (writing the predictions, building a baseline, ...).
+    #[error("{0}")]
+    Output(String),
     #[error("cancelled")]
     Cancelled,
 }
@@ -34,7 +37,7 @@ impl BatchError {
         match self {
             BatchError::Data(_) | BatchError::Input { .. } => true,
             BatchError::Model(e) => e.is_input_error(),
-            BatchError::Cancelled => false,
+            BatchError::Output(_) | BatchError::Cancelled => false,
         }
     }
 }
@@ -67,6 +70,15 @@ pub fn score_file(
     let started = Instant::now();
     let loaded = data::load_csv(path, engine.card(), &options.load)?;
     let mut scored = score_recording(engine, loaded.recording, options.windowing, progress)?;
+    if scored.predictions.is_empty() {
+        let card = engine.card();
+        let segments = data::segments(&scored.recording, card.sample_rate_hz, options.windowing);
+        let longest = segments.iter().map(|(a, b)| b - a).max().unwrap_or(0);
+        let rows = scored.recording.len();
+        let reason =
+            no_windows_reason(rows, longest, card.window, &scored.windowing, &loaded.report, options.windowing);
+        return Err(DataError::NoWindows { file: path.to_path_buf(), reason }.into());
+    }
     scored.path = path.to_path_buf();
     scored.load_report = loaded.report;
     scored.seconds = started.elapsed().as_secs_f64();
@@ -144,13 +156,7 @@ impl ScoredFile {
                     .into(),
             });
         }
-        let mut notes: Vec<String> = self.load_report.notes.iter().chain(&self.load_report.warnings).cloned().collect();
-        if self.load_report.bad_rows > 0 {
-            notes.push(format!("{} bad rows skipped while loading", self.load_report.bad_rows));
-        }
-        if self.windowing.skipped_non_finite > 0 {
-            notes.push(format!("{} windows skipped for non-finite values", self.windowing.skipped_non_finite));
-        }
+        let notes = report_notes(&self.load_report, &self.windowing);
         let context = ReportContext {
             model: ReportModel {
                 name: card.name.clone(),
@@ -192,4 +198,299 @@ impl ScoredFile {
             true_label: p.true_label,
         })
     }
+}
+
+/// One scored window of a streamed file, with its raw rows (physical units, `[t][c]`).
+#[derive(Debug, Clone, Copy)]
+pub struct ScoredWindow<'a> {
+    pub prediction: &'a WindowPrediction,
+    pub raw: &'a [f32],
+}
+
+impl<'a> ScoredWindow<'a> {
+    /// The window as the drift layer takes it.
+    pub fn observation(&self) -> WindowObservation<'a> {
+        WindowObservation {
+            raw: self.raw,
+            probabilities: &self.prediction.probabilities,
+            true_label: self.prediction.true_label,
+        }
+    }
+}
+
+/// What scoring a streamed file did (its windows went to the caller's sink).
+#[derive(Debug, Clone)]
+pub struct StreamSummary {
+    pub path: PathBuf,
+    pub load_report: LoadReport,
+    /// Segment and skip counts (`windowing.windows` is empty: the windows were streamed).
+    pub windowing: Windowing,
+    /// Windows scored.
+    pub windows: usize,
+    /// Where the time went; `total` is the time until the last window left the sink.
+    pub timing: Timing,
+}
+
+impl StreamSummary {
+    /// Notes for the evaluation report (the same as [`ScoredFile::evaluation_report`] writes).
+    pub fn report_notes(&self) -> Vec<String> {
+        report_notes(&self.load_report, &self.windowing)
+    }
+}
+
+/// A file after the first pass, ready to be scored window by window ([`open_scoring`]).
+#[derive(Debug)]
+pub struct FileScorer {
+    path: PathBuf,
+    rows: data::RowStream,
+    windowing: WindowingMode,
+    started: Instant,
+    load_seconds: f64,
+}
+
+/// Reads `path` once for a model card (the first pass: checks every row, decides timestamps and units, see
+/// [`data::open_csv`]); the windows are scored by [`FileScorer::run`] with an engine of the same card. The
+/// engine may be loading meanwhile on another thread.
+pub fn open_scoring(card: &ModelCard, path: &Path, options: &BatchOptions) -> Result<FileScorer, BatchError> {
+    let started = Instant::now();
+    let rows = data::open_csv(path, card, &options.load)?;
+    Ok(FileScorer {
+        path: path.to_path_buf(),
+        rows,
+        windowing: options.windowing,
+        started,
+        load_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// A batch of windows waiting for the model.
+struct PendingBatch {
+    /// Scaled model input and raw values, `per` floats each per window.
+    input: Vec<f32>,
+    raw: Vec<f32>,
+    windows: Vec<WindowPrediction>,
+}
+
+impl FileScorer {
+    pub fn has_labels(&self) -> bool {
+        self.rows.has_labels()
+    }
+
+    pub fn has_users(&self) -> bool {
+        self.rows.has_users()
+    }
+
+    /// The load report of the first pass (timestamp statistics come with the summary).
+    pub fn load_report(&self) -> &LoadReport {
+        self.rows.report()
+    }
+
+    /// Streams rows → windows → batches → engine, handing each scored window to `sink` in window order.
+    /// A file that gives no window at all is an error naming the file and why.
+    pub fn run(
+        self,
+        engine: &mut Engine,
+        sink: &mut dyn FnMut(ScoredWindow<'_>) -> Result<(), BatchError>,
+    ) -> Result<StreamSummary, BatchError> {
+        self.run_on(std::slice::from_mut(engine), sink)
+    }
+
+    /// Like [`FileScorer::run`] with several sessions of the same model (e.g. one per core, each on one thread):
+    /// batches go to them in turn and run at the same time; the windows still reach `sink` in order. `timing`'s
+    /// `inference` is then the sessions' busy time divided by their number.
+    pub fn run_on(
+        mut self,
+        engines: &mut [Engine],
+        sink: &mut dyn FnMut(ScoredWindow<'_>) -> Result<(), BatchError>,
+    ) -> Result<StreamSummary, BatchError> {
+        let Some(first) = engines.first() else {
+            return Err(BatchError::Output("no model session to score with".into()));
+        };
+        let card = first.card().clone();
+        let per = first.window_len();
+        let batch = first.batch_size().max(1);
+        let sessions = engines.len();
+        let scaler = Scaler::from_card(&card);
+        let period = 1.0 / card.sample_rate_hz;
+        let user_names = self.rows.user_names().to_vec();
+        let mut windower = data::RowWindower::new(&card, self.windowing);
+        let mut timing = Timing { load: self.load_seconds, ..Timing::default() };
+        let pass_started = Instant::now();
+        let path = self.path.clone();
+        let scale_error = |e: data::ScaleError| BatchError::Input { path: path.clone(), problem: e.to_string() };
+        let mut scored = 0usize;
+        let mut busy = 0.0f64;
+        let rows = &mut self.rows;
+        std::thread::scope(|scope| -> Result<(), BatchError> {
+            let mut lanes = Vec::with_capacity(sessions);
+            for engine in engines.iter_mut() {
+                let (job_tx, job_rx) = crossbeam_channel::bounded::<Vec<f32>>(1);
+                let (done_tx, done_rx) = crossbeam_channel::bounded::<(Vec<f32>, Result<Vec<f32>, ModelError>, f64)>(1);
+                scope.spawn(move || {
+                    for input in job_rx {
+                        let t = Instant::now();
+                        let out = engine.predict(&input);
+                        if done_tx.send((input, out, t.elapsed().as_secs_f64())).is_err() {
+                            break;
+                        }
+                    }
+                });
+                lanes.push((job_tx, done_rx));
+            }
+            // Batches sent to a session and not yet handed to the sink, oldest first (with their raw values).
+            let mut in_flight: std::collections::VecDeque<(usize, PendingBatch)> = std::collections::VecDeque::new();
+            let mut spare: Vec<Vec<f32>> = Vec::new();
+            let mut next_lane = 0usize;
+            let new_pending = |spare: &mut Vec<Vec<f32>>| PendingBatch {
+                input: spare.pop().unwrap_or_else(|| vec![0.0; batch * per]),
+                raw: vec![0.0; batch * per],
+                windows: Vec::with_capacity(batch),
+            };
+            let mut pending = new_pending(&mut spare);
+            let mut counted = 0usize;
+            // Hands the oldest batch in flight to the sink.
+            let mut finish_oldest = |in_flight: &mut std::collections::VecDeque<(usize, PendingBatch)>,
+                                     spare: &mut Vec<Vec<f32>>,
+                                     timing: &mut Timing,
+                                     busy: &mut f64|
+             -> Result<usize, BatchError> {
+                let Some((lane, mut done)) = in_flight.pop_front() else { return Ok(0) };
+                let Some((_, done_rx)) = lanes.get(lane) else { return Ok(0) };
+                let (input, probabilities, seconds) =
+                    done_rx.recv().map_err(|_| BatchError::Output("a model session stopped".into()))?;
+                *busy += seconds;
+                spare.push(input);
+                let probabilities = probabilities?;
+                let k = card.classes.len();
+                let t = Instant::now();
+                for (i, (window, p)) in done.windows.iter_mut().zip(probabilities.chunks_exact(k)).enumerate() {
+                    window.probabilities = p.to_vec();
+                    let raw = done.raw.get(i * per..(i + 1) * per).unwrap_or_default();
+                    sink(ScoredWindow { prediction: window, raw })?;
+                }
+                timing.writing += t.elapsed().as_secs_f64();
+                Ok(done.windows.len())
+            };
+            let submit = |pending: &mut PendingBatch,
+                          in_flight: &mut std::collections::VecDeque<(usize, PendingBatch)>,
+                          spare: &mut Vec<Vec<f32>>,
+                          next_lane: &mut usize|
+             -> Result<(), BatchError> {
+                let n = pending.windows.len();
+                let mut input = std::mem::take(&mut pending.input);
+                input.truncate(n * per);
+                let lane = *next_lane % sessions;
+                *next_lane += 1;
+                let Some((job_tx, _)) = lanes.get(lane) else { return Ok(()) };
+                job_tx.send(input).map_err(|_| BatchError::Output("a model session stopped".into()))?;
+                let full = std::mem::replace(pending, new_pending(spare));
+                in_flight.push_back((lane, full));
+                Ok(())
+            };
+            while let Some(row) = rows.next_row()? {
+                let Some(cut) = windower.push(&row) else { continue };
+                let i = pending.windows.len();
+                if pending.input.len() < batch * per {
+                    pending.input.resize(batch * per, 0.0);
+                }
+                let (Some(input), Some(raw)) =
+                    (pending.input.get_mut(i * per..(i + 1) * per), pending.raw.get_mut(i * per..(i + 1) * per))
+                else {
+                    return Err(BatchError::Output("a window does not fit the batch".into()));
+                };
+                if cut.raw.len() != per {
+                    let channels = card.channels.len();
+                    return Err(scale_error(data::ScaleError::RaggedRows { found: cut.raw.len(), channels }));
+                }
+                scaler.fill_rows(cut.raw, input).map_err(scale_error)?;
+                raw.copy_from_slice(cut.raw);
+                pending.windows.push(WindowPrediction {
+                    window: counted,
+                    start_row: cut.first_file_row as usize,
+                    end_row: cut.last_file_row as usize + 1,
+                    t_start: cut.first_time,
+                    t_end: cut.last_time + period,
+                    probabilities: Vec::new(),
+                    true_label: cut.window.label,
+                    user: cut.window.user.and_then(|u| user_names.get(u as usize).cloned()),
+                });
+                counted += 1;
+                if pending.windows.len() == batch {
+                    submit(&mut pending, &mut in_flight, &mut spare, &mut next_lane)?;
+                    if in_flight.len() >= sessions {
+                        scored += finish_oldest(&mut in_flight, &mut spare, &mut timing, &mut busy)?;
+                    }
+                }
+            }
+            if !pending.windows.is_empty() {
+                submit(&mut pending, &mut in_flight, &mut spare, &mut next_lane)?;
+            }
+            while !in_flight.is_empty() {
+                scored += finish_oldest(&mut in_flight, &mut spare, &mut timing, &mut busy)?;
+            }
+            // Leaving the scope drops the job senders, which ends the sessions' threads.
+            Ok(())
+        })?;
+        timing.inference = busy / sessions as f64;
+        let tally = windower.tally();
+        let windowing = windower.finish();
+        let load_report = self.rows.finish();
+        let pass = pass_started.elapsed().as_secs_f64();
+        timing.windowing = (pass - timing.inference - timing.writing).max(0.0);
+        timing.total = self.started.elapsed().as_secs_f64();
+        if scored == 0 {
+            let reason = no_windows_reason(
+                tally.rows,
+                tally.longest_segment,
+                card.window,
+                &windowing,
+                &load_report,
+                self.windowing,
+            );
+            return Err(DataError::NoWindows { file: self.path, reason }.into());
+        }
+        Ok(StreamSummary { path: self.path, load_report, windowing, windows: scored, timing })
+    }
+}
+
+/// Why a file gave no window, in words (for [`DataError::NoWindows`]).
+fn no_windows_reason(
+    rows: usize,
+    longest_segment: usize,
+    window: usize,
+    windowing: &Windowing,
+    report: &LoadReport,
+    mode: WindowingMode,
+) -> String {
+    if rows < window {
+        return format!(
+            "it has {rows} usable row{}, and a window needs {window} (the model card's `window`)",
+            if rows == 1 { "" } else { "s" }
+        );
+    }
+    if windowing.skipped_non_finite > 0 {
+        return format!("all {} windows hold non-finite values", windowing.skipped_non_finite);
+    }
+    if mode == WindowingMode::Segments && windowing.segments > 1 {
+        return format!(
+            "its {rows} rows fall into {} segments and none is as long as a window of {window} rows (the longest \
+             has {longest_segment}); segments break at user changes and at timestamp steps backwards or larger \
+             than {GAP_PERIODS} sample periods ({} gap(s), {} step(s) back in time here). `--windowing \
+             contiguous` ignores the breaks",
+            windowing.segments, report.time_gaps, report.time_backwards
+        );
+    }
+    format!("its {rows} rows gave no window of {window} rows")
+}
+
+/// The notes of an evaluation report that come from loading and windowing.
+fn report_notes(load_report: &LoadReport, windowing: &Windowing) -> Vec<String> {
+    let mut notes: Vec<String> = load_report.notes.iter().chain(&load_report.warnings).cloned().collect();
+    if load_report.bad_rows > 0 {
+        notes.push(format!("{} bad rows skipped while loading", load_report.bad_rows));
+    }
+    if windowing.skipped_non_finite > 0 {
+        notes.push(format!("{} windows skipped for non-finite values", windowing.skipped_non_finite));
+    }
+    notes
 }

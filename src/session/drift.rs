@@ -809,15 +809,36 @@ pub struct WindowTiming {
     pub confidence: f32,
 }
 
-/// The windows of a scored file on the replay's clock: seconds from the first window's start, each window ending
-/// one sample period after its last row, as the live pipeline places them.
+/// Places the windows of a scored file on the replay's clock, one at a time as they are scored: seconds from the
+/// first window's start, each window ending one sample period after its last row, as the live pipeline places them.
+#[derive(Debug, Clone, Default)]
+pub struct WindowClock {
+    t0: Option<f64>,
+    period: f64,
+    pub windows: Vec<WindowTiming>,
+}
+
+impl WindowClock {
+    pub fn new(sample_rate_hz: f64) -> Self {
+        let period = if sample_rate_hz > 0.0 { 1.0 / sample_rate_hz } else { 0.0 };
+        WindowClock { t0: None, period, windows: Vec::new() }
+    }
+
+    pub fn push(&mut self, p: &WindowPrediction) {
+        let t0 = *self.t0.get_or_insert(p.t_start);
+        self.windows.push(WindowTiming {
+            t_start: p.t_start - t0,
+            t_end: p.t_end - t0 + self.period,
+            confidence: p.confidence(),
+        });
+    }
+}
+
+/// The windows of a scored file on the replay's clock (see [`WindowClock`]).
 pub fn window_timing(predictions: &[WindowPrediction], sample_rate_hz: f64) -> Vec<WindowTiming> {
-    let t0 = predictions.first().map_or(0.0, |p| p.t_start);
-    let period = if sample_rate_hz > 0.0 { 1.0 / sample_rate_hz } else { 0.0 };
-    predictions
-        .iter()
-        .map(|p| WindowTiming { t_start: p.t_start - t0, t_end: p.t_end - t0 + period, confidence: p.confidence() })
-        .collect()
+    let mut clock = WindowClock::new(sample_rate_hz);
+    predictions.iter().for_each(|p| clock.push(p));
+    clock.windows
 }
 
 /// A chunk of the `drift` command's report with the verdict and the sensor-check readings the drift view shows when
