@@ -1,4 +1,4 @@
-//! `cargo bench --bench load`: how fast a thesis-sized labeled file (385,326 rows, SPEC §1) loads into columns,
+//! `cargo bench --bench load`: how fast a thesis-sized labeled file (385,326 rows, docs/FORMATS.md §1) loads into columns,
 //! is cut into windows and scaled. Prints the numbers the README quotes.
 
 use std::fmt::Write as _;

@@ -1,4 +1,4 @@
-//! `har-monitor`: the GUI with no arguments, or one of the headless commands of SPEC §4.
+//! `har-monitor`: the GUI with no arguments, or one of the headless commands of docs/FORMATS.md §4.
 
 mod cli;
 

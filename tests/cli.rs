@@ -1,4 +1,4 @@
-//! The command line as a user meets it (SPEC §4): outputs and their columns, and for each kind of bad input a
+//! The command line as a user meets it (docs/FORMATS.md §4): outputs and their columns, and for each kind of bad input a
 //! clear message on stderr naming the file and the problem, exit code 2, and never a panic.
 
 mod common;

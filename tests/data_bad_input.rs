@@ -1,4 +1,4 @@
-//! One test per kind of bad input (SPEC §1): each is either a clear error naming the file, or a skipped row counted
+//! One test per kind of bad input (docs/FORMATS.md §1): each is either a clear error naming the file, or a skipped row counted
 //! in the load report with its line number and reason. Never a panic, never a bad value used.
 
 use std::io::Read;

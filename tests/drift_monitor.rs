@@ -475,7 +475,7 @@ fn report_json_has_exactly_the_spec_keys_and_a_short_last_chunk_has_no_verdict()
     assert_eq!(keys(&json), ["baseline", "chunks", "notes"]);
     assert_eq!(json["baseline"], "synthetic.baseline.json");
     let mut spec_chunk = common::spec::DRIFT_CHUNK_KEYS.to_vec();
-    // SPEC §4's keys, and `input_checks`: the measurements behind `input_drift` (an addition the SPEC is silent on).
+    // docs/FORMATS.md §4's keys, and `input_checks`: the measurements behind `input_drift` (an addition the original contract is silent on).
     spec_chunk.push("input_checks");
     spec_chunk.sort();
     let mut spec_channel = common::spec::DRIFT_CHANNEL_KEYS.to_vec();
@@ -630,7 +630,7 @@ fn drift_json_carries_the_verdict_and_checks_the_drift_view_shows() {
     let chunks = json["chunks"].as_array().unwrap();
     assert_eq!(chunks.len(), 3);
     for chunk in chunks {
-        // SPEC §4's keys stay; `verdict` and `checks` are added.
+        // docs/FORMATS.md §4's keys stay; `verdict` and `checks` are added.
         for key in ["start_window", "js_distance", "channels", "input_drift", "input_checks", "verdict", "checks"] {
             assert!(chunk.get(key).is_some(), "chunk key {key}");
         }

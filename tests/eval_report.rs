@@ -1,5 +1,5 @@
 //! The evaluation report directory: numbers in report.json against scikit-learn (tests/fixtures/metrics), the exact
-//! key set of SPEC §4, the CSV files read back with a CSV reader, and confusion_matrix.png decoded with `image`.
+//! key set of docs/FORMATS.md §4, the CSV files read back with a CSV reader, and confusion_matrix.png decoded with `image`.
 
 mod common;
 
@@ -120,7 +120,7 @@ fn keys(v: &Value) -> Vec<&str> {
 fn has_all(v: &Value, wanted: &[&str], what: &str) {
     let present = keys(v);
     for key in wanted {
-        assert!(present.contains(key), "{what} lacks the SPEC key {key:?}; it has {present:?}");
+        assert!(present.contains(key), "{what} lacks the docs/FORMATS.md §4 key {key:?}; it has {present:?}");
     }
 }
 

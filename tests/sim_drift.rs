@@ -1,4 +1,4 @@
-//! Each drift option of the simulator does what SPEC §4 says, from `after_s` on and only then; the same seed gives
+//! Each drift option of the simulator does what docs/FORMATS.md §4 says, from `after_s` on and only then; the same seed gives
 //! the same session.
 
 mod sim_common;

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Converts a Keras 3 HAR model (`.keras`) plus the thesis' `config.json` and `label_mapping.json` into the pair
-HAR Monitor loads: `<stem>.onnx` and its model card `<stem>.model.json` (SPEC.md §2, format har-model-card/1).
+HAR Monitor loads: `<stem>.onnx` and its model card `<stem>.model.json` (docs/FORMATS.md §2, format har-model-card/1).
 
 The conversion is the one that works on saved `.keras` files (DESIGN.md, "Models in the field"): load the model,
 call it once on zeros, then `model.export(path, format="onnx")` (tf2onnx underneath, opset 15). The converted graph

@@ -8,7 +8,7 @@ What it does, in order:
   1. Generates the training recording (10 simulated users, one seed): users 1-8 train, users 9-10 validate.
   2. (--regenerate-demo-data, or when missing) generates data/demo/labeled_unseen_users.csv (3 users the model
      never sees, another seed and other user ids) and data/demo/production_drift.csv.
-  3. Windows every file exactly as SPEC §3 (segments split at a user change or a timestamp gap > 2.5 periods;
+  3. Windows every file exactly as docs/FORMATS.md §3 (segments split at a user change or a timestamp gap > 2.5 periods;
      window 200, step 100; majority label, ties to the smallest class index).
   4. Fits the StandardScaler on the training users' rows only; a quick scikit-learn baseline on window features.
   5. Trains the network with fixed seeds and early stopping on validation loss; exports it to ONNX; checks that
@@ -83,13 +83,13 @@ def simulate(binary: Path, out: Path, args: list[str]) -> str:
 
 
 def load_labeled(path: Path) -> dict:
-    """Reads a labeled CSV (SPEC §1 labeled schema) into arrays; refuses labels outside CLASSES."""
+    """Reads a labeled CSV (docs/FORMATS.md §1 labeled schema) into arrays; refuses labels outside CLASSES."""
     df = pd.read_csv(path)
     unknown = sorted(set(df["activity"].unique()) - set(CLASSES))
     if unknown:
         sys.exit(f"{path}: labels not in the class list: {unknown}")
     ts = df["timestamp"].to_numpy(dtype=np.float64)
-    # SPEC §1: integer-like timestamps with a median step above 1 are milliseconds.
+    # docs/FORMATS.md §1: integer-like timestamps with a median step above 1 are milliseconds.
     steps = np.diff(ts)
     if len(steps) and np.median(steps) > 1.0 and np.all(np.mod(ts, 1.0) == 0.0):
         ts = ts / 1000.0
@@ -102,7 +102,7 @@ def load_labeled(path: Path) -> dict:
 
 
 def window_starts(t: np.ndarray, user: np.ndarray) -> list[int]:
-    """SPEC §3 default windowing: a new segment at a user change or a gap > 2.5 sample periods."""
+    """docs/FORMATS.md §3 default windowing: a new segment at a user change or a gap > 2.5 sample periods."""
     breaks = np.flatnonzero((np.diff(t) > 2.5 / RATE_HZ) | (user[1:] != user[:-1])) + 1
     bounds = [0, *breaks.tolist(), len(t)]
     starts = []
@@ -376,7 +376,7 @@ The script runs these recordings (the same seed gives a byte-identical file):
   (whole users held out); the test users {', '.join(sorted(set(test['user']), key=int))} come from another seed
   and other user ids (a simulated person's style, watch mounting and sensor depend on the user id), so the
   model never saw them.
-- Windowing: SPEC §3 segments (a new segment at a user change or a gap > 2.5 periods), window {WINDOW}, step
+- Windowing: docs/FORMATS.md §3 segments (a new segment at a user change or a gap > 2.5 periods), window {WINDOW}, step
   {STEP}, majority label with ties to the smallest class index. Windows: train {len(train['y'])}, validation
   {len(val['y'])}, test {len(test['y'])}.
 - Scaler: StandardScaler fitted on the training users' rows only (in the model card).

@@ -1,4 +1,4 @@
-//! `har-monitor baseline` and `har-monitor drift` (SPEC §4): build the reference a model's drift is measured
+//! `har-monitor baseline` and `har-monitor drift` (docs/FORMATS.md §4): build the reference a model's drift is measured
 //! against, and compare a file with it chunk by chunk.
 
 use std::path::PathBuf;

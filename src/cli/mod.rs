@@ -1,4 +1,4 @@
-//! Command-line parsing (SPEC §4) and dispatch to the library. Errors caused by the user's input exit with 2,
+//! Command-line parsing (docs/FORMATS.md §4) and dispatch to the library. Errors caused by the user's input exit with 2,
 //! anything else with 1.
 
 mod drift;
@@ -110,7 +110,7 @@ pub fn error_text(err: &anyhow::Error) -> String {
 #[error("{0}")]
 pub struct InputError(pub String);
 
-/// Exit code for an error: 2 when any cause in the chain is the user's input, else 1 (SPEC §4).
+/// Exit code for an error: 2 when any cause in the chain is the user's input, else 1 (docs/FORMATS.md §4).
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     let input = err.chain().any(|cause| {
         cause.is::<InputError>()

@@ -1,5 +1,5 @@
 //! `har-monitor predict` and `har-monitor evaluate`: score a file window by window, and (with labels) write the
-//! full evaluation report (SPEC §4).
+//! full evaluation report (docs/FORMATS.md §4).
 
 use std::path::PathBuf;
 
@@ -31,10 +31,10 @@ pub enum WindowingArg {
 /// Options shared by the commands that read a data file.
 #[derive(Debug, Args, Clone)]
 pub struct DataArgs {
-    /// Sensor CSV (labeled or production schema, SPEC §1).
+    /// Sensor CSV (labeled or production schema, docs/FORMATS.md §1).
     #[arg(long, value_name = "FILE.csv")]
     pub data: PathBuf,
-    /// How windows are cut (SPEC §3).
+    /// How windows are cut (docs/FORMATS.md §3).
     #[arg(long, value_enum, default_value_t = WindowingArg::Segments)]
     pub windowing: WindowingArg,
     /// The unit the file's accelerometer is in; overrides detection and the card (as-is, g, milli-g, m/s2).

@@ -1,4 +1,4 @@
-//! `har-monitor simulate`: write a synthetic recording (SPEC §4).
+//! `har-monitor simulate`: write a synthetic recording (docs/FORMATS.md §4).
 
 use std::path::PathBuf;
 

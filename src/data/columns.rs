@@ -1,5 +1,5 @@
 //! Matching a CSV header to the model card: which file column feeds each card channel (by name, case-insensitive,
-//! with the common aliases of SPEC §1, in both directions), and where the timestamp, label and user columns are.
+//! with the common aliases of docs/FORMATS.md §1, in both directions), and where the timestamp, label and user columns are.
 
 use std::fmt;
 
@@ -17,10 +17,10 @@ pub struct KnownChannel {
     pub axis: char,
 }
 
-/// Accelerometer spellings, `{}` standing for the axis letter. The first five are SPEC §1's list.
+/// Accelerometer spellings, `{}` standing for the axis letter. The first five are docs/FORMATS.md §1's list.
 const ACCEL_PATTERNS: [&str; 9] =
     ["a{}", "a{}_w", "acc_{}", "accel_{}", "acc{}", "accel{}", "acceleration_{}", "accelerometer_{}", "acc_{}_w"];
-/// Gyroscope spellings, `{}` standing for the axis letter. The first four are SPEC §1's list.
+/// Gyroscope spellings, `{}` standing for the axis letter. The first four are docs/FORMATS.md §1's list.
 const GYRO_PATTERNS: [&str; 7] = ["g{}", "g{}_w", "gyro_{}", "gyr_{}", "gyro{}", "gyroscope_{}", "gyro_{}_w"];
 
 /// Spellings of the timestamp column.
@@ -44,7 +44,7 @@ impl KnownChannel {
         None
     }
 
-    /// Every spelling of this channel, in order of preference (SPEC's canonical spellings first).
+    /// Every spelling of this channel, in order of preference (the canonical spellings of docs/FORMATS.md §1 first).
     pub fn aliases(self) -> Vec<String> {
         let patterns: &[&str] = match self.sensor {
             Sensor::Accel => &ACCEL_PATTERNS,

@@ -102,7 +102,8 @@ fn list_found(found: &[String]) -> String {
 fn header_hint(found: &[String]) -> String {
     let numeric = !found.is_empty() && found.iter().all(|c| c.trim().parse::<f64>().is_ok());
     if numeric {
-        " (the first line looks like data: the file needs a header line naming its columns, see SPEC §1)".to_string()
+        " (the first line looks like data: the file needs a header line naming its columns, see docs/FORMATS.md §1)"
+            .to_string()
     } else {
         String::new()
     }

@@ -1,4 +1,4 @@
-//! Loading a sensor CSV file (SPEC §1) into a columnar `Recording`: header matched to the model card, timestamps
+//! Loading a sensor CSV file (docs/FORMATS.md §1) into a columnar `Recording`: header matched to the model card, timestamps
 //! understood, accelerometer unit detected and converted, bad rows skipped and reported, never silently used.
 
 use std::borrow::Cow;
@@ -21,7 +21,7 @@ use crate::model::{AccelUnit, ModelCard};
 /// The label index given to rows whose label is not one of the card's classes, when the user asked to ignore them.
 pub const IGNORED_LABEL: u16 = u16::MAX;
 
-/// A timestamp step larger than this many sample periods starts a new segment (SPEC §3).
+/// A timestamp step larger than this many sample periods starts a new segment (docs/FORMATS.md §3).
 pub const GAP_PERIODS: f64 = 2.5;
 
 /// How much of the file's start is read to recognise it (binary data, UTF-16, the delimiter).
@@ -48,7 +48,7 @@ pub struct Loaded {
     pub report: LoadReport,
 }
 
-/// Loads a sensor CSV file for a model (see the module documentation and SPEC §1).
+/// Loads a sensor CSV file for a model (see the module documentation and docs/FORMATS.md §1).
 pub fn load_csv(path: &Path, card: &ModelCard, opts: &LoadOptions) -> Result<Loaded, DataError> {
     let file = open_input(path)?;
     load(file, path.to_path_buf(), card, opts)
@@ -361,7 +361,7 @@ struct Loader<'a> {
     row_values: Vec<f32>,
 }
 
-/// Loads a sensor file for a model, keeping every row in memory (see the module documentation and SPEC §1).
+/// Loads a sensor file for a model, keeping every row in memory (see the module documentation and docs/FORMATS.md §1).
 fn load<R: Read>(reader: R, file: PathBuf, card: &ModelCard, opts: &LoadOptions) -> Result<Loaded, DataError> {
     let mut rows = first_pass(reader, file, card, opts, SpoolPlace::Memory)?;
     let channels = card.channels.len();
@@ -787,7 +787,7 @@ impl<'a> Loader<'a> {
         Ok(())
     }
 
-    /// Decides the accelerometer unit from the median magnitude (SPEC §1); returns the factor to apply.
+    /// Decides the accelerometer unit from the median magnitude (docs/FORMATS.md §1); returns the factor to apply.
     fn decide_unit(&mut self, opts: &LoadOptions) -> f64 {
         if self.accel.is_empty() {
             self.report.accel_unit = UnitDecision::NotApplicable;
@@ -856,7 +856,7 @@ impl<'a> Loader<'a> {
         dropped
     }
 
-    /// The timestamp kind (SPEC §1) and what the rows' times are made of.
+    /// The timestamp kind (docs/FORMATS.md §1) and what the rows' times are made of.
     fn decide_time(&mut self) -> Result<TimeRule, DataError> {
         let rate = self.card.sample_rate_hz;
         let kind = match (self.columns.time, self.time_is_iso) {

@@ -1,4 +1,4 @@
-//! Sensor data: CSV loading (both schemas of SPEC §1, aliases, timestamps, units), windowing (SPEC §3) and the
+//! Sensor data: CSV loading (both schemas of docs/FORMATS.md §1, aliases, timestamps, units), windowing (docs/FORMATS.md §3) and the
 //! scaler that turns a window into model input.
 //!
 //! ```text

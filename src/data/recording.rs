@@ -45,11 +45,11 @@ pub struct Window {
     pub label: Option<usize>,
     /// User of the window's first row.
     pub user: Option<u32>,
-    /// Segment index (a new segment starts at a user change or a timestamp gap, SPEC §3).
+    /// Segment index (a new segment starts at a user change or a timestamp gap, docs/FORMATS.md §3).
     pub segment: u32,
 }
 
-/// How windows may be cut from a file (SPEC §3).
+/// How windows may be cut from a file (docs/FORMATS.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WindowingMode {
     /// Windows never span a change of user or a gap larger than 2.5 sample periods.

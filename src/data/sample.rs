@@ -1,7 +1,7 @@
 //! A bounded, deterministic sample of a stream of numbers for a median: every value while there are few, then
 //! every k-th (k doubling whenever the sample fills up). The median of the sample is the exact median as long as
 //! nothing was dropped, and a close estimate after that — enough for the loader's whole-file decisions (timestamp
-//! kind from the median step, accelerometer unit from the median magnitude, SPEC §1), which compare the median
+//! kind from the median step, accelerometer unit from the median magnitude, docs/FORMATS.md §1), which compare the median
 //! with bands far apart.
 
 use super::timestamp::median_in_place;

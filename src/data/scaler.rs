@@ -1,4 +1,4 @@
-//! The card's StandardScaler: model input is `(x - mean) / scale` per channel (SPEC §2), written `[t][c]` (NTC).
+//! The card's StandardScaler: model input is `(x - mean) / scale` per channel (docs/FORMATS.md §2), written `[t][c]` (NTC).
 //! Transposing to the card's `input_layout` is the engine's job.
 
 use super::recording::{Recording, Window};

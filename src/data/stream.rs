@@ -1,6 +1,6 @@
 //! Windowing for live sources: samples arrive one at a time; once `window` of them are buffered a window is emitted,
 //! then one every `step` samples. A timestamp gap (or a step back in time) or a non-finite sample starts over, as a
-//! segment break does for files (SPEC §3). The buffer is a fixed-size ring: no sample is ever shifted.
+//! segment break does for files (docs/FORMATS.md §3). The buffer is a fixed-size ring: no sample is ever shifted.
 
 use std::collections::VecDeque;
 

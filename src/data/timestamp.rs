@@ -1,4 +1,4 @@
-//! Timestamps in sensor files (SPEC §1): numbers (seconds, or integer-like milliseconds told apart by the median
+//! Timestamps in sensor files (docs/FORMATS.md §1): numbers (seconds, or integer-like milliseconds told apart by the median
 //! step) or ISO-8601 date-times. Everything ends up as seconds in `f64`.
 
 use std::fmt;

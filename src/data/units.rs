@@ -1,4 +1,4 @@
-//! Accelerometer unit detection and conversion (SPEC §1): the median magnitude of (Ax, Ay, Az) over a file tells g,
+//! Accelerometer unit detection and conversion (docs/FORMATS.md §1): the median magnitude of (Ax, Ay, Az) over a file tells g,
 //! m/s² and milli-g apart, because gravity dominates a wrist sensor's acceleration most of the time.
 
 use std::fmt;

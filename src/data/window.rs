@@ -1,4 +1,4 @@
-//! Cutting a recording into model windows (SPEC §3): `card.window` rows, a new window every `card.step()` rows,
+//! Cutting a recording into model windows (docs/FORMATS.md §3): `card.window` rows, a new window every `card.step()` rows,
 //! never across a segment break (user change, timestamp gap, step back in time) unless the thesis' contiguous mode
 //! is asked for; each window's true label is its majority label, ties to the smallest class index.
 
@@ -57,7 +57,7 @@ pub fn majority_label(labels: impl IntoIterator<Item = u16>, n_classes: usize, c
     best.map(|(i, _)| i)
 }
 
-/// Cuts a recording into windows for a model (SPEC §3): its rows through a [`RowWindower`].
+/// Cuts a recording into windows for a model (docs/FORMATS.md §3): its rows through a [`RowWindower`].
 pub fn window(rec: &Recording, card: &ModelCard, mode: WindowingMode) -> Windowing {
     let mut windower = RowWindower::new(card, mode);
     let mut windows = Vec::new();
@@ -104,7 +104,7 @@ pub struct WindowingTally {
     pub longest_segment: usize,
 }
 
-/// Cuts rows into windows as they come (SPEC §3): the same windows as cutting the whole file at once, holding no
+/// Cuts rows into windows as they come (docs/FORMATS.md §3): the same windows as cutting the whole file at once, holding no
 /// more than about two windows of rows.
 #[derive(Debug, Clone)]
 pub struct RowWindower {

@@ -36,7 +36,7 @@ pub struct AveragedMetrics {
     pub f1: f64,
 }
 
-/// Every metric of SPEC §4 for one confusion matrix.
+/// Every metric of docs/FORMATS.md §4 for one confusion matrix.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassificationMetrics {
     /// Number of windows scored.

@@ -1,6 +1,6 @@
 //! Scoring and reporting: the confusion matrix, scikit-learn-compatible classification metrics, per-window
 //! predictions and their CSV, and the evaluation report directory (`report.json`, CSVs, `confusion_matrix.png`)
-//! that `har-monitor evaluate`/`predict` write and the GUI's evaluation view shows (SPEC §4).
+//! that `har-monitor evaluate`/`predict` write and the GUI's evaluation view shows (docs/FORMATS.md §4).
 
 mod confusion;
 mod error;

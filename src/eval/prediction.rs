@@ -1,4 +1,4 @@
-//! One model prediction per window, and the `predictions.csv` that `predict` and `evaluate` write (SPEC §4):
+//! One model prediction per window, and the `predictions.csv` that `predict` and `evaluate` write (docs/FORMATS.md §4):
 //! `window,start_row,end_row,t_start,t_end,predicted,confidence,p_<class>...` then `true` (evaluate) and `user`
 //! (when known). Extra columns always come after the listed ones.
 
@@ -58,7 +58,7 @@ pub fn windows_in_cell(
     predictions.iter().filter(move |p| p.true_label == Some(true_class) && p.predicted() == predicted)
 }
 
-/// Which optional columns `predictions.csv` carries after the SPEC ones.
+/// Which optional columns `predictions.csv` carries after the ones docs/FORMATS.md §4 lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PredictionColumns {
     /// A `true` column with the true class name (empty for a window without a label); `evaluate` sets it.

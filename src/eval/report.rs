@@ -1,4 +1,4 @@
-//! The evaluation report (`report.json`, SPEC §4) built from per-window predictions, and the report directory:
+//! The evaluation report (`report.json`, docs/FORMATS.md §4) built from per-window predictions, and the report directory:
 //! `report.json`, `confusion_matrix.csv`, `per_class.csv`, `predictions.csv` and `confusion_matrix.png`.
 
 use std::collections::HashMap;
@@ -38,7 +38,7 @@ pub struct ClassReport {
     pub f1: f64,
     /// Windows whose true class is this one.
     pub support: u64,
-    /// Windows predicted as this class (an extra beyond SPEC).
+    /// Windows predicted as this class (an extra beyond docs/FORMATS.md §4).
     pub predicted: u64,
 }
 
@@ -56,7 +56,7 @@ pub struct ReportContext {
     pub notes: Vec<String>,
 }
 
-/// The content of `report.json`. The keys SPEC §4 lists come first and are exact; `classes`,
+/// The content of `report.json`. The keys docs/FORMATS.md §4 lists come first and are exact; `classes`,
 /// `confusion_matrix_normalized` and `notes` are extras.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvaluationReport {
@@ -86,7 +86,7 @@ pub struct EvaluationReport {
     pub notes: Vec<String>,
 }
 
-/// Where the time of an evaluation went, seconds (an addition to SPEC §4's keys): `load` is the first pass over
+/// Where the time of an evaluation went, seconds (an addition to docs/FORMATS.md §4's keys): `load` is the first pass over
 /// the file, `windowing` reading the rows back, cutting and scaling windows, `inference` the model, `writing`
 /// the per-window outputs and the report files written before `report.json`; `total` the whole run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]

@@ -17,7 +17,7 @@ pub use action::Action;
 pub use app::{HarApp, LoggedError, RunOutcome};
 pub use settings::{Settings, View};
 
-/// How the GUI was asked to start (SPEC §4 `gui` options). Anything not given comes from the saved settings, then
+/// How the GUI was asked to start (docs/FORMATS.md §4 `gui` options). Anything not given comes from the saved settings, then
 /// from the bundled demo. These options apply to this run only: they are never saved as settings.
 #[derive(Debug, Clone, Default)]
 pub struct GuiOptions {

@@ -1,4 +1,4 @@
-//! The model card (`<stem>.model.json` beside `<stem>.onnx`, SPEC §2): what the network expects and what its
+//! The model card (`<stem>.model.json` beside `<stem>.onnx`, docs/FORMATS.md §2): what the network expects and what its
 //! outputs mean. Also reads the thesis project's own `config.json` + `label_mapping.json` pair.
 
 use std::collections::BTreeMap;
@@ -28,7 +28,7 @@ pub enum CardError {
     #[error("model card {path}: field `{field}` {problem}")]
     Invalid { path: PathBuf, field: &'static str, problem: String },
     #[error(
-        "no model card for {model}: expected {expected} beside it (see SPEC §2, or build one with models/tools/keras_to_onnx.py)"
+        "no model card for {model}: expected {expected} beside it (see docs/FORMATS.md §2, or build one with models/tools/keras_to_onnx.py)"
     )]
     Missing { model: PathBuf, expected: PathBuf },
 }
@@ -57,7 +57,7 @@ impl AccelUnit {
         match self {
             AccelUnit::MetersPerSecond2 => Some(1.0),
             AccelUnit::G => Some(STANDARD_GRAVITY),
-            // The thesis' production files: milli-g, factor 0.00981 to m/s² (SPEC §1).
+            // The thesis' production files: milli-g, factor 0.00981 to m/s² (docs/FORMATS.md §1).
             AccelUnit::MilliG => Some(0.00981),
             AccelUnit::AsIs => None,
         }
@@ -151,7 +151,7 @@ pub struct ScalerParams {
     pub scale: Vec<f64>,
 }
 
-/// A model card, SPEC §2. Only `classes`, `channels`, `window`, `sample_rate_hz` and `scaler` are required.
+/// A model card, docs/FORMATS.md §2. Only `classes`, `channels`, `window`, `sample_rate_hz` and `scaler` are required.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelCard {
     #[serde(default = "default_format")]
@@ -322,7 +322,7 @@ impl ModelCard {
         if self.channels.is_empty() {
             return Err(invalid("channels", "is empty".into()));
         }
-        // Channels are matched to the file's columns by name, ignoring case (SPEC §1): two entries that differ
+        // Channels are matched to the file's columns by name, ignoring case (docs/FORMATS.md §1): two entries that differ
         // only in case would claim the same column, and the file would be blamed for a missing one.
         for (i, c) in self.channels.iter().enumerate() {
             if c.trim().is_empty() {

@@ -1,4 +1,4 @@
-//! Chunk-by-chunk drift reports (SPEC §4 `drift`): the incremental [`DriftMonitor`] that the GUI feeds one window
+//! Chunk-by-chunk drift reports (docs/FORMATS.md §4 `drift`): the incremental [`DriftMonitor`] that the GUI feeds one window
 //! at a time, and [`drift_report`] for a whole file.
 
 use std::collections::VecDeque;
@@ -16,7 +16,7 @@ use super::stats::{js_distance, psi, wasserstein_sorted};
 /// How chunks are cut and judged.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DriftConfig {
-    /// Windows per chunk (SPEC default 150).
+    /// Windows per chunk (default 150, docs/FORMATS.md §4).
     pub chunk_windows: usize,
     /// No verdict (both flags false) for a chunk with fewer windows than this.
     pub min_verdict_windows: usize,
@@ -31,7 +31,7 @@ impl Default for DriftConfig {
     }
 }
 
-/// One channel of a chunk, compared with the baseline (SPEC §4).
+/// One channel of a chunk, compared with the baseline (docs/FORMATS.md §4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChannelDrift {
     pub channel: String,
@@ -48,7 +48,7 @@ pub struct ChannelDrift {
     pub psi: f64,
 }
 
-/// One chunk of consecutive windows compared with the baseline; serialises to exactly SPEC §4's chunk object.
+/// One chunk of consecutive windows compared with the baseline; serialises to exactly docs/FORMATS.md §4's chunk object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChunkReport {
     /// Index of the chunk's first window in the stream (0-based).
@@ -69,7 +69,7 @@ pub struct ChunkReport {
     pub prediction_drift: bool,
     pub input_drift: bool,
     /// The numbers behind `input_drift`: each sensor check's measurement and which checks fired. An addition to
-    /// SPEC §4's chunk object (`input_checks`); readers of the contract can ignore it.
+    /// docs/FORMATS.md §4's chunk object (`input_checks`); readers of the contract can ignore it.
     #[serde(rename = "input_checks", default)]
     pub evidence: InputEvidence,
     /// Sentences explaining the verdicts; the JSON carries them in the report's `notes`.
@@ -84,7 +84,7 @@ impl ChunkReport {
     }
 }
 
-/// The `drift` command's output (SPEC §4).
+/// The `drift` command's output (docs/FORMATS.md §4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DriftReport {
     /// Path of the baseline file the chunks were compared with.

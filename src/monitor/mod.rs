@@ -1,4 +1,4 @@
-//! Drift monitoring (SPEC §4 `baseline`, `drift`): a [`Baseline`] of what a model's outputs and raw inputs looked
+//! Drift monitoring (docs/FORMATS.md §4 `baseline`, `drift`): a [`Baseline`] of what a model's outputs and raw inputs looked
 //! like on reference data, and a [`DriftMonitor`] that compares consecutive chunks of windows with it, live (one
 //! window at a time) or for a whole file ([`drift_report`]).
 //!
@@ -8,7 +8,7 @@
 //!
 //! # Input drift: the sensor or its mounting changed
 //! Raw channel statistics (the per-channel `mean`, `std`, `wasserstein_std`, `ks_*`, `psi` of each chunk, computed
-//! as SPEC §4 asks) move whenever people do other things: a chunk of hand tapping has other accelerometer
+//! as docs/FORMATS.md §4 asks) move whenever people do other things: a chunk of hand tapping has other accelerometer
 //! distributions than a chunk of sitting, with the same watch worn the same way. So `input_drift` does not use
 //! them. It fires when one of four checks finds a change that behaviour cannot explain:
 //!

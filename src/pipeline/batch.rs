@@ -146,7 +146,7 @@ pub fn score_recording(
 }
 
 impl ScoredFile {
-    /// The evaluation report of this file (SPEC §4 `report.json`): one computation for the CLI and the GUI.
+    /// The evaluation report of this file (docs/FORMATS.md §4 `report.json`): one computation for the CLI and the GUI.
     pub fn evaluation_report(&self, engine: &Engine) -> Result<EvaluationReport, BatchError> {
         let card = engine.card();
         if self.recording.labels.is_none() {

@@ -842,7 +842,7 @@ pub fn window_timing(predictions: &[WindowPrediction], sample_rate_hz: f64) -> V
 }
 
 /// A chunk of the `drift` command's report with the verdict and the sensor-check readings the drift view shows when
-/// that chunk closes. Serialises to the chunk's SPEC §4 object plus `verdict` and `checks`.
+/// that chunk closes. Serialises to the chunk's docs/FORMATS.md §4 object plus `verdict` and `checks`.
 #[derive(Debug, Clone, Serialize)]
 pub struct JudgedChunk {
     #[serde(flatten)]
@@ -851,7 +851,7 @@ pub struct JudgedChunk {
     pub checks: Vec<CheckReading>,
 }
 
-/// The `drift` command's output: SPEC §4's report with each chunk judged as the drift view judges it.
+/// The `drift` command's output: docs/FORMATS.md §4's report with each chunk judged as the drift view judges it.
 #[derive(Debug, Clone, Serialize)]
 pub struct JudgedDriftReport {
     pub baseline: String,

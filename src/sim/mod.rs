@@ -1,6 +1,6 @@
 //! A synthetic wrist-worn IMU (accelerometer in m/s² with gravity, gyroscope in deg/s, 50 Hz) performing the
 //! thesis' eleven behaviours, for demos, tests and drift scenarios. [`SensorSim`] streams one user's session
-//! sample by sample (the GUI's simulated sensor); [`write_csv`] writes whole files in the SPEC §1 schemas through
+//! sample by sample (the GUI's simulated sensor); [`write_csv`] writes whole files in the docs/FORMATS.md §1 schemas through
 //! the same code (`har-monitor simulate`).
 //!
 //! Physics in short: a behaviour sets the forearm's posture (where gravity falls in the watch frame) and moves the

@@ -1,4 +1,4 @@
-//! Whole simulated files in the SPEC §1 schemas: users one after another, each a continuous session, integer
+//! Whole simulated files in the docs/FORMATS.md §1 schemas: users one after another, each a continuous session, integer
 //! epoch-millisecond timestamps and compact numbers (resolution far below the sensor noise).
 
 use std::io::Write;
