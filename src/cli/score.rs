@@ -159,6 +159,19 @@ fn eval_error(e: har_monitor::eval::EvalError) -> BatchError {
     BatchError::Output(e.to_string())
 }
 
+/// A failed write of the output file at `path`, named as such (exit 2, like every other output failure).
+fn write_error(path: &std::path::Path) -> impl Fn(har_monitor::eval::EvalError) -> BatchError + '_ {
+    move |e| match e {
+        har_monitor::eval::EvalError::CsvStream(source) => {
+            BatchError::Write(har_monitor::output::OutputError::new(path, std::io::Error::from(source)))
+        }
+        har_monitor::eval::EvalError::Io { source, .. } => {
+            BatchError::Write(har_monitor::output::OutputError::new(path, source))
+        }
+        other => eval_error(other),
+    }
+}
+
 pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
     let model = args.model.model_path()?;
     Inputs::new().with("data file", &args.data.data).with_model(&model, true).refuse_as_output("--out", &args.out)?;
@@ -166,10 +179,9 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
     let classes = scorer_classes(&engines)?;
     let columns = PredictionColumns { true_label: scorer.has_labels(), user: false };
     let file = AtomicFile::create(&args.out)?;
-    let mut writer =
-        PredictionWriter::new(file, &classes, columns).with_context(|| format!("writing {}", args.out.display()))?;
-    let summary = run(&mut engines, scorer, &mut |w| writer.write(w.prediction).map_err(eval_error))?;
-    let file = writer.finish().with_context(|| format!("writing {}", args.out.display()))?;
+    let mut writer = PredictionWriter::new(file, &classes, columns).map_err(write_error(&args.out))?;
+    let summary = run(&mut engines, scorer, &mut |w| writer.write(w.prediction).map_err(write_error(&args.out)))?;
+    let file = writer.finish().map_err(write_error(&args.out))?;
     file.commit()?;
     eprintln!(
         "{} windows ({} skipped) in {:.2} s → {}",
@@ -199,15 +211,14 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     let predictions_path = args.out.join("predictions.csv");
     let columns = PredictionColumns { true_label: true, user: scorer.has_users() };
     let file = AtomicFile::create(&predictions_path)?;
-    let mut writer = PredictionWriter::new(file, &card.classes, columns)
-        .with_context(|| format!("writing {}", predictions_path.display()))?;
+    let mut writer = PredictionWriter::new(file, &card.classes, columns).map_err(write_error(&predictions_path))?;
     let mut accumulator = EvaluationAccumulator::new(card.classes.len());
     let summary = run(&mut engines, scorer, &mut |w| {
         accumulator.add(w.prediction).map_err(eval_error)?;
-        writer.write(w.prediction).map_err(eval_error)
+        writer.write(w.prediction).map_err(write_error(&predictions_path))
     })?;
     let written = Instant::now();
-    let predictions_file = writer.finish().with_context(|| format!("writing {}", predictions_path.display()))?;
+    let predictions_file = writer.finish().map_err(write_error(&predictions_path))?;
     let context = ReportContext {
         model: ReportModel { name: card.name.clone(), version: card.version.clone(), path: model_path },
         data: args.data.data.display().to_string(),

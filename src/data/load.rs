@@ -822,7 +822,7 @@ impl<'a> Loader<'a> {
             self.report.notes.push(format!(
                 "the median |a| is estimated from an evenly spaced sample of {} of the file's {} rows",
                 thousands(self.magnitudes.sampled() as u64),
-                thousands(self.magnitudes.offered() as u64)
+                thousands(self.magnitudes.offered())
             ));
         }
         self.report.accel_unit = decision;
@@ -892,11 +892,11 @@ impl<'a> Loader<'a> {
         let zero_share = 100.0 * self.zero_steps as f64 / steps as f64;
         self.report.median_step_s = median.map(|m| m / divisor);
         self.report.notes.push(format!(
-            "timestamps repeat: {} of {} steps between rows are zero ({zero_share:.0} %), as when a phone stamps \
+            "timestamps repeat: {} of {} steps between rows are zero ({zero_share:.0}%), as when a phone stamps \
              several samples at once; the rows are taken as consecutive samples at the model's {rate} Hz from the \
              first timestamp (segments still break at user changes and skipped rows, not at timestamp jumps)",
-            thousands(self.zero_steps as u64),
-            thousands(steps as u64),
+            thousands(self.zero_steps),
+            thousands(steps),
         ));
         let offset = self.first_raw_time.unwrap_or(0.0) / divisor;
         Ok(TimeRule::RowsAtRate { offset })

@@ -2,8 +2,9 @@
 //! whole-file decisions: timestamp kind, accelerometer unit, unknown labels) reads them back without parsing the
 //! CSV again. The file itself is read once, so a pipe (`--data <(zcat f)`) works like a regular file.
 //!
-//! A spool lives in memory (for a loader that keeps every row anyway) or in an anonymous temporary file (for
-//! streaming, so memory does not grow with the file).
+//! A spool lives in memory (for a loader that keeps every row anyway) or, for streaming, in memory up to
+//! [`SPILL_BYTES`] and beyond that in an anonymous temporary file, so memory does not grow with the file and a
+//! small file never touches the disk.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -12,6 +13,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Buffer of the temporary file's reader and writer.
 const FILE_BUFFER: usize = 256 * 1024;
+
+/// Bytes a streaming spool keeps in memory before it moves to a temporary file (about 110,000 rows of six
+/// channels).
+pub(crate) const SPILL_BYTES: usize = 4 * 1024 * 1024;
 
 /// One kept row as the first pass saw it (values in the file's unit, the timestamp as written).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,6 +40,7 @@ fn record_len(channels: usize) -> usize {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SpoolPlace {
     Memory,
+    /// In memory up to [`SPILL_BYTES`], then in a temporary file.
     TemporaryFile,
 }
 
@@ -76,6 +82,8 @@ fn temporary_file() -> io::Result<(File, TemporaryPath)> {
 #[derive(Debug)]
 pub(crate) struct SpoolWriter {
     channels: usize,
+    /// Move to a temporary file once the memory holds this many bytes (`None`: stay in memory).
+    spill_at: Option<usize>,
     rows: u64,
     buffer: Vec<u8>,
     sink: Sink,
@@ -89,14 +97,17 @@ enum Sink {
 
 impl SpoolWriter {
     pub fn new(place: SpoolPlace, channels: usize) -> io::Result<SpoolWriter> {
-        let sink = match place {
-            SpoolPlace::Memory => Sink::Memory(Vec::new()),
-            SpoolPlace::TemporaryFile => {
-                let (file, guard) = temporary_file()?;
-                Sink::File { file: BufWriter::with_capacity(FILE_BUFFER, file), guard }
-            }
+        let spill_at = match place {
+            SpoolPlace::Memory => None,
+            SpoolPlace::TemporaryFile => Some(SPILL_BYTES),
         };
-        Ok(SpoolWriter { channels, rows: 0, buffer: Vec::with_capacity(record_len(channels)), sink })
+        Ok(SpoolWriter {
+            channels,
+            spill_at,
+            rows: 0,
+            buffer: Vec::with_capacity(record_len(channels)),
+            sink: Sink::Memory(Vec::new()),
+        })
     }
 
     pub fn push(&mut self, values: &[f32], row: SpooledRow) -> io::Result<()> {
@@ -109,11 +120,27 @@ impl SpoolWriter {
         b.extend_from_slice(&row.file_row.to_le_bytes());
         b.extend_from_slice(&row.label_code.to_le_bytes());
         b.extend_from_slice(&row.user.to_le_bytes());
+        if let Sink::Memory(bytes) = &self.sink
+            && self.spill_at.is_some_and(|limit| bytes.len() + b.len() > limit)
+        {
+            self.spill()?;
+        }
         match &mut self.sink {
-            Sink::Memory(bytes) => bytes.extend_from_slice(b),
-            Sink::File { file, .. } => file.write_all(b)?,
+            Sink::Memory(bytes) => bytes.extend_from_slice(&self.buffer),
+            Sink::File { file, .. } => file.write_all(&self.buffer)?,
         }
         self.rows += 1;
+        Ok(())
+    }
+
+    /// Moves the rows held in memory to a temporary file; later rows go there too.
+    fn spill(&mut self) -> io::Result<()> {
+        let (file, guard) = temporary_file()?;
+        let mut file = BufWriter::with_capacity(FILE_BUFFER, file);
+        if let Sink::Memory(bytes) = &self.sink {
+            file.write_all(bytes)?;
+        }
+        self.sink = Sink::File { file, guard };
         Ok(())
     }
 
@@ -206,27 +233,31 @@ impl SpoolReader {
 mod tests {
     use super::*;
 
-    fn round_trip(place: SpoolPlace) {
+    fn round_trip(place: SpoolPlace, n: u32) -> bool {
         let mut w = SpoolWriter::new(place, 2).unwrap();
-        for i in 0..1000u32 {
+        for i in 0..n {
             let row = SpooledRow { raw_time: f64::from(i) * 0.02, file_row: i + 3, label_code: i % 7, user: i / 100 };
             w.push(&[i as f32, -(i as f32)], row).unwrap();
         }
-        assert_eq!(w.rows(), 1000);
+        assert_eq!(w.rows(), u64::from(n));
+        let in_file = matches!(w.sink, Sink::File { .. });
         let mut r = w.into_reader().unwrap();
         let mut values = [0.0f32; 2];
-        for i in 0..1000u32 {
+        for i in 0..n {
             let row = r.next_row(&mut values).unwrap().unwrap();
             assert_eq!(values, [i as f32, -(i as f32)]);
             assert_eq!(row.raw_time, f64::from(i) * 0.02);
             assert_eq!((row.file_row, row.label_code, row.user), (i + 3, i % 7, i / 100));
         }
         assert!(r.next_row(&mut values).unwrap().is_none());
+        in_file
     }
 
     #[test]
     fn rows_come_back_in_memory_and_from_a_file() {
-        round_trip(SpoolPlace::Memory);
-        round_trip(SpoolPlace::TemporaryFile);
+        let past_the_limit = (SPILL_BYTES / record_len(2)) as u32 + 10;
+        assert!(!round_trip(SpoolPlace::Memory, past_the_limit), "a memory spool stays in memory");
+        assert!(!round_trip(SpoolPlace::TemporaryFile, 1000), "a small streaming spool stays in memory");
+        assert!(round_trip(SpoolPlace::TemporaryFile, past_the_limit), "a large one moves to a file");
     }
 }

@@ -27,6 +27,9 @@ pub enum BatchError {
     /// A consumer of the scored windows failed (writing the predictions, building a baseline, ...).
     #[error("{0}")]
     Output(String),
+    /// Writing an output file failed (a full disk, a file-size limit); the message names the file.
+    #[error(transparent)]
+    Write(crate::output::OutputError),
     #[error("cancelled")]
     Cancelled,
 }
@@ -35,7 +38,7 @@ impl BatchError {
     /// True when the user's input is at fault (exit code 2).
     pub fn is_input_error(&self) -> bool {
         match self {
-            BatchError::Data(_) | BatchError::Input { .. } => true,
+            BatchError::Data(_) | BatchError::Input { .. } | BatchError::Write(_) => true,
             BatchError::Model(e) => e.is_input_error(),
             BatchError::Output(_) | BatchError::Cancelled => false,
         }
