@@ -9,10 +9,12 @@ mod common;
 
 use common::gui::fixture_model;
 
-/// `har-monitor gui ARGS` in a 1280×800 Xvfb screen; `None` when `xvfb-run` is not installed.
+/// `har-monitor gui ARGS` in a 1280×800 Xvfb screen; `None` when `xvfb-run` is not installed (CI sets
+/// `HAR_MONITOR_REQUIRE_XVFB=1`, so there a missing Xvfb fails instead of skipping).
 fn gui(args: &[&str]) -> Option<Output> {
     let available = Command::new("xvfb-run").arg("--help").output().is_ok();
     if !available {
+        assert!(std::env::var_os("HAR_MONITOR_REQUIRE_XVFB").is_none(), "xvfb-run is required here but not installed");
         eprintln!("xvfb-run is not installed: skipped (apt install xvfb)");
         return None;
     }
