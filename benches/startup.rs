@@ -36,7 +36,8 @@ fn gui_run(t0: Instant) -> (f64, f64) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         harness.step();
-        let shown = harness.state().live_state().current().map(|p| harness.state().live_state().class_name(p.predicted));
+        let shown =
+            harness.state().live_state().current().map(|p| harness.state().live_state().class_name(p.predicted));
         if let Some(name) = shown
             && harness.query_all_by_label_contains(name).next().is_some()
         {

@@ -35,6 +35,9 @@ impl LiveView {
             self.side_panel_ui(ui, live, settings, log, &mut actions)
         });
         layout::central_ui(ui, |ui| {
+            // The panel's width before anything is laid out: a row that overflows (a narrow window) must not widen
+            // the plots under the side panel.
+            let width = ui.available_width();
             self.alert_banner_ui(ui, live);
             if live.errors.is_empty() {
                 now_ui(ui, live);
@@ -47,7 +50,7 @@ impl LiveView {
             let two_bands = live.label_track.is_some() || live.source.as_ref().is_some_and(|s| s.has_labels);
             let timeline_h = if two_bands { 64.0 } else { 44.0 };
             let plots_h = (ui.available_height() - timeline_h - 16.0).max(160.0);
-            signal_plots_ui(ui, live, settings, plots_h);
+            signal_plots_ui(ui, live, settings, plots_h, width);
             ui.add_space(6.0);
             if let Some(t) = session_timeline_ui(ui, live) {
                 actions.push(Action::Seek(t));
@@ -73,7 +76,11 @@ impl LiveView {
 
     fn controls_ui(&mut self, ui: &mut Ui, live: &LiveState, settings: &Settings, actions: &mut Vec<Action>) {
         let s = &live.status;
-        ui.horizontal(|ui| {
+        // Narrow windows: shorter sliders, and the rows wrap instead of pushing the plots under the side panel.
+        if ui.available_width() < 760.0 {
+            ui.spacing_mut().slider_width = 70.0;
+        }
+        ui.horizontal_wrapped(|ui| {
             let play_label = if s.playing { "⏸ Pause" } else { "▶ Play" };
             if ui.button(RichText::new(play_label).size(15.0)).on_hover_text("Space").clicked() {
                 actions.push(Action::TogglePlay);
@@ -119,7 +126,7 @@ impl LiveView {
                 actions.push(Action::SetPlotSeconds(plot_seconds));
             }
         });
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label("source");
             let current = match &live.source {
                 Some(info) => match info.kind {
@@ -297,7 +304,7 @@ fn errors_ui(ui: &mut Ui, live: &LiveState, actions: &mut Vec<Action>) {
         });
 }
 
-fn signal_plots_ui(ui: &mut Ui, live: &LiveState, settings: &Settings, height: f32) {
+fn signal_plots_ui(ui: &mut Ui, live: &LiveState, settings: &Settings, height: f32, width: f32) {
     let Some(model) = &live.model else {
         ui.allocate_space(vec2(ui.available_width(), height));
         return;
@@ -306,7 +313,7 @@ fn signal_plots_ui(ui: &mut Ui, live: &LiveState, settings: &Settings, height: f
     let t1 = live.now.max(settings.plot_seconds);
     let t0 = t1 - settings.plot_seconds;
     let range = live.signals.range(t0, t1);
-    let buckets = ui.available_width().max(100.0) as usize;
+    let buckets = width.max(100.0) as usize;
     let groups = crate::session::live::signal_groups(&model.card);
     let link = egui::Id::unique("live_plots");
     let each = (height - 8.0) / 2.0;
@@ -314,6 +321,7 @@ fn signal_plots_ui(ui: &mut Ui, live: &LiveState, settings: &Settings, height: f
         let (title, unit, chans) = (group.title, group.unit, group.channels);
         let current = live.current();
         Plot::new(("signal", g))
+            .width(width)
             .height(each)
             .legend(Legend::default().position(egui_plot::Corner::RightTop))
             .allow_zoom(false)
