@@ -3,25 +3,9 @@
 
 mod common;
 
+use common::cli::{bin, fixture_model, run};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_har-monitor"));
-    c.env_remove("ORT_DYLIB_PATH");
-    c
-}
-
-fn fixture_model() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/keras_bilstm.onnx")
-}
-
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output { status, stdout, stderr } = cmd.output().unwrap();
-    let stderr = String::from_utf8_lossy(&stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "no panic: {stderr}");
-    (status.code().unwrap_or(-1), String::from_utf8_lossy(&stdout).into_owned(), stderr)
-}
 
 /// A labeled file of two simulated users, a few minutes each.
 fn labeled(dir: &Path) -> PathBuf {

@@ -3,29 +3,14 @@
 //! `baseline` ignoring bad rows and replacing the demo model's baseline, `simulate` writing `nan`, and messages
 //! that blamed the wrong file, repeated themselves or gave the wrong advice.
 
+mod common;
+
+use common::cli::{bin, fixture_model, run};
+
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_har-monitor"));
-    c.env_remove("ORT_DYLIB_PATH");
-    c
-}
-
-fn fixture_model() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/keras_bilstm.onnx")
-}
-
-/// Runs the command: exit code, stdout, stderr. Never a panic or a signal.
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output { status, stdout, stderr } = cmd.output().unwrap();
-    let stderr = String::from_utf8_lossy(&stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "no panic: {stderr}");
-    let code = status.code().unwrap_or_else(|| panic!("killed by a signal ({status}): {stderr}"));
-    (code, String::from_utf8_lossy(&stdout).into_owned(), stderr)
-}
 
 /// A labeled file of two simulated users, two minutes each (118 windows).
 fn labeled(dir: &Path, name: &str, seed: u64) -> PathBuf {

@@ -2,8 +2,12 @@
 //! file and says why, inputs that are not regular files (a directory, a device, a pipe), and the streamed
 //! windows equal to cutting the whole file at once.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use common::cli::{bin, fixture_model, run};
+
+use std::path::Path;
+use std::process::Command;
 
 use har_monitor::data::{self, DataError, LoadOptions, RowWindower, TimestampKind, WindowingMode};
 use har_monitor::model::ModelCard;
@@ -116,23 +120,6 @@ fn streamed_windows_equal_the_windows_of_the_whole_file() {
 }
 
 // --- The command line ---
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_har-monitor"));
-    c.env_remove("ORT_DYLIB_PATH");
-    c
-}
-
-fn fixture_model() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/keras_bilstm.onnx")
-}
-
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output { status, stdout, stderr } = cmd.output().unwrap();
-    let stderr = String::from_utf8_lossy(&stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "no panic: {stderr}");
-    (status.code().unwrap_or(-1), String::from_utf8_lossy(&stdout).into_owned(), stderr)
-}
 
 /// Runs a data command on `data` with the fixture model; outputs go into `dir`.
 fn command(name: &str, data: &Path, dir: &Path) -> (i32, String, String) {

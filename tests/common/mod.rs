@@ -4,6 +4,7 @@
 // Each test crate uses only some of the helpers.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod gui;
 pub mod sklearn;
 pub mod spec;
