@@ -622,8 +622,8 @@ fn screenshot_path() -> PathBuf {
     dir.join(format!("har-monitor-{}.png", chrono::Local::now().format("%Y%m%d-%H%M%S")))
 }
 
-/// Saves an egui screenshot as PNG: into a temporary file in the target's folder, then renamed over the target, so
-/// a failed write never leaves a partial file or destroys an earlier one. The message names the file.
+/// Saves an egui screenshot as PNG through [`crate::output::AtomicFile`]: a failed write never leaves a partial
+/// file or destroys an earlier one. The message names the file.
 fn save_png(image: &egui::ColorImage, path: &Path) -> Result<(), String> {
     let [w, h] = image.size;
     let mut rgba = Vec::with_capacity(w * h * 4);
@@ -632,15 +632,8 @@ fn save_png(image: &egui::ColorImage, path: &Path) -> Result<(), String> {
     }
     let buffer = image::RgbaImage::from_raw(w as u32, h as u32, rgba)
         .ok_or_else(|| format!("screenshot {}: the image has an unexpected size", path.display()))?;
-    let name =
-        path.file_name().ok_or_else(|| format!("cannot write screenshot {}: not a file name", path.display()))?;
-    let temporary = path.with_file_name(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
-    let written = buffer
-        .save_with_format(&temporary, image::ImageFormat::Png)
-        .map_err(|e| e.to_string())
-        .and_then(|()| std::fs::rename(&temporary, path).map_err(|e| e.to_string()));
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
-        format!("cannot write screenshot {}: {e}", path.display())
-    })
+    let failed = |e: String| format!("cannot write screenshot {}: {e}", path.display());
+    let mut file = crate::output::AtomicFile::create(path).map_err(|e| failed(e.source.to_string()))?;
+    buffer.write_with_encoder(image::codecs::png::PngEncoder::new(&mut file)).map_err(|e| failed(e.to_string()))?;
+    file.commit().map_err(|e| failed(e.source.to_string()))
 }
