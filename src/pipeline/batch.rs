@@ -187,20 +187,6 @@ impl ScoredFile {
         }
         raw
     }
-
-    /// Raw values of every window, in window order (for the drift statistics).
-    pub fn all_window_raw(&self) -> Vec<Vec<f32>> {
-        (0..self.windowing.windows.len()).map(|i| self.window_raw(i)).collect()
-    }
-
-    /// Drift observations of every window, borrowing `raw` (from [`Self::all_window_raw`]).
-    pub fn observations<'a>(&'a self, raw: &'a [Vec<f32>]) -> impl Iterator<Item = WindowObservation<'a>> + 'a {
-        raw.iter().zip(&self.predictions).map(|(raw, p)| WindowObservation {
-            raw,
-            probabilities: &p.probabilities,
-            true_label: p.true_label,
-        })
-    }
 }
 
 /// One scored window of a streamed file, with its raw rows (physical units, `[t][c]`).

@@ -834,13 +834,6 @@ impl WindowClock {
     }
 }
 
-/// The windows of a scored file on the replay's clock (see [`WindowClock`]).
-pub fn window_timing(predictions: &[WindowPrediction], sample_rate_hz: f64) -> Vec<WindowTiming> {
-    let mut clock = WindowClock::new(sample_rate_hz);
-    predictions.iter().for_each(|p| clock.push(p));
-    clock.windows
-}
-
 /// A chunk of the `drift` command's report with the verdict and the sensor-check readings the drift view shows when
 /// that chunk closes. Serialises to the chunk's docs/FORMATS.md §4 object plus `verdict` and `checks`.
 #[derive(Debug, Clone, Serialize)]
@@ -861,7 +854,7 @@ pub struct JudgedDriftReport {
 
 /// Judges the closed chunks of a file's drift report one after the other, through the same [`DriftState`] the
 /// drift view reads (one computation): alarms stand from chunk to chunk until a chunk passes every check, as live.
-/// `windows` holds every window of the stream in order (see [`window_timing`]).
+/// `windows` holds every window of the stream in order (see [`WindowClock`]).
 pub fn judge_report(
     report: &DriftReport,
     model: Arc<LoadedModel>,
