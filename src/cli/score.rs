@@ -14,7 +14,7 @@ use har_monitor::eval::{
 };
 use har_monitor::model::{AccelUnit, Engine, ModelCard};
 use har_monitor::output::AtomicFile;
-use har_monitor::pipeline::batch::{BatchError, BatchOptions, FileScorer, ScoredWindow, StreamSummary, open_scoring};
+use har_monitor::pipeline::batch::{self, BatchError, BatchOptions, FileScorer, ScoredWindow, StreamSummary};
 
 use super::outputs::Inputs;
 use super::{InputError, ModelArgs, limits};
@@ -101,42 +101,14 @@ pub struct EvaluateArgs {
     pub out: PathBuf,
 }
 
-/// Model sessions at most (one per core).
-const MAX_SESSIONS: usize = 2;
-/// Windows per call and session when several sessions run at once (their memory adds up).
-const PARALLEL_BATCH: usize = 32;
-
 /// Loads the model (one session per core) and reads the file once (the first pass: every row checked,
-/// timestamps and units decided).
+/// timestamps and units decided), at the same time.
 pub fn open(model: &ModelArgs, data: &DataArgs) -> anyhow::Result<(Vec<Engine>, FileScorer)> {
     let mut options = model.engine_options();
     options.batch_size = data.batch;
     let path = model.model_path()?;
-    // Without `--threads`, one single-threaded session per core, working on alternate batches: recurrent
-    // models gain more from that than from threads inside one call (benches/inference.rs).
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let sessions = if options.intra_threads == 0 && cores > 1 { cores.min(MAX_SESSIONS) } else { 1 };
-    if sessions > 1 {
-        options.intra_threads = 1;
-        if options.batch_size == 0 {
-            options.batch_size = PARALLEL_BATCH;
-        }
-    }
-    // The model loads on its own threads while the file is read: neither waits for the other.
     let card = ModelCard::load_for_model(&path)?;
-    let loading: Vec<_> = (0..sessions)
-        .map(|_| {
-            let (path, options) = (path.clone(), options.clone());
-            std::thread::Builder::new().name("har-model-load".into()).spawn(move || Engine::load(&path, &options))
-        })
-        .collect::<Result<_, _>>()
-        .context("starting the model-loading threads")?;
-    let scorer = open_scoring(&card, &data.data, &data.batch_options());
-    let mut engines = Vec::with_capacity(sessions);
-    for handle in loading {
-        engines.push(handle.join().map_err(|_| anyhow::anyhow!("a model-loading thread failed"))??);
-    }
-    Ok((engines, scorer?))
+    Ok(batch::open_with_model(&path, &card, options, &data.data, &data.batch_options())?)
 }
 
 /// Streams the file's windows through the model into `sink`, then prints what loading did.

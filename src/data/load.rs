@@ -364,27 +364,9 @@ struct Loader<'a> {
 /// Loads a sensor file for a model, keeping every row in memory (see the module documentation and docs/FORMATS.md §1).
 fn load<R: Read>(reader: R, file: PathBuf, card: &ModelCard, opts: &LoadOptions) -> Result<Loaded, DataError> {
     let mut rows = first_pass(reader, file, card, opts, SpoolPlace::Memory)?;
-    let channels = card.channels.len();
-    let mut rec = Recording {
-        source: rows.file.clone(),
-        channel_names: card.channels.clone(),
-        channels: vec![Vec::with_capacity(rows.rows_hint()); channels],
-        labels: rows.has_labels.then(Vec::new),
-        users: rows.has_users.then(Vec::new),
-        ..Recording::default()
-    };
+    let mut rec = rows.empty_recording(card);
     while let Some(row) = rows.next_row()? {
-        for (column, &v) in rec.channels.iter_mut().zip(row.values) {
-            column.push(v);
-        }
-        rec.time.push(row.time);
-        rec.file_row.push(row.file_row);
-        if let (Some(labels), Some(l)) = (rec.labels.as_mut(), row.label) {
-            labels.push(l);
-        }
-        if let (Some(users), Some(u)) = (rec.users.as_mut(), row.user) {
-            users.push(u);
-        }
+        rec.push_row(&row);
     }
     rec.user_names = rows.user_names.clone();
     let report = rows.finish();
@@ -950,6 +932,23 @@ pub struct Row<'r> {
     pub user: Option<u32>,
 }
 
+impl Recording {
+    /// Appends a kept row of a [`RowStream`] (whose [`RowStream::empty_recording`] this is).
+    pub fn push_row(&mut self, row: &Row<'_>) {
+        for (column, &v) in self.channels.iter_mut().zip(row.values) {
+            column.push(v);
+        }
+        self.time.push(row.time);
+        self.file_row.push(row.file_row);
+        if let (Some(labels), Some(l)) = (self.labels.as_mut(), row.label) {
+            labels.push(l);
+        }
+        if let (Some(users), Some(u)) = (self.users.as_mut(), row.user) {
+            users.push(u);
+        }
+    }
+}
+
 /// The kept rows of a file after the first pass, in file order (see [`open_csv`]). The load report is complete
 /// once every row was read ([`RowStream::finish`]).
 #[derive(Debug)]
@@ -1000,6 +999,19 @@ impl RowStream {
     }
 
     /// Rows the stream will give.
+    /// An empty recording shaped for this file's rows (fill it with [`Recording::push_row`]).
+    pub fn empty_recording(&self, card: &ModelCard) -> Recording {
+        Recording {
+            source: self.file.clone(),
+            channel_names: card.channels.clone(),
+            channels: vec![Vec::with_capacity(self.rows_hint()); card.channels.len()],
+            labels: self.has_labels.then(Vec::new),
+            users: self.has_users.then(Vec::new),
+            user_names: self.user_names.clone(),
+            ..Recording::default()
+        }
+    }
+
     pub fn rows_hint(&self) -> usize {
         self.report.rows_kept
     }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 /// A loaded sensor file: columnar `f32` per channel, in the model card's channel order, units converted.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Recording {
     /// Where the data came from (a path, or a description such as `simulated`).
     pub source: PathBuf,

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::data::{self, DataError, GAP_PERIODS, LoadOptions, LoadReport, Recording, Scaler, Windowing, WindowingMode};
 use crate::eval::{EvaluationReport, ModelInfo as ReportModel, ReportContext, Timing, WindowPrediction};
-use crate::model::{Engine, ModelCard, ModelError};
+use crate::model::{Engine, EngineOptions, ModelCard, ModelError};
 use crate::monitor::WindowObservation;
 
 /// How to read and window a file.
@@ -218,6 +218,9 @@ pub struct StreamSummary {
     pub windows: usize,
     /// Where the time went; `total` is the time until the last window left the sink.
     pub timing: Timing,
+    /// Every kept row, when asked for with [`FileScorer::keeping_recording`] (then `windowing.windows` holds the
+    /// windows too, indexed by the predictions' `window`).
+    pub recording: Option<Recording>,
 }
 
 impl StreamSummary {
@@ -235,6 +238,7 @@ pub struct FileScorer {
     windowing: WindowingMode,
     started: Instant,
     load_seconds: f64,
+    keep_recording: bool,
 }
 
 /// Reads `path` once for a model card (the first pass: checks every row, decides timestamps and units, see
@@ -249,7 +253,54 @@ pub fn open_scoring(card: &ModelCard, path: &Path, options: &BatchOptions) -> Re
         windowing: options.windowing,
         started,
         load_seconds: started.elapsed().as_secs_f64(),
+        keep_recording: false,
     })
+}
+
+/// Model sessions at most when scoring a file (one per core).
+const MAX_SESSIONS: usize = 2;
+/// Windows per call and session when several sessions run at once (their memory adds up).
+const PARALLEL_BATCH: usize = 32;
+
+/// How many sessions score a file on this machine, and with which options. Unless threads were asked for
+/// (`intra_threads > 0`), one single-threaded session per core working on alternate batches: recurrent models
+/// gain more from that than from threads inside one call (benches/inference.rs).
+pub fn session_layout(mut options: EngineOptions) -> (usize, EngineOptions) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let sessions = if options.intra_threads == 0 && cores > 1 { cores.min(MAX_SESSIONS) } else { 1 };
+    if sessions > 1 {
+        options.intra_threads = 1;
+        if options.batch_size == 0 {
+            options.batch_size = PARALLEL_BATCH;
+        }
+    }
+    (sessions, options)
+}
+
+/// Loads the model at `model` (its sessions as [`session_layout`] gives them, each on its own thread) while the
+/// first pass reads `data` ([`open_scoring`]): neither waits for the other. The one start of `predict`,
+/// `evaluate`, `drift`, `baseline` and the evaluation view.
+pub fn open_with_model(
+    model: &Path,
+    card: &ModelCard,
+    options: EngineOptions,
+    data: &Path,
+    batch: &BatchOptions,
+) -> Result<(Vec<Engine>, FileScorer), BatchError> {
+    let (sessions, options) = session_layout(options);
+    let loading: Vec<_> = (0..sessions)
+        .map(|_| {
+            let (path, options) = (model.to_path_buf(), options.clone());
+            std::thread::Builder::new().name("har-model-load".into()).spawn(move || Engine::load(&path, &options))
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| BatchError::Output(format!("cannot start the model-loading threads: {e}")))?;
+    let scorer = open_scoring(card, data, batch);
+    let mut engines = Vec::with_capacity(sessions);
+    for handle in loading {
+        engines.push(handle.join().map_err(|_| BatchError::Output("a model-loading thread failed".into()))??);
+    }
+    Ok((engines, scorer?))
 }
 
 /// A batch of windows waiting for the model.
@@ -267,6 +318,21 @@ impl FileScorer {
 
     pub fn has_users(&self) -> bool {
         self.rows.has_users()
+    }
+
+    /// Keeps every row and window in memory while scoring (the evaluation view shows any window's signals); the
+    /// summary's `recording` and `windowing.windows` hold them.
+    pub fn keeping_recording(mut self) -> Self {
+        self.keep_recording = true;
+        self
+    }
+
+    /// Windows the file will give at most (its kept rows in one segment), known after the first pass: an upper
+    /// bound for progress; segment breaks and non-finite windows make the real count smaller.
+    pub fn windows_hint(&self, card: &ModelCard) -> usize {
+        let rows = self.rows.rows_hint();
+        let (size, step) = (card.window.max(1), card.step().max(1));
+        if rows < size { 0 } else { (rows - size) / step + 1 }
     }
 
     /// The load report of the first pass (timestamp statistics come with the summary).
@@ -309,6 +375,8 @@ impl FileScorer {
         let scale_error = |e: data::ScaleError| BatchError::Input { path: path.clone(), problem: e.to_string() };
         let mut scored = 0usize;
         let mut busy = 0.0f64;
+        let mut recording = self.keep_recording.then(|| self.rows.empty_recording(&card));
+        let mut kept_windows = Vec::new();
         let rows = &mut self.rows;
         std::thread::scope(|scope| -> Result<(), BatchError> {
             let mut lanes = Vec::with_capacity(sessions);
@@ -377,6 +445,9 @@ impl FileScorer {
                 Ok(())
             };
             while let Some(row) = rows.next_row()? {
+                if let Some(recording) = recording.as_mut() {
+                    recording.push_row(&row);
+                }
                 let Some(cut) = windower.push(&row) else { continue };
                 let i = pending.windows.len();
                 if pending.input.len() < batch * per {
@@ -404,6 +475,9 @@ impl FileScorer {
                     user: cut.window.user.and_then(|u| user_names.get(u as usize).cloned()),
                 });
                 counted += 1;
+                if recording.is_some() {
+                    kept_windows.push(cut.window);
+                }
                 if pending.windows.len() == batch {
                     submit(&mut pending, &mut in_flight, &mut spare, &mut next_lane)?;
                     if in_flight.len() >= sessions {
@@ -422,7 +496,8 @@ impl FileScorer {
         })?;
         timing.inference = busy / sessions as f64;
         let tally = windower.tally();
-        let windowing = windower.finish();
+        let mut windowing = windower.finish();
+        windowing.windows = kept_windows;
         let load_report = self.rows.finish();
         let pass = pass_started.elapsed().as_secs_f64();
         timing.windowing = (pass - timing.inference - timing.writing).max(0.0);
@@ -438,7 +513,7 @@ impl FileScorer {
             );
             return Err(DataError::NoWindows { file: self.path, reason }.into());
         }
-        Ok(StreamSummary { path: self.path, load_report, windowing, windows: scored, timing })
+        Ok(StreamSummary { path: self.path, load_report, windowing, windows: scored, timing, recording })
     }
 }
 

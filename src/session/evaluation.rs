@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use crate::eval::EvaluationReport;
-use crate::model::{Engine, EngineOptions};
-use crate::pipeline::batch::{BatchError, BatchOptions, ScoredFile, score_file};
+use crate::eval::{EvaluationReport, Timing, WindowPrediction};
+use crate::model::{EngineOptions, ModelCard};
+use crate::pipeline::batch::{BatchError, BatchOptions, ScoredFile, ScoredWindow, open_with_model};
 
 /// A finished evaluation: the report and the scored file behind it (recording, windows, predictions).
 #[derive(Debug, Clone)]
@@ -54,7 +54,8 @@ impl From<BatchError> for JobError {
 pub struct EvaluationProgress {
     /// Windows scored so far.
     pub done: usize,
-    /// Windows in the file; `None` while the file and the model are still loading.
+    /// Windows in the file (at most this many until the end: segment breaks make fewer); `None` while the file
+    /// and the model are still loading.
     pub total: Option<usize>,
     /// Since the job started.
     pub elapsed: Duration,
@@ -75,7 +76,8 @@ pub enum JobStatus {
 struct Shared {
     done: AtomicUsize,
     total: AtomicUsize,
-    /// Set once the file is loaded and windowed (`total` is valid from then on, even when it is 0).
+    /// Set once the file's first pass ended (`total` holds the most windows it can give from then on, and the
+    /// exact count at the end).
     scoring: AtomicBool,
     cancel: AtomicBool,
 }
@@ -189,20 +191,44 @@ fn run(request: &JobRequest, shared: &Shared, wake: &dyn Fn()) -> Result<Box<Eva
     if shared.cancel.load(Ordering::Relaxed) {
         return Err(JobError::Cancelled);
     }
-    let mut engine = Engine::load(&request.model, &request.engine).map_err(|e| JobError::Failed(e.to_string()))?;
-    let mut last_wake: Option<Instant> = None;
-    let mut progress = |done: usize, total: usize| {
-        shared.done.store(done, Ordering::Relaxed);
-        shared.total.store(total, Ordering::Relaxed);
-        shared.scoring.store(true, Ordering::Release);
-        if last_wake.is_none_or(|t| t.elapsed() >= WAKE_INTERVAL) || done == total {
+    let started = Instant::now();
+    let card = ModelCard::load_for_model(&request.model).map_err(|e| JobError::Failed(e.to_string()))?;
+    // The same start as `har-monitor evaluate`: the model's sessions load while the first pass reads the file.
+    let (mut engines, scorer) =
+        open_with_model(&request.model, &card, request.engine.clone(), &request.data, &request.batch)?;
+    if shared.cancel.load(Ordering::Relaxed) {
+        return Err(JobError::Cancelled);
+    }
+    shared.total.store(scorer.windows_hint(&card), Ordering::Relaxed);
+    shared.scoring.store(true, Ordering::Release);
+    wake();
+    let mut predictions: Vec<WindowPrediction> = Vec::new();
+    let mut last_wake = Some(Instant::now());
+    let mut sink = |window: ScoredWindow<'_>| {
+        predictions.push(window.prediction.clone());
+        shared.done.store(predictions.len(), Ordering::Relaxed);
+        if last_wake.is_none_or(|t| t.elapsed() >= WAKE_INTERVAL) {
             last_wake = Some(Instant::now());
             wake();
         }
-        !shared.cancel.load(Ordering::Relaxed)
+        if shared.cancel.load(Ordering::Relaxed) { Err(BatchError::Cancelled) } else { Ok(()) }
     };
-    let scored = score_file(&mut engine, &request.data, &request.batch, &mut progress)?;
-    let report = scored.evaluation_report(&engine)?;
+    let summary = scorer.keeping_recording().run_on(&mut engines, &mut sink)?;
+    shared.total.store(predictions.len(), Ordering::Relaxed);
+    let Some(engine) = engines.first() else {
+        return Err(JobError::Failed("no model session".into()));
+    };
+    let scored = ScoredFile {
+        path: summary.path,
+        recording: summary.recording.unwrap_or_default(),
+        load_report: summary.load_report,
+        windowing: summary.windowing,
+        predictions,
+        seconds: started.elapsed().as_secs_f64(),
+        inference_seconds: summary.timing.inference,
+    };
+    let mut report = scored.evaluation_report(engine)?;
+    report.timing = Some(Timing { total: scored.seconds, ..summary.timing });
     let units = &engine.card().units;
     Ok(Box::new(Evaluation {
         report,
@@ -252,7 +278,10 @@ mod tests {
     }
 
     #[test]
-    fn a_job_gives_the_report_that_the_batch_scorer_gives() {
+    fn a_job_gives_the_report_that_the_in_memory_scorer_gives() {
+        use crate::model::Engine;
+        use crate::pipeline::batch::score_file;
+
         let data = fixture("gui/labeled_small.csv");
         let mut job = EvaluationJob::spawn(request(data.clone()), || {}).unwrap();
         let evaluation = wait(&mut job).unwrap();
@@ -263,6 +292,11 @@ mod tests {
         assert_eq!(evaluation.report.confusion_matrix, report.confusion_matrix);
         assert_eq!(evaluation.report.accuracy, report.accuracy);
         assert_eq!(evaluation.scored.predictions, scored.predictions);
+        // The streamed job keeps what the view shows of a window: the same rows and the same windows.
+        assert_eq!(evaluation.scored.recording, scored.recording);
+        assert_eq!(evaluation.scored.windowing.windows, scored.windowing.windows);
+        assert_eq!(evaluation.scored.load_report.rows_kept, scored.load_report.rows_kept);
+        assert!(evaluation.report.timing.is_some_and(|t| t.inference > 0.0 && t.total >= t.inference));
         assert_eq!(evaluation.accel_unit, "m/s^2");
     }
 
