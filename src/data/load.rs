@@ -28,6 +28,17 @@ pub const GAP_PERIODS: f64 = 2.5;
 const SNIFF_BYTES: usize = 8 * 1024;
 /// The csv reader's buffer.
 const CSV_BUFFER: usize = 64 * 1024;
+/// Records handed from the first pass's reading thread to its parsing thread at a time.
+const RECORD_BATCH: usize = 1024;
+
+/// Records of the first pass on their way from the thread that splits the bytes to the one that parses them:
+/// `records[..len]` with the 1-based line of each.
+#[derive(Default)]
+struct RecordBatch {
+    records: Vec<csv::ByteRecord>,
+    lines: Vec<u64>,
+    len: usize,
+}
 /// Distinct unknown labels remembered by name (the row count covers them all).
 const MAX_UNKNOWN_LABEL_NAMES: usize = 1000;
 
@@ -456,33 +467,88 @@ fn first_pass<R: Read>(
     };
     let spool = SpoolWriter::new(place, card.channels.len())
         .map_err(|source| DataError::Spool { file: file.clone(), source })?;
-    let mut loader = Loader::new(card, file, columns, delimiter, spool);
+    let file_name = file.clone();
+    let loader = Loader::new(card, file, columns, delimiter, spool);
 
-    let mut data_row: u64 = 0;
-    let mut last_bad: Option<(u64, BadRowKind)> = None;
-    while csv.read_byte_record(&mut record).map_err(|e| io_error(&loader.file, e))? {
-        if is_blank_line(&record) {
-            continue;
-        }
-        if data_row > u64::from(u32::MAX) {
-            return Err(DataError::TooManyRows { file: loader.file, max: u64::from(u32::MAX) });
-        }
-        // The csv reader stops just after the first byte of the record's terminator (or at the end of the file):
-        // the line of the byte before that is the record's last line.
-        let end = csv.position().byte();
-        let line = csv.get_mut().line_at(end.saturating_sub(1)).saturating_sub(breaks_inside(&record));
-        loader.report.rows_read += 1;
-        last_bad = match loader.read_row(&record, data_row as u32, line) {
-            Ok(()) => None,
-            Err(RowError::Bad(b)) => {
-                loader.report.add_bad_row(line, b.kind, || b.reason);
-                Some((line, b.kind))
+    // Two threads share the first pass: this one splits the bytes into records and finds their lines, the
+    // other parses and checks the fields (each about half the work). Records travel in batches, which come back
+    // to be reused; the order of the rows is kept.
+    let (records_tx, records_rx) = crossbeam_channel::bounded::<Result<RecordBatch, DataError>>(4);
+    let (spare_tx, spare_rx) = crossbeam_channel::bounded::<RecordBatch>(8);
+    let (mut loader, ended_with_newline, last_bad) = std::thread::scope(|scope| -> Result<_, DataError> {
+        let parser = scope.spawn(move || -> Result<(Loader<'_>, Option<(u64, BadRowKind)>), DataError> {
+            let mut loader = loader;
+            let mut data_row: u64 = 0;
+            let mut last_bad: Option<(u64, BadRowKind)> = None;
+            for batch in records_rx {
+                let batch = batch?;
+                for (record, &line) in batch.records.iter().zip(&batch.lines).take(batch.len) {
+                    if data_row > u64::from(u32::MAX) {
+                        return Err(DataError::TooManyRows { file: loader.file, max: u64::from(u32::MAX) });
+                    }
+                    loader.report.rows_read += 1;
+                    last_bad = match loader.read_row(record, data_row as u32, line) {
+                        Ok(()) => None,
+                        Err(RowError::Bad(b)) => {
+                            loader.report.add_bad_row(line, b.kind, || b.reason);
+                            Some((line, b.kind))
+                        }
+                        Err(RowError::Spool(source)) => return Err(DataError::Spool { file: loader.file, source }),
+                    };
+                    data_row += 1;
+                }
+                // The reader may have stopped; a batch it does not take back is simply dropped.
+                let _ = spare_tx.try_send(batch);
             }
-            Err(RowError::Spool(source)) => return Err(DataError::Spool { file: loader.file, source }),
-        };
-        data_row += 1;
-    }
-    let ended_with_newline = matches!(csv.get_ref().last, Some(b'\n' | b'\r'));
+            Ok((loader, last_bad))
+        });
+        let mut batch = RecordBatch::default();
+        loop {
+            if batch.len == batch.records.len() {
+                batch.records.push(csv::ByteRecord::new());
+                batch.lines.push(0);
+            }
+            let (Some(record), Some(line_slot)) = (batch.records.get_mut(batch.len), batch.lines.get_mut(batch.len))
+            else {
+                break;
+            };
+            match csv.read_byte_record(record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    // The parser ends on this error; if it already ended on its own, its error comes first.
+                    let _ = records_tx.send(Err(io_error(&file_name, e)));
+                    break;
+                }
+            }
+            if is_blank_line(record) {
+                continue;
+            }
+            // The csv reader stops just after the first byte of the record's terminator (or at the end of the
+            // file): the line of the byte before that is the record's last line.
+            let end = csv.position().byte();
+            *line_slot = csv.get_mut().line_at(end.saturating_sub(1)).saturating_sub(breaks_inside(record));
+            batch.len += 1;
+            if batch.len == RECORD_BATCH {
+                let full = std::mem::replace(&mut batch, spare_rx.try_recv().unwrap_or_default());
+                batch.len = 0;
+                if records_tx.send(Ok(full)).is_err() {
+                    // The parser stopped on an error: it is the one to report.
+                    break;
+                }
+            }
+        }
+        if batch.len > 0 {
+            let _ = records_tx.send(Ok(batch));
+        }
+        drop(records_tx);
+        let ended_with_newline = matches!(csv.get_ref().last, Some(b'\n' | b'\r'));
+        let (parsed, last_bad) = parser.join().map_err(|_| DataError::Io {
+            file: file_name.clone(),
+            source: io::Error::other("the row-parsing thread failed"),
+        })??;
+        Ok((parsed, ended_with_newline, last_bad))
+    })?;
     if let Some((line, kind)) = last_bad
         && !ended_with_newline
     {
