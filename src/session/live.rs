@@ -128,7 +128,7 @@ pub struct LiveState {
 impl LiveState {
     /// The live link's status (from the last `Status` event), `None` for replay and simulation.
     pub fn link(&self) -> Option<&crate::source::link::LinkStatus> {
-        self.status.link.as_ref()
+        self.status.link.as_deref()
     }
 }
 
