@@ -21,7 +21,7 @@ mod timestamp;
 mod units;
 mod window;
 
-pub use columns::{KnownChannel, MissingChannel, Sensor, candidate_names};
+pub use columns::{ColumnMap, KnownChannel, MissingChannel, Sensor, candidate_names, map_header};
 pub use error::DataError;
 pub use load::{
     GAP_PERIODS, IGNORED_LABEL, LoadOptions, Loaded, Row, RowStream, load_csv, load_csv_from_reader, open_csv,
@@ -32,5 +32,5 @@ pub use report::{BadRow, BadRowKind, ColumnsUsed, LoadReport, MAX_BAD_ROW_DETAIL
 pub use scaler::{ScaleError, Scaler};
 pub use stream::{StreamBreaks, StreamError, StreamWindow, StreamWindower};
 pub use timestamp::{TimestampKind, parse_iso8601};
-pub use units::{UNIT_BANDS, UnitDecision, UnitSource, unit_for_median};
+pub use units::{UNIT_BANDS, UnitDecision, UnitSource, decide as decide_unit, unit_for_median};
 pub use window::{CutWindow, RowWindower, WindowingTally, majority_label, segments, window};

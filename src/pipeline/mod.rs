@@ -127,6 +127,8 @@ pub struct Status {
     pub dropped_events: u64,
     /// Windows skipped because they held non-finite values.
     pub skipped_windows: u64,
+    /// The live link (serial, BLE): state, line counts, reconnects, measured rate; `None` for replay/simulation.
+    pub link: Option<Box<crate::source::link::LinkStatus>>,
 }
 
 /// What the worker tells its watchers.

@@ -533,6 +533,7 @@ impl Worker {
             latency_p95_ms: percentile_nearest_rank(&sorted, 0.95),
             dropped_events: self.dropped,
             skipped_windows: self.skipped_windows,
+            link: self.source.as_ref().and_then(|s| s.link_status()).map(Box::new),
         };
         self.send(Event::Status(status));
     }

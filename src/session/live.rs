@@ -125,6 +125,13 @@ pub struct LiveState {
     pub now: f64,
 }
 
+impl LiveState {
+    /// The live link's status (from the last `Status` event), `None` for replay and simulation.
+    pub fn link(&self) -> Option<&crate::source::link::LinkStatus> {
+        self.status.link.as_deref()
+    }
+}
+
 /// Channels plotted together: one sensor's axes, found from the card's channel names.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignalGroup {

@@ -4,6 +4,8 @@
 //! physical units. Paced sources (replay, simulation) follow the worker's clock, so play/pause/speed/seek are the
 //! worker's business; live devices deliver whatever has arrived. The views never see a source, only its events.
 
+pub mod link;
+pub mod protocol;
 mod replay;
 mod simulated;
 
@@ -143,6 +145,11 @@ pub trait Source: Send {
 
     /// The whole true-label track, when the source knows it in advance (a labeled replay).
     fn label_track(&self) -> Option<Vec<LabelSpan>> {
+        None
+    }
+
+    /// The state of the live link (serial, BLE); `None` for sources without one (replay, simulation).
+    fn link_status(&self) -> Option<link::LinkStatus> {
         None
     }
 }
