@@ -13,6 +13,12 @@ mod data;
 #[allow(dead_code, unused_imports)]
 #[path = "../../src/model/card.rs"]
 mod card;
+#[allow(dead_code, unused_imports)]
+#[path = "../../src/format.rs"]
+mod format;
+#[allow(dead_code, unused_imports)]
+#[path = "../../src/numeric.rs"]
+mod numeric;
 mod model {
     pub use super::card::{AccelUnit, ModelCard};
 }
