@@ -3,6 +3,7 @@
 //! an event that does not fit is dropped and counted, never blocking the worker and never hidden.
 
 pub mod batch;
+pub mod recorder;
 mod worker;
 
 use std::path::PathBuf;
