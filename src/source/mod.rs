@@ -4,6 +4,7 @@
 //! physical units. Paced sources (replay, simulation) follow the worker's clock, so play/pause/speed/seek are the
 //! worker's business; live devices deliver whatever has arrived. The views never see a source, only its events.
 
+pub mod ble;
 pub mod link;
 pub mod protocol;
 mod replay;
