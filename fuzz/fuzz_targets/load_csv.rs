@@ -6,22 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-// The data layer and the model card it reads, compiled from the app's own sources (see Cargo.toml).
-#[allow(dead_code, unused_imports)]
-#[path = "../../src/data/mod.rs"]
-mod data;
-#[allow(dead_code, unused_imports)]
-#[path = "../../src/model/card.rs"]
-mod card;
-#[allow(dead_code, unused_imports)]
-#[path = "../../src/format.rs"]
-mod format;
-#[allow(dead_code, unused_imports)]
-#[path = "../../src/numeric.rs"]
-mod numeric;
-mod model {
-    pub use super::card::{AccelUnit, ModelCard};
-}
+include!("app_modules.rs");
 
 use data::{IGNORED_LABEL, LoadOptions, Scaler, WindowingMode};
 use model::{AccelUnit, ModelCard};
