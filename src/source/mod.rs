@@ -6,8 +6,11 @@
 
 pub mod ble;
 pub mod link;
+pub mod live;
 pub mod protocol;
 mod replay;
+pub mod resample;
+pub mod serial;
 mod simulated;
 
 use std::path::PathBuf;
@@ -91,6 +94,14 @@ pub enum SourceSpec {
     Replay { path: PathBuf },
     /// The synthetic sensor: `behaviour` fixes one class by name; `None` plays a random script of bouts.
     Simulated { behaviour: Option<String>, seed: u64 },
+    /// A serial port (USB, RFCOMM, a pseudo-terminal) speaking the line protocol.
+    Serial {
+        path: String,
+        baud: u32,
+        /// Forces the accelerometer unit instead of detecting it.
+        #[serde(default)]
+        accel_unit: Option<crate::model::AccelUnit>,
+    },
 }
 
 impl SourceSpec {
@@ -100,6 +111,13 @@ impl SourceSpec {
             SourceSpec::Replay { path } => Ok(Box::new(ReplaySource::open(path, card)?)),
             SourceSpec::Simulated { behaviour, seed } => {
                 Ok(Box::new(SimulatedSource::new(card, *seed, behaviour.as_deref())?))
+            }
+            SourceSpec::Serial { path, baud, accel_unit } => {
+                let options = live::LiveOptions {
+                    decoder: protocol::DecoderOptions { accel_unit: *accel_unit },
+                };
+                let transport = Box::new(serial::SerialTransport::new(path.clone(), *baud));
+                Ok(Box::new(live::LiveSource::start(transport, SourceKind::Serial, card, options)?))
             }
         }
     }
