@@ -73,6 +73,7 @@ fn one_run(model: &std::path::Path, replay: &std::path::Path, t0: Instant) -> (f
         alerts: Default::default(),
         engine: EngineOptions::default(),
         drift: Default::default(),
+        record: None,
     };
     let pipeline = PipelineHandle::spawn(config, Box::new(|| {})).expect("start the pipeline");
     let (mut loaded, mut opened) = (f64::NAN, f64::NAN);

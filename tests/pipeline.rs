@@ -52,6 +52,7 @@ fn start(model: &Path, source: Option<SourceSpec>, speed: f64, playing: bool) ->
         alerts: AlertConfig::default(),
         engine: EngineOptions::default(),
         drift: DriftConfig::default(),
+        record: None,
     };
     PipelineHandle::spawn(config, Box::new(|| {})).unwrap()
 }

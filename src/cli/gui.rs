@@ -17,8 +17,14 @@ pub struct GuiArgs {
     #[arg(long, value_name = "FILE.csv", conflicts_with = "simulate")]
     pub replay: Option<PathBuf>,
     /// Use the simulated sensor instead of a replay.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "serial")]
     pub simulate: bool,
+    /// Start on a live serial sensor speaking the line protocol (a port, or the virtual device's path).
+    #[arg(long, value_name = "PORT", conflicts_with = "replay")]
+    pub serial: Option<String>,
+    /// Baud rate of --serial.
+    #[arg(long, default_value_t = har_monitor::source::serial::DEFAULT_BAUD, value_name = "B")]
+    pub baud: u32,
     /// Evaluate this labeled CSV in the evaluation view.
     #[arg(long, value_name = "LABELED.csv")]
     pub evaluate: Option<PathBuf>,
@@ -41,6 +47,18 @@ pub struct GuiArgs {
     #[arg(long, value_name = "SECS", default_value_t = 3.0, requires = "screenshot",
           value_parser = number(limits::SCREENSHOT_AFTER))]
     pub screenshot_after: f64,
+    /// Capture the window as an animated GIF (a path ending in .gif) or a numbered PNG sequence (a folder), then
+    /// quit (implies --fresh).
+    #[arg(long, value_name = "OUT.gif|DIR")]
+    pub record_gif: Option<PathBuf>,
+    /// Seconds to capture, 0.1 to 600.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, requires = "record_gif",
+          value_parser = number((0.1, 600.0)))]
+    pub record_seconds: f64,
+    /// Seconds to wait before the capture starts, 0 to 3600.
+    #[arg(long, value_name = "SECS", default_value_t = 2.0, requires = "record_gif",
+          value_parser = number(limits::SCREENSHOT_AFTER))]
+    pub record_after: f64,
     /// Start from defaults: ignore and do not save the remembered settings (on Linux
     /// ~/.local/share/har-monitor/app.ron). The other flags apply to one run only in any case.
     #[arg(long)]
@@ -67,14 +85,20 @@ pub fn run(args: GuiArgs) -> anyhow::Result<()> {
         return Err(InputError("--screenshot-after must be a number of seconds ≥ 0".into()).into());
     }
     if let Some(out) = &args.screenshot {
-        check_screenshot_target(out)?;
+        check_screenshot_target(out, "--screenshot")?;
+    }
+    if let Some(out) = &args.record_gif
+        && out.extension().is_some_and(|e| e.eq_ignore_ascii_case("gif"))
+    {
+        check_screenshot_target(out, "--record-gif")?;
     }
     // A scripted screenshot shows the defaults, not what the user last did, and leaves the settings alone.
-    let fresh = args.fresh || args.screenshot.is_some();
+    let fresh = args.fresh || args.screenshot.is_some() || args.record_gif.is_some();
     let outcome = har_monitor::gui::run(GuiOptions {
         model: args.model,
         replay: args.replay,
         simulate: args.simulate,
+        serial: args.serial.map(|p| (p, args.baud)),
         evaluate: args.evaluate,
         view: args.view,
         speed: args.speed,
@@ -82,6 +106,9 @@ pub fn run(args: GuiArgs) -> anyhow::Result<()> {
         looping: args.no_loop.then_some(false),
         screenshot: args.screenshot,
         screenshot_after: args.screenshot_after,
+        record_gif: args.record_gif,
+        record_seconds: args.record_seconds,
+        record_after: args.record_after,
         ort_lib: args.ort_lib,
         fresh,
     })?;
@@ -93,20 +120,18 @@ pub fn run(args: GuiArgs) -> anyhow::Result<()> {
 
 /// Refuses a `--screenshot` path that cannot be written before a window opens: its folder must exist and the path
 /// must not be a folder.
-fn check_screenshot_target(out: &Path) -> anyhow::Result<()> {
+fn check_screenshot_target(out: &Path, flag: &str) -> anyhow::Result<()> {
     let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !dir.is_dir() {
         return Err(InputError(format!(
-            "--screenshot {}: cannot write the screenshot: the folder {} does not exist",
+            "{flag} {}: cannot write the file: the folder {} does not exist",
             out.display(),
             dir.display()
         ))
         .into());
     }
     if out.is_dir() {
-        return Err(
-            InputError(format!("--screenshot {}: cannot write the screenshot: it is a folder", out.display())).into()
-        );
+        return Err(InputError(format!("{flag} {}: cannot write the file: it is a folder", out.display())).into());
     }
     Ok(())
 }

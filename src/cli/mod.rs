@@ -1,12 +1,15 @@
 //! Command-line parsing (docs/FORMATS.md §4) and dispatch to the library. Errors caused by the user's input exit with 2,
 //! anything else with 1.
 
+mod device;
 mod drift;
 mod gui;
 mod info;
 mod limits;
 mod outputs;
+mod record;
 mod score;
+mod signals;
 mod simulate;
 
 use std::path::PathBuf;
@@ -38,6 +41,11 @@ pub enum Command {
     Drift(drift::DriftArgs),
     /// Generate a synthetic wrist-IMU recording of the 11 behaviours (labeled, or unlabeled production schema).
     Simulate(simulate::SimulateArgs),
+    /// Record and classify a live sensor (serial or BLE) or a replay without a window: DIR/samples.csv,
+    /// predictions.csv, events.jsonl, session.json; one line per prediction and alert on stdout.
+    Record(record::RecordArgs),
+    /// A virtual sensor: the simulator streamed in the live line protocol over a pseudo-terminal.
+    Device(device::DeviceArgs),
 }
 
 /// Options shared by the commands that read a model.
@@ -88,6 +96,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Baseline(args)) => drift::baseline(args),
         Some(Command::Drift(args)) => drift::drift(args),
         Some(Command::Simulate(args)) => simulate::run(args),
+        Some(Command::Record(args)) => record::run(args),
+        Some(Command::Device(args)) => device::run(args),
     }
 }
 

@@ -33,6 +33,13 @@ pub struct SimulateArgs {
     /// Write the production schema `timestamp,Ax,Ay,Az,Gx,Gy,Gz` (no labels, no users).
     #[arg(long)]
     pub unlabeled: bool,
+    #[command(flatten)]
+    pub drift: SimDriftArgs,
+}
+
+/// The simulator's drift options, shared by `simulate` and `device`.
+#[derive(Debug, Args, Clone)]
+pub struct SimDriftArgs {
     /// Apply the drift options from this minute of each user's session on, 0 to 10080 (default: from the start).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_name = "M",
           value_parser = number(sim::DRIFT_AFTER_MIN))]
@@ -57,12 +64,26 @@ pub struct SimulateArgs {
     pub class_weights: Option<String>,
 }
 
-impl SimulateArgs {
-    /// The library options, with every value checked; a bad one is an input error naming its option.
-    fn file_options(&self) -> Result<SimFileOptions, SimError> {
+impl SimDriftArgs {
+    /// The library's drift options, with the unit and the weights parsed (ranges are checked by `validate`).
+    pub fn options(&self) -> Result<DriftOptions, SimError> {
         let accel_unit: AccelUnit =
             self.accel_unit.parse().map_err(|problem: String| SimError::Invalid { option: "--accel-unit", problem })?;
         let class_weights = self.class_weights.as_deref().map(ClassWeights::parse).transpose()?;
+        Ok(DriftOptions {
+            after_s: self.drift_after_min * 60.0,
+            accel_unit,
+            rotate_deg: self.rotate_deg,
+            noise_scale: self.noise_scale,
+            gyro_bias_dps: self.gyro_bias,
+            class_weights,
+        })
+    }
+}
+
+impl SimulateArgs {
+    /// The library options, with every value checked; a bad one is an input error naming its option.
+    fn file_options(&self) -> Result<SimFileOptions, SimError> {
         let options = SimFileOptions {
             users: u32::try_from(self.users)
                 .map_err(|_| SimError::Invalid { option: "--users", problem: format!("{} is too many", self.users) })?,
@@ -70,14 +91,7 @@ impl SimulateArgs {
             minutes_per_user: self.minutes_per_user,
             seed: self.seed,
             labeled: !self.unlabeled,
-            drift: DriftOptions {
-                after_s: self.drift_after_min * 60.0,
-                accel_unit,
-                rotate_deg: self.rotate_deg,
-                noise_scale: self.noise_scale,
-                gyro_bias_dps: self.gyro_bias,
-                class_weights,
-            },
+            drift: self.drift.options()?,
         };
         options.validate()?;
         Ok(options)

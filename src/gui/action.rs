@@ -19,6 +19,18 @@ pub enum Action {
     SetAlerts(AlertConfig),
     /// Replace the live source (and play it).
     OpenSource(SourceSpec),
+    /// Close the source (disconnect a live device).
+    CloseSource,
+    /// Start recording the session into a new folder under the recordings folder, or stop the recording.
+    ToggleRecording,
+    /// Start or stop capturing the window as an animated GIF.
+    ToggleGifCapture,
+
+    // The Sensor panel.
+    /// List the serial ports again.
+    RefreshPorts,
+    /// Scan for BLE devices.
+    ScanBle,
 
     // Screens and display settings.
     ShowView(View),

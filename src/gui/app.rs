@@ -10,6 +10,7 @@ use std::time::Duration;
 use egui::RichText;
 
 use super::action::Action;
+use super::capture::{Capture, CaptureTarget};
 use super::drift::DriftView;
 use super::evaluation::{EvaluationView, JobRequest};
 use super::live::LiveView;
@@ -17,9 +18,11 @@ use super::settings::{STORAGE_KEY, Settings, View};
 use super::{GuiOptions, layout, palette, widgets};
 use crate::model::EngineOptions;
 use crate::pipeline::batch::BatchOptions;
+use crate::pipeline::recorder::RecordTarget;
 use crate::pipeline::{Command, Event, PipelineConfig, PipelineHandle};
 use crate::session::drift::DriftState;
 use crate::session::live::LiveState;
+use crate::session::sensor::SensorState;
 use crate::source::SourceSpec;
 
 /// How often the screen is redrawn for the live pipeline's news while the evaluation view is showing. Software
@@ -98,6 +101,15 @@ pub struct HarApp {
     evaluation_engine: EngineOptions,
     /// The context the app was created with, for work started outside a frame (dropped files, tests).
     ctx: egui::Context,
+    /// Serial ports and BLE scan results for the Sensor panel.
+    sensor: SensorState,
+    /// The GIF / PNG-sequence capture in progress.
+    capture: Option<Capture>,
+    /// A scripted capture (`gui --record-gif`): where, for how long, after how long; the app quits after it.
+    capture_plan: Option<(PathBuf, f64, f64)>,
+    /// Captures being finished (encoders completing their files) report here.
+    capture_done_rx: mpsc::Receiver<(PathBuf, Result<usize, String>, bool)>,
+    capture_done_tx: mpsc::Sender<(PathBuf, Result<usize, String>, bool)>,
 }
 
 impl HarApp {
@@ -124,7 +136,9 @@ impl HarApp {
             .clone()
             .or_else(|| current.model.clone().filter(|p| p.is_file()))
             .or_else(crate::assets::demo_model);
-        let source = if options.simulate {
+        let source = if let Some((path, baud)) = &options.serial {
+            Some(SourceSpec::Serial { path: path.clone(), baud: *baud, accel_unit: None })
+        } else if options.simulate {
             Some(SourceSpec::Simulated { behaviour: None, seed: 7 })
         } else {
             options
@@ -149,6 +163,7 @@ impl HarApp {
         let drift_config = crate::monitor::DriftConfig::default();
         let (screenshot_tx, screenshot_rx) = mpsc::channel();
         let (picked_tx, picked_rx) = mpsc::channel();
+        let (capture_done_tx, capture_done_rx) = mpsc::channel();
         let mut app = HarApp {
             live_on_screen: Arc::new(AtomicBool::new(current.view != View::Evaluation)),
             remembered,
@@ -180,6 +195,14 @@ impl HarApp {
                 ..Default::default()
             },
             ctx: cc.egui_ctx.clone(),
+            sensor: SensorState::default(),
+            capture: None,
+            capture_plan: options
+                .record_gif
+                .clone()
+                .map(|p| (p, options.record_seconds.max(0.1), options.record_after.max(0.0))),
+            capture_done_rx,
+            capture_done_tx,
         };
         match model_path {
             Some(model) => {
@@ -192,6 +215,7 @@ impl HarApp {
                     alerts: app.current.alerts.clone(),
                     engine: EngineOptions { runtime_library: options.ort_lib.clone(), ..Default::default() },
                     drift: drift_config,
+                    record: None,
                 };
                 let ctx = cc.egui_ctx.clone();
                 let on_screen = Arc::clone(&app.live_on_screen);
@@ -265,11 +289,38 @@ impl HarApp {
                 self.send(Command::SetAlerts(alerts));
             }
             Action::OpenSource(spec) => {
-                if let SourceSpec::Replay { path } = &spec {
-                    self.remember(|s| s.replay = Some(path.clone()));
+                match &spec {
+                    SourceSpec::Replay { path } => self.remember(|s| s.replay = Some(path.clone())),
+                    SourceSpec::Serial { path, baud, .. } => self.remember(|s| {
+                        s.serial_path = Some(path.clone());
+                        s.baud = *baud;
+                    }),
+                    SourceSpec::Ble { target, .. } => self.remember(|s| s.ble_target = Some(target.clone())),
+                    SourceSpec::Simulated { .. } => {}
                 }
                 self.send(Command::OpenSource(spec));
                 self.send(Command::Play);
+            }
+            Action::CloseSource => self.send(Command::CloseSource),
+            Action::ToggleRecording => {
+                if self.live.recording.is_some() {
+                    self.send(Command::StopRecording);
+                } else {
+                    self.send(Command::StartRecording(RecordTarget::NewUnder(recordings_dir())));
+                }
+            }
+            Action::ToggleGifCapture => match self.capture.is_some() {
+                true => self.finish_capture(false),
+                false => {
+                    let path = pictures_dir()
+                        .join(format!("har-monitor-{}.gif", chrono::Local::now().format("%Y%m%d-%H%M%S")));
+                    self.start_capture(CaptureTarget::Gif(path), None);
+                }
+            },
+            Action::RefreshPorts => self.sensor.refresh_ports(),
+            Action::ScanBle => {
+                let ctx = self.ctx.clone();
+                self.sensor.start_scan(move || ctx.request_repaint());
             }
             Action::ShowView(view) => self.remember(|s| s.view = view),
             Action::SetPlotSeconds(seconds) => self.remember(|s| s.plot_seconds = seconds),
@@ -301,6 +352,79 @@ impl HarApp {
         let request =
             JobRequest { model, data: path, engine: self.evaluation_engine.clone(), batch: BatchOptions::default() };
         self.evaluation.start(&self.ctx, request);
+    }
+
+    /// Starts capturing the window (one capture at a time).
+    fn start_capture(&mut self, target: CaptureTarget, seconds: Option<f64>) {
+        let now = self.ctx.input(|i| i.time);
+        let path = target.path().to_path_buf();
+        match Capture::start(target, now, seconds) {
+            Ok(c) => {
+                self.capture = Some(c);
+                self.toast(format!("Capturing the window into {}", path.display()), false);
+            }
+            Err(e) => {
+                self.report_capture(path, Err(e), seconds.is_some());
+            }
+        }
+    }
+
+    /// Stops the capture; its encoder completes the file on its own thread and reports when done.
+    fn finish_capture(&mut self, quit: bool) {
+        let Some(capture) = self.capture.take() else { return };
+        let tx = self.capture_done_tx.clone();
+        let ctx = self.ctx.clone();
+        let path = capture.target().path().to_path_buf();
+        let _ = std::thread::Builder::new().name("har-capture-finish".into()).spawn(move || {
+            let result = capture.finish();
+            let _ = tx.send((path, result, quit));
+            ctx.request_repaint();
+        });
+    }
+
+    fn report_capture(&mut self, path: PathBuf, result: Result<usize, String>, quit: bool) {
+        match (&result, quit) {
+            (Ok(n), true) => eprintln!("captured {n} frames into {}", path.display()),
+            (Ok(n), false) => self.toast(format!("Saved {n} frames: {}", path.display()), false),
+            (Err(e), true) => {
+                eprintln!("error: {e}");
+                if let Ok(mut outcome) = self.outcome.lock() {
+                    outcome.screenshot_error = Some(e.clone());
+                }
+            }
+            (Err(e), false) => self.toast(e.clone(), true),
+        }
+        if quit {
+            self.ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+
+    /// Starts a scripted capture when due, requests frames while capturing, ends it when its time is up.
+    fn handle_capture(&mut self, ctx: &egui::Context) {
+        let now = ctx.input(|i| i.time);
+        if let Some((path, seconds, after)) = self.capture_plan.clone() {
+            if now >= after {
+                self.capture_plan = None;
+                self.start_capture(CaptureTarget::from_path(&path), Some(seconds));
+            } else {
+                ctx.request_repaint_after(Duration::from_secs_f64(after - now));
+            }
+        }
+        if let Some(capture) = self.capture.as_mut() {
+            if capture.expired(now) {
+                self.finish_capture(true);
+            } else {
+                if capture.due(now)
+                    && let Some(sink) = capture.sink()
+                {
+                    ctx.request_screenshot(move |shot| sink.send(shot, now));
+                }
+                ctx.request_repaint_after(super::capture::FRAME_INTERVAL);
+            }
+        }
+        while let Ok((path, result, quit)) = self.capture_done_rx.try_recv() {
+            self.report_capture(path, result, quit);
+        }
     }
 
     fn send(&mut self, command: Command) {
@@ -479,6 +603,13 @@ impl HarApp {
                 }
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let (gif_label, gif_hover) = match &self.capture {
+                    Some(c) => ("⏹ GIF", format!("Stop capturing into {}", c.target().path().display())),
+                    None => ("🎞 GIF", "Capture the window as an animated GIF (pictures folder)".to_string()),
+                };
+                if ui.button(gif_label).on_hover_text(gif_hover).clicked() {
+                    actions.push(Action::ToggleGifCapture);
+                }
                 if ui.button("📷 Screenshot").on_hover_text("Save the window as a PNG").clicked() {
                     actions.push(Action::Screenshot);
                 }
@@ -544,6 +675,38 @@ impl HarApp {
                 ui.separator();
                 widgets::status_item_ui(ui, "skipped (non-finite)", &s.skipped_windows.to_string());
             }
+            if let Some(link) = self.live.link() {
+                ui.separator();
+                let color =
+                    if link.state == crate::source::link::LinkState::Connected { palette::OK } else { palette::WARN };
+                ui.label(RichText::new("link").weak());
+                ui.label(RichText::new(link.state.as_str()).monospace().color(color))
+                    .on_hover_text(link.message.clone().unwrap_or_else(|| link.endpoint.clone()));
+                let rate = link.measured_rate_hz.map_or_else(|| "– Hz".to_string(), |r| format!("{r:.1} Hz"));
+                widgets::status_item_ui(ui, "device", &rate);
+                widgets::status_item_ui(
+                    ui,
+                    "lines",
+                    &format!("{} / {} bad", crate::format::thousands(link.lines.good), link.lines.bad()),
+                );
+                widgets::status_item_ui(ui, "reconnects", &link.reconnects.to_string());
+                if let Some(age) = link.since_last_sample_s {
+                    widgets::status_item_ui(ui, "last sample", &format!("{age:.1} s"));
+                }
+            }
+            if let Some(r) = &s.recording {
+                ui.separator();
+                ui.label(RichText::new("● REC").strong().color(palette::BAD))
+                    .on_hover_text(format!("Recording into {}", r.dir.display()));
+                ui.label(
+                    RichText::new(format!(
+                        "{} · {} rows",
+                        widgets::clock(r.seconds),
+                        crate::format::thousands(r.samples)
+                    ))
+                    .monospace(),
+                );
+            }
         });
     }
 
@@ -584,13 +747,15 @@ impl eframe::App for HarApp {
         self.drain_events();
         self.handle_input(&ctx);
         self.handle_screenshots(&ctx);
+        self.handle_capture(&ctx);
+        self.sensor.poll();
 
         let mut actions = Vec::new();
         layout::top_bar(ui, |ui| self.top_bar_ui(ui, &mut actions));
         layout::status_bar(ui, |ui| self.status_bar_ui(ui));
         let model = self.live.model.as_ref().map(|m| m.path.clone()).or_else(|| self.model_path.clone());
         actions.extend(match self.current.view {
-            View::Live => self.live_view.ui(ui, &self.live, &self.current, &self.error_log),
+            View::Live => self.live_view.ui(ui, &self.live, &self.sensor, &self.current, &self.error_log),
             View::Drift => self.drift_view.ui(ui, &self.drift, &self.live),
             View::Evaluation => self.evaluation.ui(ui, &self.current, model.as_deref()),
         });
@@ -614,12 +779,23 @@ impl eframe::App for HarApp {
     }
 }
 
-/// Where the toolbar's screenshot goes: the user's pictures folder (or home), named by time.
-fn screenshot_path() -> PathBuf {
-    let dir = directories::UserDirs::new()
+/// The user's pictures folder (or home, or the working folder).
+fn pictures_dir() -> PathBuf {
+    directories::UserDirs::new()
         .and_then(|d| d.picture_dir().map(Path::to_path_buf).or_else(|| Some(d.home_dir().to_path_buf())))
-        .unwrap_or_else(|| PathBuf::from("."));
-    dir.join(format!("har-monitor-{}.png", chrono::Local::now().format("%Y%m%d-%H%M%S")))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Where the toolbar's screenshot goes: the pictures folder, named by time.
+fn screenshot_path() -> PathBuf {
+    pictures_dir().join(format!("har-monitor-{}.png", chrono::Local::now().format("%Y%m%d-%H%M%S")))
+}
+
+/// Where the app's recordings go: `recordings/` in the app's data folder (each in a folder named by its start).
+pub fn recordings_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "har-monitor")
+        .map(|d| d.data_dir().join("recordings"))
+        .unwrap_or_else(|| PathBuf::from("har-monitor-recordings"))
 }
 
 /// Saves an egui screenshot as PNG through [`crate::output::AtomicFile`]: a failed write never leaves a partial

@@ -12,6 +12,8 @@ use super::settings::Settings;
 use super::widgets::{self, TimelineBand};
 use crate::monitor::alerts::AlertConfig;
 use crate::session::live::LiveState;
+use crate::session::sensor::{BleScan, SensorState};
+use crate::source::link::{LinkState, LinkStatus};
 use crate::source::{SourceKind, SourceSpec};
 
 /// Speeds offered as buttons beside the speed slider.
@@ -25,11 +27,27 @@ pub struct LiveView {
     dismissed_up_to: usize,
     /// Behaviour chosen for the simulated sensor (`None` = random script).
     sim_behaviour: Option<String>,
+    /// The Sensor panel is open.
+    sensor_open: bool,
+    /// What the user typed or picked in the Sensor panel (filled from the settings on first show).
+    serial_path: Option<String>,
+    baud: Option<u32>,
+    ble_target: Option<String>,
 }
+
+/// Baud rates offered: those of the usual USB-serial devices (USB CDC ignores it).
+const BAUDS: [u32; 8] = [9_600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600];
 
 impl LiveView {
     /// Draws the view from the live state, this run's settings and the error log; returns what the user asked for.
-    pub fn ui(&mut self, ui: &mut Ui, live: &LiveState, settings: &Settings, log: &[LoggedError]) -> Vec<Action> {
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        live: &LiveState,
+        sensor: &SensorState,
+        settings: &Settings,
+        log: &[LoggedError],
+    ) -> Vec<Action> {
         let mut actions = Vec::new();
         layout::side_panel_ui(ui, "live_side", SIDE_WIDTH, |ui| {
             self.side_panel_ui(ui, live, settings, log, &mut actions)
@@ -39,6 +57,7 @@ impl LiveView {
             // the plots under the side panel.
             let width = ui.available_width();
             self.alert_banner_ui(ui, live);
+            link_banner_ui(ui, live);
             if live.errors.is_empty() {
                 now_ui(ui, live);
             } else {
@@ -46,6 +65,10 @@ impl LiveView {
             }
             ui.add_space(4.0);
             self.controls_ui(ui, live, settings, &mut actions);
+            if self.sensor_open || live.is_live_device() {
+                ui.add_space(4.0);
+                self.sensor_panel_ui(ui, live, sensor, settings, &mut actions);
+            }
             ui.add_space(4.0);
             let two_bands = live.label_track.is_some() || live.source.as_ref().is_some_and(|s| s.has_labels);
             let timeline_h = if two_bands { 64.0 } else { 44.0 };
@@ -75,12 +98,48 @@ impl LiveView {
     }
 
     fn controls_ui(&mut self, ui: &mut Ui, live: &LiveState, settings: &Settings, actions: &mut Vec<Action>) {
-        let s = &live.status;
         // Narrow windows: shorter sliders, and the rows wrap instead of pushing the plots under the side panel.
         if ui.available_width() < 760.0 {
             ui.spacing_mut().slider_width = 70.0;
         }
+        let device = live.is_live_device();
         ui.horizontal_wrapped(|ui| {
+            if !device {
+                self.replay_controls_ui(ui, live, settings, actions);
+                ui.separator();
+            }
+            let plot_label = ui.label("plot");
+            let mut plot_seconds = settings.plot_seconds;
+            if ui
+                .add(
+                    egui::Slider::new(&mut plot_seconds, 4.0..=60.0)
+                        .suffix(" s")
+                        .integer()
+                        .clamping(egui::SliderClamping::Always),
+                )
+                .labelled_by(plot_label.id)
+                .changed()
+            {
+                actions.push(Action::SetPlotSeconds(plot_seconds));
+            }
+            ui.separator();
+            let recording = live.recording.is_some();
+            let label = if recording { "⏹ Stop recording" } else { "⏺ Record" };
+            let hover = match &live.recording {
+                Some(dir) => format!("Recording into {}", dir.display()),
+                None => "Record this session (samples, predictions, events) into a new folder".to_string(),
+            };
+            if ui.button(label).on_hover_text(hover).clicked() {
+                actions.push(Action::ToggleRecording);
+            }
+        });
+        self.source_row_ui(ui, live, actions);
+    }
+
+    /// Play/pause, restart, loop and speed: for sources on the worker's clock (replay, simulation).
+    fn replay_controls_ui(&mut self, ui: &mut Ui, live: &LiveState, settings: &Settings, actions: &mut Vec<Action>) {
+        let s = &live.status;
+        {
             let play_label = if s.playing { "⏸ Pause" } else { "▶ Play" };
             if ui.button(RichText::new(play_label).size(15.0)).on_hover_text("Space").clicked() {
                 actions.push(Action::TogglePlay);
@@ -110,29 +169,19 @@ impl LiveView {
                     actions.push(Action::SetSpeed(preset));
                 }
             }
-            ui.separator();
-            let plot_label = ui.label("plot");
-            let mut plot_seconds = settings.plot_seconds;
-            if ui
-                .add(
-                    egui::Slider::new(&mut plot_seconds, 4.0..=60.0)
-                        .suffix(" s")
-                        .integer()
-                        .clamping(egui::SliderClamping::Always),
-                )
-                .labelled_by(plot_label.id)
-                .changed()
-            {
-                actions.push(Action::SetPlotSeconds(plot_seconds));
-            }
-        });
+        }
+    }
+
+    /// The source now, and the ways to open another: a CSV, the simulated sensor, a live device.
+    fn source_row_ui(&mut self, ui: &mut Ui, live: &LiveState, actions: &mut Vec<Action>) {
         ui.horizontal_wrapped(|ui| {
             ui.label("source");
             let current = match &live.source {
                 Some(info) => match info.kind {
                     SourceKind::Replay => format!("Replay · {}", info.name),
                     SourceKind::Simulated => format!("Simulated · {}", info.name),
-                    _ => info.name.clone(),
+                    SourceKind::Serial => format!("Serial · {}", info.name),
+                    SourceKind::Ble => format!("BLE · {}", info.name),
                 },
                 None => "none".into(),
             };
@@ -158,10 +207,149 @@ impl LiveView {
                 let spec = SourceSpec::Simulated { behaviour: self.sim_behaviour.clone(), seed: 7 };
                 actions.push(Action::OpenSource(spec));
             }
+            ui.separator();
+            let label = if self.sensor_open { "🔌 Sensor ▴" } else { "🔌 Sensor…" };
+            if ui
+                .selectable_label(self.sensor_open, label)
+                .on_hover_text("Connect a live sensor: a serial port (USB, or the virtual device) or BLE")
+                .clicked()
+            {
+                self.sensor_open = !self.sensor_open;
+                if self.sensor_open {
+                    actions.push(Action::RefreshPorts);
+                }
+            }
             if let Some(info) = &live.source
                 && !info.notes.is_empty()
             {
                 ui.label(RichText::new("ℹ").color(palette::ACCENT)).on_hover_text(info.notes.join("\n"));
+            }
+        });
+    }
+
+    /// The Sensor panel: the live link's state, serial ports (refresh, typed path, baud) and BLE devices (scan,
+    /// connect). Connecting replaces the current source; the device is remembered for next time.
+    fn sensor_panel_ui(
+        &mut self,
+        ui: &mut Ui,
+        live: &LiveState,
+        sensor: &SensorState,
+        settings: &Settings,
+        actions: &mut Vec<Action>,
+    ) {
+        let path = self.serial_path.get_or_insert_with(|| {
+            settings.serial_path.clone().or_else(|| sensor.ports.first().map(|p| p.path.clone())).unwrap_or_default()
+        });
+        let baud = self.baud.get_or_insert(settings.baud);
+        let ble_target = self.ble_target.get_or_insert_with(|| settings.ble_target.clone().unwrap_or_default());
+        egui::Frame::group(ui.style()).inner_margin(egui::Margin::symmetric(10, 6)).show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new("Sensor").strong());
+                match live.link() {
+                    Some(link) => {
+                        link_state_ui(ui, link);
+                        if ui.button("⏏ Disconnect").clicked() {
+                            actions.push(Action::CloseSource);
+                        }
+                    }
+                    None => {
+                        ui.label(RichText::new("not connected: the source is a replay or the simulator").weak());
+                    }
+                }
+            });
+            ui.horizontal_wrapped(|ui| {
+                let port_label = ui.label("serial port");
+                let shown = sensor
+                    .ports
+                    .iter()
+                    .find(|p| p.path == *path)
+                    .map_or_else(|| path.clone(), |p| format!("{} — {}", p.path, p.description));
+                egui::ComboBox::from_id_salt("serial_ports")
+                    .selected_text(if shown.is_empty() { "choose…".to_string() } else { shown })
+                    .width(260.0)
+                    .show_ui(ui, |ui| {
+                        if sensor.ports.is_empty() {
+                            ui.label(RichText::new("no serial ports found; type a path").weak());
+                        }
+                        for p in &sensor.ports {
+                            ui.selectable_value(path, p.path.clone(), format!("{} — {}", p.path, p.description));
+                        }
+                    })
+                    .response
+                    .labelled_by(port_label.id);
+                if ui.button("⟳").on_hover_text("List the serial ports again").clicked() {
+                    actions.push(Action::RefreshPorts);
+                }
+                let typed = ui.label("path");
+                ui.add(egui::TextEdit::singleline(path).desired_width(170.0).hint_text("/dev/ttyACM0"))
+                    .labelled_by(typed.id);
+                let baud_label = ui.label("baud");
+                egui::ComboBox::from_id_salt("baud")
+                    .selected_text(baud.to_string())
+                    .show_ui(ui, |ui| {
+                        for b in BAUDS {
+                            ui.selectable_value(baud, b, b.to_string());
+                        }
+                    })
+                    .response
+                    .labelled_by(baud_label.id);
+                let ok = !path.trim().is_empty();
+                if ui.add_enabled(ok, egui::Button::new("Connect serial")).clicked() {
+                    actions.push(Action::OpenSource(SourceSpec::Serial {
+                        path: path.trim().to_string(),
+                        baud: *baud,
+                        accel_unit: None,
+                    }));
+                }
+            });
+            ui.horizontal_wrapped(|ui| {
+                ui.label("BLE");
+                let scanning = matches!(sensor.ble, BleScan::Scanning { .. });
+                let scan_label = if scanning { "scanning…" } else { "Scan" };
+                if ui
+                    .add_enabled(!scanning, egui::Button::new(scan_label))
+                    .on_hover_text("Look for devices with the Nordic UART Service for a few seconds")
+                    .clicked()
+                {
+                    actions.push(Action::ScanBle);
+                }
+                let target_label = ui.label("name or address");
+                ui.add(egui::TextEdit::singleline(ble_target).desired_width(170.0).hint_text("HAR-IMU"))
+                    .labelled_by(target_label.id);
+                let ok = !ble_target.trim().is_empty();
+                if ui.add_enabled(ok, egui::Button::new("Connect BLE")).clicked() {
+                    actions.push(Action::OpenSource(SourceSpec::Ble {
+                        target: ble_target.trim().to_string(),
+                        accel_unit: None,
+                    }));
+                }
+            });
+            match &sensor.ble {
+                BleScan::Done(Err(e)) => {
+                    ui.label(RichText::new(format!("BLE scan: {e}")).color(palette::WARN));
+                }
+                BleScan::Done(Ok(found)) if found.is_empty() => {
+                    ui.label(RichText::new("BLE scan: no devices found").weak());
+                }
+                BleScan::Done(Ok(found)) => {
+                    egui::Grid::new("ble_devices").num_columns(4).striped(true).show(ui, |ui| {
+                        for d in found {
+                            ui.label(d.name.clone().unwrap_or_else(|| "(no name)".into()));
+                            ui.label(RichText::new(&d.address).monospace());
+                            ui.label(d.rssi.map_or_else(|| "–".into(), |r| format!("{r} dBm")));
+                            let label = if d.has_nus { "Connect" } else { "Connect (no UART service seen)" };
+                            if ui.small_button(label).clicked() {
+                                actions.push(Action::OpenSource(SourceSpec::Ble {
+                                    target: d.address.clone(),
+                                    accel_unit: None,
+                                }));
+                            }
+                            ui.end_row();
+                        }
+                    });
+                }
+                _ => {}
             }
         });
     }
@@ -192,6 +380,65 @@ impl LiveView {
         }
         event_log_ui(ui, live, log);
     }
+}
+
+/// The link in a line: state, measured rate, lines good/bad, reconnects, time since the last sample.
+fn link_state_ui(ui: &mut Ui, link: &LinkStatus) {
+    let color = match link.state {
+        LinkState::Connected => palette::OK,
+        LinkState::Connecting | LinkState::Reconnecting => palette::WARN,
+        _ => palette::BAD,
+    };
+    ui.label(RichText::new(format!("● {}", link.state)).strong().color(color));
+    ui.label(RichText::new(&link.endpoint).monospace());
+    if let Some(rate) = link.measured_rate_hz {
+        ui.label(format!("{rate:.1} Hz measured"));
+    }
+    let bad = link.lines.bad();
+    let lines = ui.label(RichText::new(format!("{} good / {bad} bad lines", link.lines.good)).color(if bad > 0 {
+        palette::WARN
+    } else {
+        ui.visuals().text_color()
+    }));
+    if bad > 0 {
+        let reasons: Vec<String> = link.lines.bad_by_reason().iter().map(|(r, n)| format!("{r}: {n}")).collect();
+        lines.on_hover_text(reasons.join("\n"));
+    }
+    ui.label(format!("{} reconnects", link.reconnects));
+    if let Some(age) = link.since_last_sample_s {
+        ui.label(format!("last sample {age:.1} s ago"));
+    }
+    if !link.notes.is_empty() {
+        ui.label(RichText::new("ℹ").color(palette::ACCENT)).on_hover_text(link.notes.join("\n"));
+    }
+}
+
+/// A live link that is down: a banner over the view until it is back.
+fn link_banner_ui(ui: &mut Ui, live: &LiveState) {
+    let Some(link) = live.link().filter(|_| live.link_down()) else { return };
+    egui::Frame::new()
+        .fill(palette::WARN.gamma_multiply(0.15))
+        .stroke(egui::Stroke::new(1.5, palette::WARN.gamma_multiply(0.8)))
+        .corner_radius(6.0)
+        .inner_margin(egui::Margin::symmetric(14, 8))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            let title = match link.state {
+                LinkState::Connecting => "Connecting to the sensor…".to_string(),
+                _ => format!("Sensor {}", link.state),
+            };
+            ui.label(RichText::new(format!("⚠ {title}: {}", link.endpoint)).size(18.0).strong().color(palette::WARN));
+            let mut detail = link.message.clone().unwrap_or_default();
+            if let Some(retry) = link.retry_in_s {
+                detail += &format!(" · next try in {retry:.1} s");
+            }
+            detail += &format!(
+                " · {} reconnects so far; the plots show the gap, predictions resume when it is back",
+                link.reconnects
+            );
+            ui.label(detail);
+        });
+    ui.add_space(6.0);
 }
 
 /// What is happening now, in the largest type: the predicted behaviour, its confidence, the window and, for a
@@ -343,10 +590,24 @@ fn signal_plots_ui(ui: &mut Ui, live: &LiveState, settings: &Settings, height: f
                             .border(egui::Stroke::new(1.0, class_color(p.predicted).gamma_multiply(0.6))),
                     );
                 }
+                for (a, b) in live.gaps_in(t0, t1) {
+                    plot_ui.span(
+                        Span::new("link down", a..=b)
+                            .fill(palette::WARN.gamma_multiply(0.10))
+                            .border(egui::Stroke::new(1.0, palette::WARN.gamma_multiply(0.5))),
+                    );
+                }
+                // One line per continuous piece: a gap (a dropped link) is left empty, not bridged.
+                let pieces = live.signals.pieces(range.clone(), live.gaps_in(t0, t1));
                 for (k, &c) in chans.iter().enumerate() {
-                    let pts = live.signals.decimated(c, range.clone(), buckets);
                     let name = channels.get(c).cloned().unwrap_or_default();
-                    plot_ui.line(Line::new(name, PlotPoints::from(pts)).color(palette::AXES[k % 3]).width(1.3));
+                    for piece in &pieces {
+                        let share = (buckets * piece.len() / range.len().max(1)).max(1);
+                        let pts = live.signals.decimated(c, piece.clone(), share);
+                        plot_ui.line(
+                            Line::new(name.clone(), PlotPoints::from(pts)).color(palette::AXES[k % 3]).width(1.3),
+                        );
+                    }
                 }
             });
     }

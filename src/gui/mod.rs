@@ -3,6 +3,7 @@
 
 mod action;
 mod app;
+pub mod capture;
 mod drift;
 mod evaluation;
 mod layout;
@@ -24,6 +25,8 @@ pub struct GuiOptions {
     pub model: Option<PathBuf>,
     pub replay: Option<PathBuf>,
     pub simulate: bool,
+    /// Start on a live serial sensor (path, baud) instead of a replay.
+    pub serial: Option<(String, u32)>,
     pub evaluate: Option<PathBuf>,
     pub view: Option<View>,
     pub speed: Option<f64>,
@@ -34,6 +37,11 @@ pub struct GuiOptions {
     /// Save a screenshot here after `screenshot_after` seconds, then quit.
     pub screenshot: Option<PathBuf>,
     pub screenshot_after: f64,
+    /// Capture the window into this GIF (or PNG-sequence folder) for `record_seconds`, then quit.
+    pub record_gif: Option<PathBuf>,
+    pub record_seconds: f64,
+    /// Seconds to wait before the capture starts.
+    pub record_after: f64,
     pub ort_lib: Option<PathBuf>,
     /// Ignore saved settings and do not save (tests, scripted screenshots).
     pub fresh: bool,

@@ -57,6 +57,11 @@ pub struct Settings {
     pub last_evaluation: Option<PathBuf>,
     /// Colour confusion-matrix cells by row-normalised share rather than by count.
     pub normalised_matrix: bool,
+    /// The serial port last connected (path) and its baud rate.
+    pub serial_path: Option<String>,
+    pub baud: u32,
+    /// The BLE device last connected (name or address).
+    pub ble_target: Option<String>,
 }
 
 impl Default for Settings {
@@ -71,6 +76,9 @@ impl Default for Settings {
             view: View::Live,
             last_evaluation: None,
             normalised_matrix: true,
+            serial_path: None,
+            baud: crate::source::serial::DEFAULT_BAUD,
+            ble_target: None,
         }
     }
 }

@@ -35,8 +35,14 @@ pub enum Command {
     /// Back to the start of the source.
     Restart,
     OpenSource(SourceSpec),
+    /// Close the source (a live device is released); the model stays loaded.
+    CloseSource,
     LoadModel(PathBuf),
     SetAlerts(AlertConfig),
+    /// Start recording the session (samples, predictions, events) into a folder.
+    StartRecording(recorder::RecordTarget),
+    /// Stop the recording in progress (its files are completed).
+    StopRecording,
     Shutdown,
 }
 
@@ -130,6 +136,17 @@ pub struct Status {
     pub skipped_windows: u64,
     /// The live link (serial, BLE): state, line counts, reconnects, measured rate; `None` for replay/simulation.
     pub link: Option<Box<crate::source::link::LinkStatus>>,
+    /// The recording in progress: its folder, rows in `samples.csv` and windows in `predictions.csv`.
+    pub recording: Option<RecordingStatus>,
+}
+
+/// A recording in progress, for the status bar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordingStatus {
+    pub dir: PathBuf,
+    pub samples: u64,
+    pub predictions: u64,
+    pub seconds: f64,
 }
 
 /// What the worker tells its watchers.
@@ -141,6 +158,8 @@ pub enum Event {
         info: SourceInfo,
         labels: Option<Arc<Vec<LabelSpan>>>,
     },
+    /// The source was closed on request.
+    SourceClosed,
     Samples(SampleBatch),
     Prediction(LivePrediction),
     Alert(Alert),
@@ -155,6 +174,8 @@ pub enum Event {
     DriftChunk(Box<crate::monitor::ChunkReport>),
     /// Drift over the most recent `chunk_windows` windows (sent at most about once a second).
     DriftRolling(Box<crate::monitor::ChunkReport>),
+    /// A recording started, stopped or could not start.
+    Recording(recorder::RecordingEvent),
     /// A replay reached its end (and does not loop).
     Ended,
     /// Something failed; the worker keeps running with what it had.
@@ -180,6 +201,8 @@ pub struct PipelineConfig {
     pub alerts: AlertConfig,
     pub engine: crate::model::EngineOptions,
     pub drift: crate::monitor::DriftConfig,
+    /// Record from the start (before the source opens, so nothing of it is missed).
+    pub record: Option<recorder::RecordTarget>,
 }
 
 impl PipelineHandle {

@@ -295,6 +295,11 @@ impl Recorder {
         self.windows
     }
 
+    /// Seconds since the recording started.
+    pub fn seconds(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
     fn write_session(&self) -> Result<(), RecorderError> {
         let path = self.dir.join("session.json");
         let mut text = serde_json::to_string_pretty(&self.session).unwrap_or_default();

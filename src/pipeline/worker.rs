@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
-use super::{Command, DriftStatus, Event, LivePrediction, LoadedModel, PipelineConfig, Status};
+use super::recorder::{RecordTarget, Recorder, RecordingEvent};
+use super::{Command, DriftStatus, Event, LivePrediction, LoadedModel, PipelineConfig, RecordingStatus, Status};
 use crate::data::{Scaler, StreamWindower};
 use crate::model::{Engine, EngineOptions};
 use crate::monitor::alerts::{Alert, AlertConfig, AlertEngine, AlertKind};
@@ -60,6 +61,10 @@ struct Worker {
     dropped: u64,
     skipped_windows: u64,
     sent_anything: bool,
+    /// The recording in progress: every sample and window the worker handles is teed into it.
+    recorder: Option<Recorder>,
+    /// The link state last written to the recording's events.
+    recorded_link: Option<(crate::source::link::LinkState, Option<String>)>,
 }
 
 pub(super) fn run(
@@ -96,8 +101,13 @@ pub(super) fn run(
         dropped: 0,
         skipped_windows: 0,
         sent_anything: false,
+        recorder: None,
+        recorded_link: None,
     };
     worker.load_model(&config.model);
+    if let Some(target) = &config.record {
+        worker.start_recording(target);
+    }
     if let Some(spec) = config.source {
         worker.open_source(spec);
     }
@@ -112,10 +122,15 @@ pub(super) fn run(
                     break;
                 }
                 // Apply everything that queued up before doing work.
+                let mut stop = false;
                 while let Ok(command) = commands.try_recv() {
                     if !worker.handle(command) {
-                        return;
+                        stop = true;
+                        break;
                     }
+                }
+                if stop {
+                    break;
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -129,8 +144,11 @@ pub(super) fn run(
             last_status = now;
             worker.send_status();
         }
+        worker.tick_recording();
         worker.flush_wake();
     }
+    worker.stop_recording("shutdown");
+    worker.flush_wake();
 }
 
 impl Worker {
@@ -175,6 +193,17 @@ impl Worker {
                 self.playing = true;
             }
             Command::OpenSource(spec) => self.open_source(spec),
+            Command::CloseSource => {
+                if self.source.take().is_some() {
+                    self.source_spec = None;
+                    self.playing = false;
+                    self.reset_stream();
+                    if let Some(r) = self.recorder.as_mut() {
+                        r.event("source_closed", serde_json::json!({}));
+                    }
+                    self.send(Event::SourceClosed);
+                }
+            }
             Command::LoadModel(path) => self.load_model(&path),
             Command::SetAlerts(config) => {
                 self.alert_config = config.clone();
@@ -182,10 +211,54 @@ impl Worker {
                     self.alerts = Some(AlertEngine::new(config, &engine.card().classes));
                 }
             }
+            Command::StartRecording(target) => self.start_recording(&target),
+            Command::StopRecording => self.stop_recording("stopped"),
             Command::Shutdown => return false,
         }
         self.send_status();
         true
+    }
+
+    /// Starts a recording (one at a time: a running one is completed first).
+    fn start_recording(&mut self, target: &RecordTarget) {
+        self.stop_recording("stopped");
+        let Some(engine) = &self.engine else {
+            self.send(Event::Recording(RecordingEvent::Failed {
+                message: "no model is loaded, so there is nothing to record".into(),
+            }));
+            return;
+        };
+        let source = self.source.as_ref().map(|s| (s.info(), self.source_spec.as_ref()));
+        match Recorder::start(target, engine.model_path(), engine.card(), source) {
+            Ok(recorder) => {
+                let dir = recorder.dir().to_path_buf();
+                self.recorder = Some(recorder);
+                self.recorded_link = None;
+                self.send(Event::Recording(RecordingEvent::Started { dir }));
+            }
+            Err(e) => self.send(Event::Recording(RecordingEvent::Failed { message: e.to_string() })),
+        }
+    }
+
+    /// Completes the recording in progress, if any; `reason` goes into its `stop` event and `session.json`.
+    fn stop_recording(&mut self, reason: &str) {
+        let Some(recorder) = self.recorder.take() else { return };
+        let dir = recorder.dir().to_path_buf();
+        let (samples, predictions) = (recorder.samples(), recorder.predictions());
+        let event = match recorder.finish(reason) {
+            Ok(event) => event,
+            Err(e) => RecordingEvent::Stopped { dir, samples, predictions, error: Some(e.to_string()) },
+        };
+        self.send(Event::Recording(event));
+    }
+
+    /// Writes what the recorder buffered once it is due; a write failure ends the recording and says why.
+    fn tick_recording(&mut self) {
+        let Some(recorder) = self.recorder.as_mut() else { return };
+        if let Err(e) = recorder.tick() {
+            let reason = e.to_string();
+            self.stop_recording(&reason);
+        }
     }
 
     fn load_model(&mut self, path: &Path) {
@@ -197,6 +270,11 @@ impl Worker {
                 self.windower = Some(StreamWindower::new(&card));
                 self.scaler = Some(Scaler::from_card(&card));
                 self.engine = Some(engine);
+                if let Some(r) = self.recorder.as_mut()
+                    && !r.model_loaded(path, &card)
+                {
+                    self.stop_recording("the new model's classes, channels or window differ from the recording's");
+                }
                 self.send(Event::ModelLoaded(Arc::new(info)));
                 self.load_baseline(path, &card);
                 // The card fixes channel order and units: reopen the source for the new model.
@@ -299,6 +377,13 @@ impl Worker {
                 self.latencies.clear();
                 self.skipped_windows = 0;
                 self.reset_stream();
+                let spec_ref = self.source_spec.as_ref();
+                if let Some(r) = self.recorder.as_mut()
+                    && let Err(e) = r.source_opened(&info, spec_ref)
+                {
+                    let reason = e.to_string();
+                    self.stop_recording(&reason);
+                }
                 self.send(Event::SourceOpened { info, labels });
                 self.preroll();
             }
@@ -376,6 +461,9 @@ impl Worker {
                     let n = batch.len();
                     if n > 0 {
                         self.received.push_back((Instant::now(), n));
+                        if let Some(r) = self.recorder.as_mut() {
+                            r.samples_batch(&batch);
+                        }
                         self.process(&batch);
                         self.send(Event::Samples(batch.clone()));
                     }
@@ -422,6 +510,8 @@ impl Worker {
         let mut input: Vec<f32> = Vec::new();
         // (t_start, t_end, true label) of each window in `input`, and its raw rows for the drift monitor.
         let mut spans: Vec<(f64, f64, Option<usize>)> = Vec::new();
+        // The sample of the batch at which each window ended (for the recorder's row numbers).
+        let mut ends: Vec<usize> = Vec::new();
         let mut raws: Vec<Vec<f32>> = Vec::new();
         let skipped_before = windower.breaks().non_finite;
         let mut failure = None;
@@ -436,6 +526,7 @@ impl Worker {
                     input.resize(start + per_window, 0.0);
                     if scaler.fill_rows(w.rows, &mut input[start..]).is_ok() {
                         spans.push((w.t_start, w.t_end + period, w.label));
+                        ends.push(i);
                         raws.push(w.rows.to_vec());
                     } else {
                         input.truncate(start);
@@ -469,8 +560,8 @@ impl Worker {
                 self.error(format!("{e}"));
             }
             Ok(probabilities) => {
-                for (((t_start, t_end, true_label), p), raw) in
-                    spans.into_iter().zip(probabilities.chunks_exact(k)).zip(raws)
+                for ((((t_start, t_end, true_label), p), raw), end) in
+                    spans.into_iter().zip(probabilities.chunks_exact(k)).zip(raws).zip(ends)
                 {
                     // A window whose scores are all NaN is class 0 with an unknown (NaN) confidence.
                     let (predicted, confidence) = argmax(p).unwrap_or((0, f32::NAN));
@@ -490,6 +581,12 @@ impl Worker {
                     }
                     self.latencies.push_back(latency.as_secs_f64() * 1000.0);
                     let fired = self.alerts.as_mut().map(|a| a.observe(t_end, predicted, confidence));
+                    if let Some(r) = self.recorder.as_mut() {
+                        r.prediction(&prediction, end);
+                        for alert in fired.iter().flatten() {
+                            r.alert(alert);
+                        }
+                    }
                     self.send(Event::Prediction(prediction));
                     for alert in fired.into_iter().flatten() {
                         self.send(Event::Alert(alert));
@@ -498,6 +595,27 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// A link state change (connected, lost and why, reconnecting) goes into the recording's events.
+    fn record_link_change(&mut self, link: Option<&crate::source::link::LinkStatus>) {
+        let (Some(recorder), Some(link)) = (self.recorder.as_mut(), link) else { return };
+        let now = (link.state, link.message.clone());
+        if self.recorded_link.as_ref() == Some(&now) {
+            return;
+        }
+        recorder.event(
+            "link",
+            serde_json::json!({
+                "state": link.state.as_str(),
+                "endpoint": link.endpoint,
+                "message": link.message,
+                "reconnects": link.reconnects,
+                "lines_good": link.lines.good,
+                "lines_bad": link.lines.bad(),
+            }),
+        );
+        self.recorded_link = Some(now);
     }
 
     fn send_status(&mut self) {
@@ -534,7 +652,14 @@ impl Worker {
             dropped_events: self.dropped,
             skipped_windows: self.skipped_windows,
             link: self.source.as_ref().and_then(|s| s.link_status()).map(Box::new),
+            recording: self.recorder.as_ref().map(|r| RecordingStatus {
+                dir: r.dir().to_path_buf(),
+                samples: r.samples(),
+                predictions: r.predictions(),
+                seconds: r.seconds(),
+            }),
         };
+        self.record_link_change(status.link.as_deref());
         self.send(Event::Status(status));
     }
 }

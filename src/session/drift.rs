@@ -402,7 +402,13 @@ impl DriftState {
                 self.record(&timed);
                 self.rolling = Some(timed);
             }
-            Event::Samples(_) | Event::Alert(_) | Event::Status(_) | Event::Ended | Event::Error(_) => {}
+            Event::Samples(_)
+            | Event::Alert(_)
+            | Event::Status(_)
+            | Event::Ended
+            | Event::Error(_)
+            | Event::SourceClosed
+            | Event::Recording(_) => {}
         }
     }
 

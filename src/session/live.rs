@@ -8,7 +8,7 @@ use crate::model::{AccelUnit, ModelCard};
 use crate::monitor::SensorLayout;
 use crate::monitor::alerts::Alert;
 use crate::pipeline::{LivePrediction, LoadedModel, Status};
-use crate::source::{LabelSpan, SampleBatch, SourceInfo};
+use crate::source::{LabelSpan, SampleBatch, SourceInfo, SourceKind};
 
 /// Samples kept for the signal plots: one hour at 50 Hz.
 pub const SIGNAL_CAPACITY: usize = 50 * 3600;
@@ -16,6 +16,8 @@ pub const SIGNAL_CAPACITY: usize = 50 * 3600;
 pub const PREDICTION_CAPACITY: usize = 200_000;
 /// Alerts kept in the log.
 pub const ALERT_CAPACITY: usize = 1000;
+/// Signal gaps kept for the plots.
+pub const GAP_CAPACITY: usize = 1000;
 
 /// Columnar ring of recent samples.
 #[derive(Debug, Clone, Default)]
@@ -65,6 +67,28 @@ impl SignalHistory {
         let start = self.time.partition_point(|&t| t < t0);
         let end = self.time.partition_point(|&t| t <= t1);
         start..end.max(start)
+    }
+
+    /// `range` cut at the gaps: the index ranges of the samples between them.
+    pub fn pieces(
+        &self,
+        range: std::ops::Range<usize>,
+        gaps: impl Iterator<Item = (f64, f64)>,
+    ) -> Vec<std::ops::Range<usize>> {
+        let mut pieces = Vec::new();
+        let mut start = range.start;
+        for (_, after) in gaps {
+            // The first sample after the gap starts a new piece.
+            let cut = self.time.partition_point(|&t| t < after).clamp(start, range.end);
+            if cut > start {
+                pieces.push(start..cut);
+            }
+            start = cut;
+        }
+        if range.end > start {
+            pieces.push(start..range.end);
+        }
+        pieces
     }
 
     /// Points of channel `c` in `range`, reduced to at most about `2 × buckets` points: the minimum and maximum of
@@ -123,12 +147,34 @@ pub struct LiveState {
     pub ended: bool,
     /// Latest source time seen (end of the newest samples).
     pub now: f64,
+    /// Breaks in the signal (a live link that dropped, a device reboot): (last sample before, first after), in
+    /// source seconds. The plots leave them empty and shade them.
+    pub gaps: VecDeque<(f64, f64)>,
+    /// The folder being recorded into, while a recording runs.
+    pub recording: Option<std::path::PathBuf>,
+    /// What the recorder last reported (started, stopped with its counts, failed).
+    pub last_recording: Option<crate::pipeline::recorder::RecordingEvent>,
 }
 
 impl LiveState {
     /// The live link's status (from the last `Status` event), `None` for replay and simulation.
     pub fn link(&self) -> Option<&crate::source::link::LinkStatus> {
         self.status.link.as_deref()
+    }
+
+    /// True when the source is a live device whose link is not up now.
+    pub fn link_down(&self) -> bool {
+        self.link().is_some_and(|l| l.state != crate::source::link::LinkState::Connected)
+    }
+
+    /// True when the source is a live device (serial, BLE): no seeking, no speed, no loop.
+    pub fn is_live_device(&self) -> bool {
+        self.source.as_ref().is_some_and(|s| matches!(s.kind, SourceKind::Serial | SourceKind::Ble))
+    }
+
+    /// The gaps that overlap `[t0, t1]`.
+    pub fn gaps_in(&self, t0: f64, t1: f64) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.gaps.iter().copied().filter(move |&(a, b)| b >= t0 && a <= t1)
     }
 }
 
@@ -199,14 +245,39 @@ impl LiveState {
                 self.label_track = labels;
                 self.signals.clear();
                 self.predictions.clear();
+                self.gaps.clear();
                 self.ended = false;
                 self.now = 0.0;
             }
+            Event::SourceClosed => {
+                self.source = None;
+                self.label_track = None;
+                self.status.link = None;
+                self.status.playing = false;
+            }
             Event::Samples(batch) => {
+                let period = self.model.as_ref().map_or(0.02, |m| 1.0 / m.card.sample_rate_hz);
+                if let (Some(&last), Some(&first)) = (self.signals.time.back(), batch.time.first())
+                    && batch.starts_segment
+                    && first - last > crate::data::GAP_PERIODS * period
+                {
+                    if self.gaps.len() == GAP_CAPACITY {
+                        self.gaps.pop_front();
+                    }
+                    self.gaps.push_back((last, first));
+                }
                 if let Some(&t) = batch.time.last() {
                     self.now = t;
                 }
                 self.signals.push(&batch);
+            }
+            Event::Recording(event) => {
+                use crate::pipeline::recorder::RecordingEvent;
+                match &event {
+                    RecordingEvent::Started { dir } => self.recording = Some(dir.clone()),
+                    RecordingEvent::Stopped { .. } | RecordingEvent::Failed { .. } => self.recording = None,
+                }
+                self.last_recording = Some(event);
             }
             Event::Prediction(p) => {
                 // After a backwards seek, predictions from the future of the new position are replaced.
@@ -226,6 +297,7 @@ impl LiveState {
             }
             Event::Seeked { position } => {
                 self.signals.clear();
+                self.gaps.clear();
                 self.now = position;
                 self.ended = false;
                 // Predictions at or after the new position will come again.

@@ -5,3 +5,4 @@
 pub mod drift;
 pub mod evaluation;
 pub mod live;
+pub mod sensor;

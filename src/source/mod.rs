@@ -102,6 +102,12 @@ pub enum SourceSpec {
         #[serde(default)]
         accel_unit: Option<crate::model::AccelUnit>,
     },
+    /// A BLE device with the Nordic UART Service, by name or address, speaking the line protocol.
+    Ble {
+        target: String,
+        #[serde(default)]
+        accel_unit: Option<crate::model::AccelUnit>,
+    },
 }
 
 impl SourceSpec {
@@ -113,12 +119,11 @@ impl SourceSpec {
                 Ok(Box::new(SimulatedSource::new(card, *seed, behaviour.as_deref())?))
             }
             SourceSpec::Serial { path, baud, accel_unit } => {
-                let options = live::LiveOptions {
-                    decoder: protocol::DecoderOptions { accel_unit: *accel_unit },
-                };
+                let options = live::LiveOptions { decoder: protocol::DecoderOptions { accel_unit: *accel_unit } };
                 let transport = Box::new(serial::SerialTransport::new(path.clone(), *baud));
                 Ok(Box::new(live::LiveSource::start(transport, SourceKind::Serial, card, options)?))
             }
+            SourceSpec::Ble { target, .. } => Err(SourceError::Unsupported(format!("BLE ({target}): MERGE-PENDING"))),
         }
     }
 }

@@ -10,3 +10,15 @@ pub use assemble::{Assembled, LineAssembler, MAX_LINE_BYTES};
 pub const NUS_SERVICE: u128 = 0x6E400001_B5A3_F393_E0A9_E50E24DCCA9E;
 /// The NUS TX characteristic (device → central, NOTIFY); the source chooses by the NOTIFY property, not this UUID.
 pub const NUS_TX: u128 = 0x6E400003_B5A3_F393_E0A9_E50E24DCCA9E;
+
+// MERGE-PENDING: replaced by the btleplug transport from branch `ble`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BleDevice {
+    pub name: Option<String>,
+    pub address: String,
+    pub rssi: Option<i16>,
+    pub has_nus: bool,
+}
+pub fn scan(_: std::time::Duration) -> Result<Vec<BleDevice>, String> {
+    Err("MERGE-PENDING".into())
+}
