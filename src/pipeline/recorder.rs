@@ -192,7 +192,7 @@ pub struct Recorder {
     /// Windows written to `predictions.csv`.
     windows: u64,
     alerts: u64,
-    /// Recording-clock milliseconds (from the start) of the last `window` rows, oldest first.
+    /// Recording-clock milliseconds (from the start) of the last `window` + batch rows, oldest first.
     recent_ms: std::collections::VecDeque<i64>,
     /// Source time and recording time (seconds) of the last row written.
     last: Option<(f64, f64)>,
@@ -378,7 +378,8 @@ impl Recorder {
             };
             self.last = Some((t, rec));
             let ms = (rec * 1000.0).round() as i64;
-            if self.recent_ms.len() == self.window {
+            // A window may end anywhere in this batch: keep its rows and the window before them.
+            if self.recent_ms.len() >= self.window + batch.len() {
                 self.recent_ms.pop_front();
             }
             self.recent_ms.push_back(ms);

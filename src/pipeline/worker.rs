@@ -65,6 +65,8 @@ struct Worker {
     recorder: Option<Recorder>,
     /// The link state last written to the recording's events.
     recorded_link: Option<(crate::source::link::LinkState, Option<String>)>,
+    /// A recording to start when the first source opens.
+    pending_record: Option<RecordTarget>,
 }
 
 pub(super) fn run(
@@ -103,10 +105,14 @@ pub(super) fn run(
         sent_anything: false,
         recorder: None,
         recorded_link: None,
+        pending_record: None,
     };
     worker.load_model(&config.model);
-    if let Some(target) = &config.record {
-        worker.start_recording(target);
+    match (config.record, &config.source) {
+        // With a source, the recording starts as it opens (before its first samples), so it knows its labels.
+        (Some(target), Some(_)) => worker.pending_record = Some(target),
+        (Some(target), None) => worker.start_recording(&target),
+        (None, _) => {}
     }
     if let Some(spec) = config.source {
         worker.open_source(spec);
@@ -377,6 +383,9 @@ impl Worker {
                 self.latencies.clear();
                 self.skipped_windows = 0;
                 self.reset_stream();
+                if let Some(target) = self.pending_record.take() {
+                    self.start_recording(&target);
+                }
                 let spec_ref = self.source_spec.as_ref();
                 if let Some(r) = self.recorder.as_mut()
                     && let Err(e) = r.source_opened(&info, spec_ref)
