@@ -696,7 +696,7 @@ impl HarApp {
             }
             if let Some(r) = &s.recording {
                 ui.separator();
-                ui.label(RichText::new("● REC").strong().color(palette::BAD))
+                ui.label(RichText::new("⏺ REC").strong().color(palette::BAD))
                     .on_hover_text(format!("Recording into {}", r.dir.display()));
                 ui.label(
                     RichText::new(format!(

@@ -208,7 +208,7 @@ impl LiveView {
                 actions.push(Action::OpenSource(spec));
             }
             ui.separator();
-            let label = if self.sensor_open { "🔌 Sensor ▴" } else { "🔌 Sensor…" };
+            let label = if self.sensor_open { "🔌 Sensor ⏶" } else { "🔌 Sensor…" };
             if ui
                 .selectable_label(self.sensor_open, label)
                 .on_hover_text("Connect a live sensor: a serial port (USB, or the virtual device) or BLE")
@@ -389,7 +389,7 @@ fn link_state_ui(ui: &mut Ui, link: &LinkStatus) {
         LinkState::Connecting | LinkState::Reconnecting => palette::WARN,
         _ => palette::BAD,
     };
-    ui.label(RichText::new(format!("● {}", link.state)).strong().color(color));
+    ui.label(RichText::new(format!("⏺ {}", link.state)).strong().color(color));
     ui.label(RichText::new(&link.endpoint).monospace());
     if let Some(rate) = link.measured_rate_hz {
         ui.label(format!("{rate:.1} Hz measured"));

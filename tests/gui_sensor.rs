@@ -1,0 +1,86 @@
+//! The Sensor panel, driven as a user would: open it, type the virtual device's path, connect, see predictions
+//! from the live sensor with the replay-only controls gone, see the disconnect banner and the gap when the device
+//! is unplugged, see it resume on the replug, and disconnect.
+#![cfg(unix)]
+
+use std::time::Duration;
+
+mod common;
+
+use egui_kittest::kittest::{NodeT, Queryable};
+use har_monitor::gui::{GuiOptions, View};
+use har_monitor::sim::device::{DeviceOptions, VirtualDevice};
+use har_monitor::source::SourceKind;
+use har_monitor::source::link::LinkState;
+
+use common::gui::{self, has_label, step_until, step_until_shown};
+
+#[test]
+fn the_sensor_panel_connects_to_the_virtual_device_and_survives_an_unplug() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let link = dir.path().join("har-imu");
+    let device = VirtualDevice::start(DeviceOptions {
+        link: Some(link.clone()),
+        unplug_after: Some(Duration::from_secs(6)),
+        replug_after: Duration::from_millis(1500),
+        behaviour: Some(4), // hand_tapping
+        ..Default::default()
+    })
+    .expect("a pseudo-terminal");
+    let mut h = gui::headless(gui::SIZE, GuiOptions { view: Some(View::Live), ..Default::default() });
+    assert!(step_until(&mut h, Duration::from_secs(30), |a| a.live_state().model.is_some()), "the model loads");
+
+    h.get_by_label("🔌 Sensor…").click();
+    h.run_steps(2);
+    let field = h
+        .query_all_by_label("path")
+        .find(|n| n.accesskit_node().role() == egui::accesskit::Role::TextInput)
+        .expect("the path field");
+    field.focus();
+    h.run_steps(1);
+    h.query_all_by_label("path")
+        .find(|n| n.accesskit_node().role() == egui::accesskit::Role::TextInput)
+        .expect("the path field")
+        .type_text(&link.to_string_lossy());
+    h.run_steps(1);
+    h.get_by_label("Connect serial").click();
+
+    let live = |a: &har_monitor::gui::HarApp| a.live_state().source.as_ref().is_some_and(|s| s.kind == SourceKind::Serial);
+    assert!(
+        step_until(&mut h, Duration::from_secs(20), |a| live(a) && !a.live_state().predictions.is_empty()),
+        "predictions from the live sensor"
+    );
+    assert_eq!(
+        h.state().remembered_settings().serial_path.as_deref(),
+        Some(link.to_string_lossy().as_ref()),
+        "the device is remembered"
+    );
+    // Replay-only controls are gone; the link and its state are shown.
+    assert!(!has_label(&h, "⏮ Restart") && !has_label(&h, "🔁 Loop"));
+    assert!(has_label(&h, "⏏ Disconnect"));
+    assert!(h.query_all_by_label_contains("good /").next().is_some(), "line counts are shown");
+
+    // The device unplugs: a banner says so, and the app keeps running.
+    assert!(
+        step_until_shown(&mut h, Duration::from_secs(15), |h| {
+            h.query_all_by_label_contains("Sensor disconnected").next().is_some()
+                || h.query_all_by_label_contains("Sensor reconnecting").next().is_some()
+        }),
+        "the disconnect banner"
+    );
+    let before = h.state().live_state().predictions.len();
+    // It comes back: the link reconnects and predictions resume, after a gap in the signal.
+    assert!(
+        step_until(&mut h, Duration::from_secs(25), |a| {
+            let s = a.live_state();
+            s.link().is_some_and(|l| l.state == LinkState::Connected && l.reconnects >= 1) && s.predictions.len() > before
+        }),
+        "the replug resumes without restarting the app"
+    );
+    assert!(!h.state().live_state().gaps.is_empty(), "the gap is kept for the plots");
+    assert!(h.query_all_by_label_contains("Sensor disconnected").next().is_none(), "the banner is gone");
+
+    h.get_by_label("⏏ Disconnect").click();
+    assert!(step_until(&mut h, Duration::from_secs(5), |a| a.live_state().source.is_none()), "disconnected");
+    drop(device);
+}
