@@ -136,9 +136,11 @@ impl VirtualDevice {
         let mut sim = SensorSim::new(options.seed, 1);
         let script = options.behaviour.map_or(Script::Random, Script::Fixed);
         sim.set_script(script).map_err(|e| DeviceError::Invalid { option: "--behaviour", problem: e.to_string() })?;
-        sim.set_drift(options.drift.clone()).map_err(|e| DeviceError::Invalid { option: "drift", problem: e.to_string() })?;
+        sim.set_drift(options.drift.clone())
+            .map_err(|e| DeviceError::Invalid { option: "drift", problem: e.to_string() })?;
         let pty = Pty::open()?;
-        let stats = Arc::new(Mutex::new(DeviceStats { connections: 1, path: Some(pty.path.clone()), ..Default::default() }));
+        let stats =
+            Arc::new(Mutex::new(DeviceStats { connections: 1, path: Some(pty.path.clone()), ..Default::default() }));
         if let Some(link) = &options.link {
             point_link(link, &pty.path)?;
         }
@@ -389,7 +391,7 @@ impl Streamer {
     /// `#` metadata and the header a booting device prints.
     fn preamble(&self) -> String {
         let accel = match self.options.drift.accel_unit {
-            AccelUnit::StandardGravity => "g",
+            AccelUnit::G => "g",
             AccelUnit::MilliG => "milli-g",
             _ => "m/s2",
         };
