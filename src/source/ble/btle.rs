@@ -1028,4 +1028,31 @@ mod tests {
         assert!(connected.is_some());
         assert!(took < CONNECT_BUDGET + DISCONNECT_WAIT + Duration::from_millis(500), "{took:?}");
     }
+
+    #[test]
+    #[ignore = "needs BlueZ on the system bus and a device running the HAR firmware (HAR_BLE_TARGET, default HAR-IMU)"]
+    fn a_real_device_streams_samples() {
+        use crate::source::live::{LiveOptions, LiveSource};
+        use crate::source::{SampleBatch, Source, SourceKind};
+        let target = std::env::var("HAR_BLE_TARGET").unwrap_or_else(|_| "HAR-IMU".into());
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo/demo-1dcnn-bilstm.model.json");
+        let card = crate::model::ModelCard::load(&path).expect("the demo card loads");
+        let transport = BleTransport::new(&target).unwrap();
+        let mut source =
+            LiveSource::start(Box::new(transport), SourceKind::Ble, &card, LiveOptions::default()).unwrap();
+        let started = std::time::Instant::now();
+        let mut total = 0;
+        while started.elapsed() < Duration::from_secs(8) {
+            let mut batch = SampleBatch::with_channels(6);
+            source.read(f64::INFINITY, 10_000, &mut batch).unwrap();
+            total += batch.len();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let status = source.link_status().unwrap();
+        eprintln!("{total} samples; {status:?}");
+        assert!(status.lines.good >= 50, "{status:?}");
+        let started = std::time::Instant::now();
+        drop(source);
+        eprintln!("dropped in {:?}", started.elapsed());
+    }
 }
