@@ -504,12 +504,15 @@ pub fn scan(duration: Duration) -> Result<Vec<BleDevice>, BleError> {
 }
 
 /// The BLE [`Transport`]: finds the target by scanning, connects, subscribes to the NUS characteristic that
-/// notifies. See the module docs.
+/// notifies. Once a name has found a device, reconnects go to that device's address (no new scan, no other board
+/// with a similar name). See the module docs.
 pub struct BleTransport {
     text: String,
     target: Target,
     runtime: Option<Runtime>,
     manager: Option<Manager>,
+    /// The address a name resolved to on the first successful connect: reconnects go to the same device at once.
+    resolved: Option<Target>,
 }
 
 impl BleTransport {
@@ -521,6 +524,7 @@ impl BleTransport {
             target: Target::parse(target)?,
             runtime: None,
             manager: None,
+            resolved: None,
         })
     }
 
@@ -543,11 +547,19 @@ impl BleTransport {
         // The D-Bus connection is kept for the next attempts (each new one leaves a task behind until the bus
         // closes it), unless the bus itself failed.
         self.manager = Some(manager.clone());
-        let result = rt.block_on(connect_async(manager, &self.target, &self.text, rt.handle().clone(), deadline));
-        if matches!(result, Err(BleError::DBus(_))) {
-            self.manager = None;
+        let target = self.resolved.as_ref().unwrap_or(&self.target);
+        match rt.block_on(connect_async(manager, target, &self.text, rt.handle().clone(), deadline)) {
+            Ok((connection, address)) => {
+                self.resolved = Some(Target::Address(address));
+                Ok(connection)
+            }
+            Err(e) => {
+                if matches!(e, BleError::DBus(_)) {
+                    self.manager = None;
+                }
+                Err(e)
+            }
         }
-        result
     }
 }
 
@@ -558,7 +570,7 @@ async fn connect_async(
     endpoint: &str,
     handle: tokio::runtime::Handle,
     deadline: Instant,
-) -> Result<BleConnection, BleError> {
+) -> Result<(BleConnection, String), BleError> {
     let too_slow =
         || BleError::Timeout(format!("connecting to {endpoint} (more than {:.0} s)", CONNECT_BUDGET.as_secs_f64()));
     let found = timeout_at(deadline, async {
@@ -590,7 +602,7 @@ async fn connect_async(
         });
         let _ = done_rx.recv_timeout(DISCONNECT_WAIT + Duration::from_millis(100));
     });
-    Ok(BleConnection::new(name, rx, Some(closer)))
+    Ok((BleConnection::new(name, rx, Some(closer)), device.address))
 }
 
 /// Scans until the target shows up (at most [`FIND_WINDOW`], never past `deadline`).
@@ -1016,9 +1028,12 @@ mod tests {
         let scanned = scan(Duration::from_millis(300));
         let took = started.elapsed();
         assert!(took < Duration::from_millis(300) + SETUP_WAIT * 2 + Duration::from_secs(1), "{took:?}");
-        if let Err(e) = &scanned {
-            eprintln!("scan here: {e} ({took:?})");
-            assert!(!matches!(e, BleError::Other { .. } | BleError::Runtime(_)), "an unclassified failure: {e:?}");
+        match &scanned {
+            Ok(devices) => eprintln!("scan here: {devices:?} ({took:?})"),
+            Err(e) => {
+                eprintln!("scan here: {e} ({took:?})");
+                assert!(!matches!(e, BleError::Other { .. } | BleError::Runtime(_)), "an unclassified failure: {e:?}");
+            }
         }
         let mut t = BleTransport::new("HAR-IMU-unit-test-no-such-device").unwrap();
         let started = std::time::Instant::now();
