@@ -136,11 +136,9 @@ impl VirtualDevice {
         let mut sim = SensorSim::new(options.seed, 1);
         let script = options.behaviour.map_or(Script::Random, Script::Fixed);
         sim.set_script(script).map_err(|e| DeviceError::Invalid { option: "--behaviour", problem: e.to_string() })?;
-        sim.set_drift(options.drift.clone())
-            .map_err(|e| DeviceError::Invalid { option: "drift", problem: e.to_string() })?;
+        sim.set_drift(options.drift.clone()).map_err(|e| DeviceError::Invalid { option: "drift", problem: e.to_string() })?;
         let pty = Pty::open()?;
-        let stats =
-            Arc::new(Mutex::new(DeviceStats { connections: 1, path: Some(pty.path.clone()), ..Default::default() }));
+        let stats = Arc::new(Mutex::new(DeviceStats { connections: 1, path: Some(pty.path.clone()), ..Default::default() }));
         if let Some(link) = &options.link {
             point_link(link, &pty.path)?;
         }

@@ -389,7 +389,9 @@ pub(crate) mod mock {
             let next = self.script.lock().map(|mut s| s.pop_front()).unwrap_or(None);
             match next {
                 Some(Attempt::Fail(m)) => Err(LinkError(m)),
-                Some(Attempt::Deliver { chunks, then }) => Ok(Box::new(MockConnection { chunks: chunks.into(), then })),
+                Some(Attempt::Deliver { chunks, then }) => {
+                    Ok(Box::new(MockConnection { chunks: chunks.into(), then }))
+                }
                 None => Err(LinkError("no device".into())),
             }
         }
@@ -496,8 +498,8 @@ mod tests {
             Attempt::Deliver { chunks: vec![lines(100, 60)], then: AfterChunks::Silent },
         ])));
         let transport = MockTransport { script, attempts: Arc::new(AtomicU64::new(0)), watchdog: None };
-        let mut source = LiveSource::start(Box::new(transport), SourceKind::Serial, &card(), LiveOptions::default())
-            .expect("starts");
+        let mut source =
+            LiveSource::start(Box::new(transport), SourceKind::Serial, &card(), LiveOptions::default()).expect("starts");
         let got: usize = drain_until(&mut source, 130, Duration::from_secs(10)).iter().map(SampleBatch::len).sum();
         assert_eq!(got, 130);
         let lines = source.link_status().expect("link").lines;
@@ -513,8 +515,8 @@ mod tests {
         let script = Arc::new(Mutex::new(VecDeque::new()));
         let attempts = Arc::new(AtomicU64::new(0));
         let transport = MockTransport { script, attempts: Arc::clone(&attempts), watchdog: None };
-        let source = LiveSource::start(Box::new(transport), SourceKind::Serial, &card(), LiveOptions::default())
-            .expect("starts");
+        let source =
+            LiveSource::start(Box::new(transport), SourceKind::Serial, &card(), LiveOptions::default()).expect("starts");
         std::thread::sleep(Duration::from_millis(100));
         let status = source.link_status().expect("link");
         assert_eq!(status.state, LinkState::Disconnected);

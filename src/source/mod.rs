@@ -113,7 +113,9 @@ impl SourceSpec {
                 Ok(Box::new(SimulatedSource::new(card, *seed, behaviour.as_deref())?))
             }
             SourceSpec::Serial { path, baud, accel_unit } => {
-                let options = live::LiveOptions { decoder: protocol::DecoderOptions { accel_unit: *accel_unit } };
+                let options = live::LiveOptions {
+                    decoder: protocol::DecoderOptions { accel_unit: *accel_unit },
+                };
                 let transport = Box::new(serial::SerialTransport::new(path.clone(), *baud));
                 Ok(Box::new(live::LiveSource::start(transport, SourceKind::Serial, card, options)?))
             }

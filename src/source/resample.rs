@@ -200,12 +200,7 @@ mod tests {
         let bound = (1.0 / 104.0f64).powi(2) / 8.0 * (std::f64::consts::TAU * f).powi(2) + 1e-6;
         for (k, s) in out.iter().enumerate() {
             assert!((s.t - k as f64 * 0.02).abs() < 1e-9, "sample {k} at {}", s.t);
-            assert!(
-                ((s.values[0] - signal(s.t)) as f64).abs() <= bound,
-                "sample {k}: {} vs {}",
-                s.values[0],
-                signal(s.t)
-            );
+            assert!(((s.values[0] - signal(s.t)) as f64).abs() <= bound, "sample {k}: {} vs {}", s.values[0], signal(s.t));
             assert_eq!(s.values[1], -s.values[0]);
             assert_eq!(s.starts_segment, k == 0);
         }
