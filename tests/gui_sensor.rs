@@ -45,7 +45,8 @@ fn the_sensor_panel_connects_to_the_virtual_device_and_survives_an_unplug() {
     h.run_steps(1);
     h.get_by_label("Connect serial").click();
 
-    let live = |a: &har_monitor::gui::HarApp| a.live_state().source.as_ref().is_some_and(|s| s.kind == SourceKind::Serial);
+    let live =
+        |a: &har_monitor::gui::HarApp| a.live_state().source.as_ref().is_some_and(|s| s.kind == SourceKind::Serial);
     assert!(
         step_until(&mut h, Duration::from_secs(20), |a| live(a) && !a.live_state().predictions.is_empty()),
         "predictions from the live sensor"
@@ -73,7 +74,8 @@ fn the_sensor_panel_connects_to_the_virtual_device_and_survives_an_unplug() {
     assert!(
         step_until(&mut h, Duration::from_secs(25), |a| {
             let s = a.live_state();
-            s.link().is_some_and(|l| l.state == LinkState::Connected && l.reconnects >= 1) && s.predictions.len() > before
+            s.link().is_some_and(|l| l.state == LinkState::Connected && l.reconnects >= 1)
+                && s.predictions.len() > before
         }),
         "the replug resumes without restarting the app"
     );

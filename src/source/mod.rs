@@ -123,7 +123,11 @@ impl SourceSpec {
                 let transport = Box::new(serial::SerialTransport::new(path.clone(), *baud));
                 Ok(Box::new(live::LiveSource::start(transport, SourceKind::Serial, card, options)?))
             }
-            SourceSpec::Ble { target, .. } => Err(SourceError::Unsupported(format!("BLE ({target}): MERGE-PENDING"))),
+            SourceSpec::Ble { target, accel_unit } => {
+                let options = live::LiveOptions { decoder: protocol::DecoderOptions { accel_unit: *accel_unit } };
+                let transport = Box::new(ble::BleTransport::new(target)?);
+                Ok(Box::new(live::LiveSource::start(transport, SourceKind::Ble, card, options)?))
+            }
         }
     }
 }
