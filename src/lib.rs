@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod classes;
 pub mod data;
+pub mod device;
 pub mod eval;
 pub mod format;
 pub mod gui;

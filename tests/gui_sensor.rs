@@ -8,8 +8,8 @@ use std::time::Duration;
 mod common;
 
 use egui_kittest::kittest::{NodeT, Queryable};
+use har_monitor::device::{DeviceOptions, VirtualDevice};
 use har_monitor::gui::{GuiOptions, View};
-use har_monitor::sim::device::{DeviceOptions, VirtualDevice};
 use har_monitor::source::SourceKind;
 use har_monitor::source::link::LinkState;
 

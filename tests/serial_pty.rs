@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use har_monitor::device::{DeviceOptions, SentSample, VirtualDevice};
 use har_monitor::model::ModelCard;
-use har_monitor::sim::device::{DeviceOptions, SentSample, VirtualDevice};
 use har_monitor::source::link::{LinkState, LinkStatus};
 use har_monitor::source::{SampleBatch, Source, SourceSpec};
 

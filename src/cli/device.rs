@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use har_monitor::classes::THESIS_CLASSES;
-use har_monitor::sim::device::{DeviceOptions, RATE_HZ, VirtualDevice};
+use har_monitor::device::{DeviceOptions, RATE_HZ, VirtualDevice};
 
 use super::InputError;
 use super::limits::number;
@@ -71,7 +71,7 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
         keep_log: false,
     };
     let device = VirtualDevice::start(options).map_err(|e| match e {
-        har_monitor::sim::device::DeviceError::Invalid { .. } => anyhow::Error::from(InputError(e.to_string())),
+        har_monitor::device::DeviceError::Invalid { .. } => anyhow::Error::from(InputError(e.to_string())),
         other => anyhow::Error::from(other),
     })?;
     let stop = super::signals::install()?;

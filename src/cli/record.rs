@@ -157,19 +157,18 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
     pipeline.send(Command::StopRecording);
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        match pipeline.recv_timeout(Duration::from_millis(100)) {
-            Some(Event::Recording(RecordingEvent::Stopped { dir, samples, predictions, error })) => {
-                if let Some(e) = error {
-                    anyhow::bail!("the recording in {} could not be completed: {e}", dir.display());
-                }
-                println!(
-                    "{ended_by}: {samples} samples and {predictions} predictions recorded into {} in {:.1} s",
-                    dir.display(),
-                    started.elapsed().as_secs_f64()
-                );
-                return Ok(());
+        if let Some(Event::Recording(RecordingEvent::Stopped { dir, samples, predictions, error })) =
+            pipeline.recv_timeout(Duration::from_millis(100))
+        {
+            if let Some(e) = error {
+                anyhow::bail!("the recording in {} could not be completed: {e}", dir.display());
             }
-            Some(_) | None => {}
+            println!(
+                "{ended_by}: {samples} samples and {predictions} predictions recorded into {} in {:.1} s",
+                dir.display(),
+                started.elapsed().as_secs_f64()
+            );
+            return Ok(());
         }
     }
     anyhow::bail!("the recording did not confirm its end within 10 s; its files hold what was flushed")

@@ -9,7 +9,6 @@
 //! a session is a sequence of bouts of random length and order with smooth posture transitions between them.
 
 mod behaviour;
-pub mod device;
 mod noise;
 mod profile;
 mod sensor;

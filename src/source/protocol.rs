@@ -447,6 +447,17 @@ impl Decoder {
     }
 
     fn metadata_line(&mut self, comment: &str) {
+        // `# error: ...` / `# warning: ...`: the device reports a problem (an IMU that does not answer); the user
+        // sees it once among the notes, however often the device repeats it.
+        let trimmed = comment.trim();
+        let lower = trimmed.to_ascii_lowercase();
+        if lower.starts_with("error") || lower.starts_with("warning") {
+            let text = format!("the device says: {trimmed}");
+            if !self.notes.contains(&text) {
+                self.note(text);
+            }
+            return;
+        }
         for item in comment.split([',', ';', '\t', ' ']).filter(|s| !s.is_empty()) {
             let Some((key, value)) = item.split_once('=') else { continue };
             match key.trim().to_ascii_lowercase().as_str() {
@@ -712,6 +723,14 @@ mod tests {
         let t: Vec<f64> = out.iter().map(|s| s.t).collect();
         assert!((t[0] - 0.0).abs() < 1e-9 && (t[1] - 0.02).abs() < 1e-9 && (t[2] - 0.04).abs() < 1e-9, "{t:?}");
         assert!(out[0].starts_segment && !out[1].starts_segment);
+    }
+
+    #[test]
+    fn device_errors_become_one_note_each() {
+        let (out, d) = decode(&card(), "# error: IMU not found\n# error: IMU not found\n# warning: low battery\n");
+        assert!(out.is_empty());
+        assert_eq!(d.notes(), ["the device says: error: IMU not found", "the device says: warning: low battery"]);
+        assert_eq!(d.counts().comments, 3);
     }
 
     #[test]

@@ -16,9 +16,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{DriftOptions, Script, SensorSim};
 use crate::classes::THESIS_CLASSES;
 use crate::model::AccelUnit;
+use crate::sim::{DriftOptions, SAMPLE_RATE_HZ, Script, SensorSim};
 use crate::source::protocol::DecodedSample;
 use crate::source::resample::Resampler;
 
@@ -74,6 +74,8 @@ pub struct SentSample {
     pub t_ms: u64,
     /// The six values exactly as written (parsed back from the text): Ax, Ay, Az, Gx, Gy, Gz.
     pub values: [f32; 6],
+    /// When the write that carried it returned (for latency measurements).
+    pub written: Instant,
 }
 
 /// What the device has done so far.
@@ -146,7 +148,7 @@ impl VirtualDevice {
         }
         let stop = Arc::new(AtomicBool::new(false));
         let mut streamer = Streamer {
-            resampler: (options.rate_hz != super::SAMPLE_RATE_HZ).then(|| Resampler::new(options.rate_hz)),
+            resampler: (options.rate_hz != SAMPLE_RATE_HZ).then(|| Resampler::new(options.rate_hz)),
             options,
             sim,
             stats: Arc::clone(&stats),
@@ -315,7 +317,7 @@ impl Streamer {
                     for (dst, f) in values.iter_mut().zip(&fields) {
                         *dst = f.parse::<f64>().map_or(f32::NAN, |v| v as f32);
                     }
-                    batch.push(SentSample { connection, t_ms, values });
+                    batch.push(SentSample { connection, t_ms, values, written: plugged });
                     written += 1;
                     good_since_garbage += 1;
                     if self.options.garbage_every.is_some_and(|n| good_since_garbage >= n) {
@@ -327,6 +329,8 @@ impl Streamer {
                 }
                 if !text.is_empty() {
                     let n = current.write(&text);
+                    let now = Instant::now();
+                    batch.iter_mut().for_each(|s| s.written = now);
                     let mut stats = self.stats();
                     if n == text.len() {
                         stats.lines += batch.len() as u64;
