@@ -149,8 +149,14 @@ impl HarApp {
                 .map(|path| SourceSpec::Replay { path })
         };
         current.model = model_path.clone();
-        if let Some(SourceSpec::Replay { path }) = &source {
-            current.replay = Some(path.clone());
+        match &source {
+            Some(SourceSpec::Replay { path }) => current.replay = Some(path.clone()),
+            // The Sensor panel shows the port this run was started on.
+            Some(SourceSpec::Serial { path, baud, .. }) => {
+                current.serial_path = Some(path.clone());
+                current.baud = *baud;
+            }
+            _ => {}
         }
         if let Some(speed) = options.speed {
             current.speed = speed;
@@ -361,7 +367,10 @@ impl HarApp {
         match Capture::start(target, now, seconds) {
             Ok(c) => {
                 self.capture = Some(c);
-                self.toast(format!("Capturing the window into {}", path.display()), false);
+                // A scripted capture (with a length) records a clean window; the button's says what it does.
+                if seconds.is_none() {
+                    self.toast(format!("Capturing the window into {}", path.display()), false);
+                }
             }
             Err(e) => {
                 self.report_capture(path, Err(e), seconds.is_some());

@@ -133,6 +133,25 @@ impl Capture {
     }
 }
 
+/// The colour quantiser's speed (1 best … 30 fastest): 10 gives clean colours for flat UI graphics at a few tens
+/// of milliseconds per frame.
+const GIF_SPEED: i32 = 10;
+
+/// The smallest rectangle `(x, y, width, height)` holding every pixel that differs; `None` when none does.
+fn changed_rect(a: &image::RgbaImage, b: &image::RgbaImage) -> Option<(u32, u32, u32, u32)> {
+    let (w, h) = b.dimensions();
+    let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+    for (x, y, p) in b.enumerate_pixels() {
+        if a.get_pixel(x, y) != p {
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x);
+            y1 = y1.max(y);
+        }
+    }
+    (x0 <= x1 && y0 <= y1).then(|| (x0, y0, x1 - x0 + 1, y1 - y0 + 1))
+}
+
 /// The encoder thread's output.
 enum Writer {
     Gif { path: PathBuf, file: crate::output::AtomicFile },
@@ -175,13 +194,35 @@ impl Writer {
                 let failed = |e: String| format!("cannot write {}: {e}", path.display());
                 let mut n = 0;
                 {
-                    // Speed 10 of 1..30: good colours for flat UI graphics at a few tens of ms per frame.
-                    let mut encoder = image::codecs::gif::GifEncoder::new_with_speed(&mut file, 10);
-                    encoder.set_repeat(image::codecs::gif::Repeat::Infinite).map_err(|e| failed(e.to_string()))?;
+                    let mut frames = frames.peekable();
+                    let Some((w, h)) = frames.peek().map(|(image, _)| image.dimensions()) else {
+                        return Err(failed("no frame was captured".into()));
+                    };
+                    let (Ok(gw), Ok(gh)) = (u16::try_from(w), u16::try_from(h)) else {
+                        return Err(failed(format!("a {w}×{h} frame is too large for a GIF")));
+                    };
+                    let mut e = gif::Encoder::new(&mut file, gw, gh, &[]).map_err(|e| failed(e.to_string()))?;
+                    e.set_repeat(gif::Repeat::Infinite).map_err(|e| failed(e.to_string()))?;
+                    let mut previous: Option<image::RgbaImage> = None;
                     for (image, delay) in frames {
-                        let delay = image::Delay::from_saturating_duration(delay);
-                        let frame = image::Frame::from_parts(image, 0, 0, delay);
-                        encoder.encode_frame(frame).map_err(|e| failed(e.to_string()))?;
+                        if image.dimensions() != (w, h) {
+                            // The window was resized: keep the GIF's size, the frame is skipped.
+                            continue;
+                        }
+                        // Only the part that changed since the previous frame is stored; the rest is kept.
+                        let changed = match &previous {
+                            Some(p) => changed_rect(p, &image),
+                            None => Some((0, 0, w, h)),
+                        };
+                        let (x, y, cw, ch) = changed.unwrap_or((0, 0, 1, 1));
+                        let mut pixels = image::imageops::crop_imm(&image, x, y, cw, ch).to_image().into_raw();
+                        let mut frame = gif::Frame::from_rgba_speed(cw as u16, ch as u16, &mut pixels, GIF_SPEED);
+                        frame.left = x as u16;
+                        frame.top = y as u16;
+                        frame.dispose = gif::DisposalMethod::Keep;
+                        frame.delay = (delay.as_millis() / 10).clamp(2, u128::from(u16::MAX)) as u16;
+                        e.write_frame(&frame).map_err(|e| failed(e.to_string()))?;
+                        previous = Some(image);
                         n += 1;
                     }
                 }
@@ -248,6 +289,16 @@ mod tests {
         assert_eq!(first.dimensions(), (64, 40));
         assert_eq!(first.get_pixel(3, 3).0, [10, 40, 190, 255]);
         assert!(out.join("frame_00002.png").is_file());
+    }
+
+    #[test]
+    fn only_the_changed_part_of_a_frame_is_stored() {
+        let a = image::RgbaImage::from_pixel(40, 30, image::Rgba([1, 2, 3, 255]));
+        let mut b = a.clone();
+        assert_eq!(changed_rect(&a, &b), None);
+        b.put_pixel(5, 7, image::Rgba([9, 9, 9, 255]));
+        b.put_pixel(20, 11, image::Rgba([9, 9, 9, 255]));
+        assert_eq!(changed_rect(&a, &b), Some((5, 7, 16, 5)));
     }
 
     #[test]

@@ -590,6 +590,8 @@ fn signal_plots_ui(ui: &mut Ui, live: &LiveState, settings: &Settings, height: f
                             .border(egui::Stroke::new(1.0, class_color(p.predicted).gamma_multiply(0.6))),
                     );
                 }
+                // The span's name labels it and gives it a legend entry that says what the shading means. (A text
+                // item placed at the plot's top would take part in the automatic y bounds and push them up.)
                 for (a, b) in live.gaps_in(t0, t1) {
                     plot_ui.span(
                         Span::new("link down", a..=b)
