@@ -86,3 +86,39 @@ fn the_sensor_panel_connects_to_the_virtual_device_and_survives_an_unplug() {
     assert!(step_until(&mut h, Duration::from_secs(5), |a| a.live_state().source.is_none()), "disconnected");
     drop(device);
 }
+
+#[test]
+fn the_record_button_records_the_session_into_a_new_folder() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recordings = dir.path().join("recordings");
+    let mut h = gui::headless(
+        gui::SIZE,
+        GuiOptions {
+            view: Some(View::Live),
+            simulate: true,
+            speed: Some(10.0),
+            recordings: Some(recordings.clone()),
+            ..Default::default()
+        },
+    );
+    assert!(step_until(&mut h, Duration::from_secs(30), |a| !a.live_state().predictions.is_empty()), "playing");
+    h.get_by_label("⏺ Record").click();
+    assert!(step_until(&mut h, Duration::from_secs(5), |a| a.live_state().recording.is_some()), "recording");
+    let dir_now = h.state().live_state().recording.clone().expect("the folder");
+    assert!(dir_now.starts_with(&recordings), "{}", dir_now.display());
+    let start = h.state().live_state().predictions.len();
+    assert!(
+        step_until(&mut h, Duration::from_secs(30), |a| a.live_state().predictions.len() >= start + 5),
+        "windows while recording"
+    );
+    assert!(step_until_shown(&mut h, Duration::from_secs(3), |h| h.query_by_label("⏺ REC").is_some()), "REC is shown");
+    h.get_by_label("⏹ Stop recording").click();
+    assert!(step_until(&mut h, Duration::from_secs(10), |a| a.live_state().recording.is_none()), "stopped");
+    let session: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir_now.join("session.json")).expect("session")).expect("json");
+    assert_eq!(session["complete"], true);
+    assert_eq!(session["labels"], true, "the simulator's labels are recorded");
+    assert!(session["predictions"].as_u64().is_some_and(|n| n >= 4), "{session}");
+    let text = std::fs::read_to_string(dir_now.join("predictions.csv")).expect("predictions");
+    assert_eq!(text.lines().count() as u64, session["predictions"].as_u64().unwrap_or(0) + 1);
+}

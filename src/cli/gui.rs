@@ -66,6 +66,10 @@ pub struct GuiArgs {
     /// ONNX Runtime shared library to load.
     #[arg(long, value_name = "LIB")]
     pub ort_lib: Option<PathBuf>,
+    /// Where the Record button puts its recordings (default: recordings/ in the app's data folder,
+    /// ~/.local/share/har-monitor/recordings on Linux).
+    #[arg(long, value_name = "DIR")]
+    pub recordings: Option<PathBuf>,
 }
 
 pub fn run(args: GuiArgs) -> anyhow::Result<()> {
@@ -110,6 +114,7 @@ pub fn run(args: GuiArgs) -> anyhow::Result<()> {
         record_seconds: args.record_seconds,
         record_after: args.record_after,
         ort_lib: args.ort_lib,
+        recordings: args.recordings,
         fresh,
     })?;
     match outcome.screenshot_error {

@@ -28,6 +28,17 @@ use crate::source::SourceSpec;
 /// How often the screen is redrawn for the live pipeline's news while the evaluation view is showing. Software
 /// rendering on two cores pays ~40–80 ms of CPU for each frame, which an evaluation job would otherwise lose.
 pub const BACKGROUND_REPAINT: Duration = Duration::from_millis(1000);
+/// The shortest time between two frames drawn for the pipeline's news (30 frames a second at most).
+pub const LIVE_FRAME_MIN: Duration = Duration::from_millis(33);
+/// The pipeline's news is drawn at most once per this many frame costs, so drawing takes at most half a core
+/// however slow the renderer (Mesa's software renderer takes ~60–100 ms a frame on two cores; a GPU 1–2 ms).
+const FRAME_COST_SHARE: f64 = 2.0;
+
+/// The time between two live frames: [`LIVE_FRAME_MIN`], or longer when frames are expensive.
+fn live_frame_interval(frame_cost_s: f64) -> Duration {
+    let paced = if frame_cost_s.is_finite() && frame_cost_s > 0.0 { frame_cost_s * FRAME_COST_SHARE } else { 0.0 };
+    LIVE_FRAME_MIN.max(Duration::from_secs_f64(paced.min(1.0)))
+}
 
 /// A file chosen in a native dialog, and what it was chosen for.
 enum Picked {
@@ -82,6 +93,13 @@ pub struct HarApp {
     /// Whether the pipeline's news is on screen (the live and drift views): the pipeline's wake-ups repaint at
     /// once then, at [`BACKGROUND_REPAINT`] otherwise.
     live_on_screen: Arc<AtomicBool>,
+    /// Milliseconds between two frames drawn for the pipeline's news (see [`live_frame_interval`]), shared with
+    /// the pipeline's wake function.
+    live_interval_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// A running average of what a frame costs (the process' CPU time per frame), seconds.
+    frame_cost: f64,
+    /// The process' CPU time at the last frame.
+    last_cpu: Option<f64>,
     live: LiveState,
     live_view: LiveView,
     /// Every error of the live pipeline in this run, oldest first (the live view's log shows them; stderr too).
@@ -107,6 +125,8 @@ pub struct HarApp {
     capture: Option<Capture>,
     /// A scripted capture (`gui --record-gif`): where, for how long, after how long; the app quits after it.
     capture_plan: Option<(PathBuf, f64, f64)>,
+    /// Where the Record button records (a new folder inside, named by the start time).
+    recordings: PathBuf,
     /// Captures being finished (encoders completing their files) report here.
     capture_done_rx: mpsc::Receiver<(PathBuf, Result<usize, String>, bool)>,
     capture_done_tx: mpsc::Sender<(PathBuf, Result<usize, String>, bool)>,
@@ -172,6 +192,9 @@ impl HarApp {
         let (capture_done_tx, capture_done_rx) = mpsc::channel();
         let mut app = HarApp {
             live_on_screen: Arc::new(AtomicBool::new(current.view != View::Evaluation)),
+            live_interval_ms: Arc::new(std::sync::atomic::AtomicU64::new(LIVE_FRAME_MIN.as_millis() as u64)),
+            frame_cost: 0.0,
+            last_cpu: None,
             remembered,
             current,
             persist: !options.fresh,
@@ -209,6 +232,7 @@ impl HarApp {
                 .map(|p| (p, options.record_seconds.max(0.1), options.record_after.max(0.0))),
             capture_done_rx,
             capture_done_tx,
+            recordings: options.recordings.clone().unwrap_or_else(recordings_dir),
         };
         match model_path {
             Some(model) => {
@@ -225,9 +249,12 @@ impl HarApp {
                 };
                 let ctx = cc.egui_ctx.clone();
                 let on_screen = Arc::clone(&app.live_on_screen);
+                let interval = Arc::clone(&app.live_interval_ms);
                 let wake = move || {
                     if on_screen.load(Ordering::Relaxed) {
-                        ctx.request_repaint();
+                        // News is drawn within one live frame interval (not at once: a 50 Hz sensor sends samples
+                        // every tick, and a frame per tick would take all the CPU a software renderer has).
+                        ctx.request_repaint_after(Duration::from_millis(interval.load(Ordering::Relaxed)));
                     } else {
                         ctx.request_repaint_after(BACKGROUND_REPAINT);
                     }
@@ -312,7 +339,7 @@ impl HarApp {
                 if self.live.recording.is_some() {
                     self.send(Command::StopRecording);
                 } else {
-                    self.send(Command::StartRecording(RecordTarget::NewUnder(recordings_dir())));
+                    self.send(Command::StartRecording(RecordTarget::NewUnder(self.recordings.clone())));
                 }
             }
             Action::ToggleGifCapture => match self.capture.is_some() {
@@ -751,8 +778,21 @@ enum FileDialog {
 }
 
 impl eframe::App for HarApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
+        // What the last frame cost: the whole process' CPU time since the frame before (a software renderer
+        // rasterises on its own threads, which eframe's per-frame time does not see), else eframe's figure.
+        let cpu_now = process_cpu_seconds();
+        let cost = match (cpu_now, self.last_cpu) {
+            (Some(now), Some(before)) => Some(now - before),
+            _ => frame.info().cpu_usage.map(f64::from),
+        };
+        self.last_cpu = cpu_now;
+        if let Some(cost) = cost.filter(|c| c.is_finite() && *c >= 0.0) {
+            self.frame_cost = if self.frame_cost == 0.0 { cost } else { 0.8 * self.frame_cost + 0.2 * cost };
+            let interval = live_frame_interval(self.frame_cost);
+            self.live_interval_ms.store(interval.as_millis() as u64, Ordering::Relaxed);
+        }
         self.drain_events();
         self.handle_input(&ctx);
         self.handle_screenshots(&ctx);
@@ -775,9 +815,9 @@ impl eframe::App for HarApp {
         // The live and drift views draw the pipeline's news as it comes; behind the evaluation view once a second
         // is enough.
         self.live_on_screen.store(self.current.view != View::Evaluation, Ordering::Relaxed);
-        // Keep the live view's clock moving smoothly while playing.
+        // Keep the live view's clock moving while playing.
         if self.live.status.playing && self.current.view == View::Live {
-            ctx.request_repaint_after(Duration::from_millis(33));
+            ctx.request_repaint_after(live_frame_interval(self.frame_cost));
         }
     }
 
@@ -786,6 +826,26 @@ impl eframe::App for HarApp {
             eframe::set_value(storage, STORAGE_KEY, &self.remembered);
         }
     }
+}
+
+/// CPU time (user + system) of the whole process so far, in seconds.
+#[cfg(unix)]
+fn process_cpu_seconds() -> Option<f64> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
+    // SAFETY: getrusage writes a whole `rusage` into the pointer it is given and reads nothing from it.
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } == 0;
+    if !ok {
+        return None;
+    }
+    // SAFETY: getrusage returned 0, so it filled the struct.
+    let usage = unsafe { usage.assume_init() };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some(seconds(usage.ru_utime) + seconds(usage.ru_stime))
+}
+
+#[cfg(not(unix))]
+fn process_cpu_seconds() -> Option<f64> {
+    None
 }
 
 /// The user's pictures folder (or home, or the working folder).
@@ -821,4 +881,18 @@ fn save_png(image: &egui::ColorImage, path: &Path) -> Result<(), String> {
     let mut file = crate::output::AtomicFile::create(path).map_err(|e| failed(e.source.to_string()))?;
     buffer.write_with_encoder(image::codecs::png::PngEncoder::new(&mut file)).map_err(|e| failed(e.to_string()))?;
     file.commit().map_err(|e| failed(e.source.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_frames_are_paced_by_what_a_frame_costs() {
+        assert_eq!(live_frame_interval(0.0), LIVE_FRAME_MIN);
+        assert_eq!(live_frame_interval(0.002), LIVE_FRAME_MIN, "a GPU: 30 frames a second");
+        assert_eq!(live_frame_interval(0.08), Duration::from_millis(160), "software rendering: half a core");
+        assert_eq!(live_frame_interval(f64::NAN), LIVE_FRAME_MIN);
+        assert_eq!(live_frame_interval(5.0), Duration::from_secs(1), "never slower than a frame a second");
+    }
 }

@@ -75,7 +75,10 @@ impl LiveView {
             let plots_h = (ui.available_height() - timeline_h - 16.0).max(160.0);
             signal_plots_ui(ui, live, settings, plots_h, width);
             ui.add_space(6.0);
-            if let Some(t) = session_timeline_ui(ui, live) {
+            // Only a source that can seek is sent there (a live device cannot go back in time).
+            if let Some(t) = session_timeline_ui(ui, live)
+                && live.source.as_ref().is_some_and(|s| s.seekable)
+            {
                 actions.push(Action::Seek(t));
             }
         });
@@ -641,7 +644,7 @@ fn session_timeline_ui(ui: &mut Ui, live: &LiveState) -> Option<f64> {
                 text += &format!("\ntrue {}", s.class.map(|c| live.class_name(c)).unwrap_or("unknown"));
             }
         }
-        text + "\nclick to seek here"
+        if live.source.as_ref().is_some_and(|s| s.seekable) { text + "\nclick to seek here" } else { text }
     };
     ui.label(RichText::new("session").small().weak());
     widgets::timeline_ui(ui, &bands, 0.0, duration, live.now, &describe)

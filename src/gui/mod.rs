@@ -43,6 +43,8 @@ pub struct GuiOptions {
     /// Seconds to wait before the capture starts.
     pub record_after: f64,
     pub ort_lib: Option<PathBuf>,
+    /// Where the Record button puts its recordings (default: `recordings/` in the app's data folder).
+    pub recordings: Option<PathBuf>,
     /// Ignore saved settings and do not save (tests, scripted screenshots).
     pub fresh: bool,
 }
