@@ -9,6 +9,7 @@ mod limits;
 mod outputs;
 mod record;
 mod score;
+mod serve;
 mod signals;
 mod simulate;
 
@@ -46,6 +47,9 @@ pub enum Command {
     Record(record::RecordArgs),
     /// A virtual sensor: the simulator streamed in the live line protocol over a pseudo-terminal.
     Device(device::DeviceArgs),
+    /// The model over HTTP: the thesis service's endpoints (/predict, /predict/batch, /api/upload, /health,
+    /// /model-info, /metrics, /openapi.json).
+    Serve(serve::ServeArgs),
 }
 
 /// Options shared by the commands that read a model.
@@ -98,6 +102,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Simulate(args)) => simulate::run(args),
         Some(Command::Record(args)) => record::run(args),
         Some(Command::Device(args)) => device::run(args),
+        Some(Command::Serve(args)) => serve::run(args),
     }
 }
 

@@ -133,7 +133,8 @@ impl DriftMonitor {
             layout: baseline.sensor_layout(),
             baseline_samples,
             config,
-            recent: VecDeque::with_capacity(config.chunk_windows),
+            // Grows as windows come: a chunk as large as a whole file (the service's uploads) allocates nothing up front.
+            recent: VecDeque::with_capacity(config.chunk_windows.min(1024)),
             open: 0,
             pushed: 0,
             closed: Vec::new(),

@@ -1,0 +1,337 @@
+//! The service's Prometheus metrics, in the text exposition format (0.0.4), under the thesis service's names so its
+//! Grafana dashboard and alert rules work unchanged (see docs/FORMATS.md §8 for each metric and what it counts).
+//!
+//! Hand-written rather than through a metrics crate: the names, the label sets and the units are a compatibility
+//! contract (`har_api_requests_total` without labels, `har_inference_latency_ms` in milliseconds next to
+//! `har_inference_latency_seconds`, a label-free `har_drift_detected`), and the format must pass `promtool check
+//! metrics` as it is. Every value is an atomic or sits behind a short lock; rendering takes a snapshot.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A monotonically increasing count.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    pub fn inc_by(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A value that goes up and down (stored as the bits of an f64).
+#[derive(Debug, Default)]
+pub struct Gauge(AtomicU64);
+
+impl Gauge {
+    pub fn set(&self, v: f64) {
+        self.0.store(v.to_bits(), Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::Relaxed))
+    }
+}
+
+/// A histogram with fixed upper bounds (cumulative counts are computed when rendering).
+#[derive(Debug)]
+pub struct Histogram {
+    bounds: Vec<f64>,
+    counts: Vec<AtomicU64>,
+    /// Sum of observations, as f64 bits (updated with a compare-and-swap loop).
+    sum: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Histogram {
+    pub fn new(bounds: &[f64]) -> Histogram {
+        Histogram {
+            bounds: bounds.to_vec(),
+            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum: AtomicU64::new(0f64.to_bits()),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    pub fn observe(&self, v: f64) {
+        if !v.is_finite() {
+            return;
+        }
+        let i = self.bounds.iter().position(|&b| v <= b).unwrap_or(self.bounds.len());
+        if let Some(c) = self.counts.get(i) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        let _ = self
+            .sum
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| Some((f64::from_bits(bits) + v).to_bits()));
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
+/// Values of one metric by label value (a single label).
+#[derive(Debug, Default)]
+pub struct Family<V> {
+    values: Mutex<BTreeMap<Vec<(String, String)>, V>>,
+}
+
+impl<V: Default> Family<V> {
+    /// Runs `f` on the value for these labels (created at its default the first time).
+    pub fn with(&self, labels: &[(&str, &str)], f: impl FnOnce(&mut V)) {
+        let key: Vec<(String, String)> = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut values = self.values.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(values.entry(key).or_default());
+    }
+
+    fn snapshot<T>(&self, read: impl Fn(&V) -> T) -> Vec<(Vec<(String, String)>, T)> {
+        let values = self.values.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        values.iter().map(|(k, v)| (k.clone(), read(v))).collect()
+    }
+
+    /// Forgets every label set (a new upload replaces the per-feature gauges).
+    pub fn clear(&self) {
+        self.values.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+    }
+}
+
+/// Buckets of `har_inference_latency_seconds` (the thesis' `prometheus_metrics.py`).
+pub const LATENCY_SECONDS_BUCKETS: [f64; 7] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+/// Buckets of `har_inference_latency_ms` (the thesis' `src/api/app.py`).
+pub const LATENCY_MS_BUCKETS: [f64; 9] = [10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0];
+/// Buckets of `har_confidence_histogram`.
+pub const CONFIDENCE_BUCKETS: [f64; 7] = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99];
+
+/// Every metric the service exports.
+#[derive(Debug)]
+pub struct Metrics {
+    pub api_requests: Counter,
+    pub predictions: Family<f64>,
+    pub samples_processed: Counter,
+    pub latency_seconds: Histogram,
+    pub latency_ms: Histogram,
+    pub confidence_histogram: Histogram,
+    pub confidence_mean: Gauge,
+    pub entropy_mean: Gauge,
+    pub flip_rate: Gauge,
+    pub drift_detected: Gauge,
+    pub drift_psi: Family<f64>,
+    pub drift_ks: Family<f64>,
+    /// Our own sensor checks of the last upload: the measurement and whether it fired.
+    pub input_check_value: Family<f64>,
+    pub input_check_fired: Family<f64>,
+    pub request_errors: Family<f64>,
+    /// Filled at scrape time: age of the baseline file in days (-1 when missing).
+    pub baseline_age_days: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            api_requests: Counter::default(),
+            predictions: Family::default(),
+            samples_processed: Counter::default(),
+            latency_seconds: Histogram::new(&LATENCY_SECONDS_BUCKETS),
+            latency_ms: Histogram::new(&LATENCY_MS_BUCKETS),
+            confidence_histogram: Histogram::new(&CONFIDENCE_BUCKETS),
+            confidence_mean: Gauge::default(),
+            entropy_mean: Gauge::default(),
+            flip_rate: Gauge::default(),
+            drift_detected: Gauge::default(),
+            drift_psi: Family::default(),
+            drift_ks: Family::default(),
+            input_check_value: Family::default(),
+            input_check_fired: Family::default(),
+            request_errors: Family::default(),
+            baseline_age_days: Gauge::default(),
+        }
+    }
+}
+
+/// A number as Prometheus writes it.
+fn number(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// `{a="x",b="y"}` with the values escaped (backslash, quote, newline).
+fn labels(pairs: &[(String, String)]) -> String {
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let inner: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")))
+        .collect();
+    format!("{{{}}}", inner.join(","))
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn histogram(out: &mut String, name: &str, help: &str, h: &Histogram) {
+    header(out, name, "histogram", help);
+    let mut cumulative = 0u64;
+    for (i, bound) in h.bounds.iter().enumerate() {
+        cumulative += h.counts.get(i).map_or(0, |c| c.load(Ordering::Relaxed));
+        let _ = writeln!(out, "{name}_bucket{{le=\"{}\"}} {cumulative}", number(*bound));
+    }
+    cumulative += h.counts.last().map_or(0, |c| c.load(Ordering::Relaxed));
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
+    let _ = writeln!(out, "{name}_sum {}", number(f64::from_bits(h.sum.load(Ordering::Relaxed))));
+    let _ = writeln!(out, "{name}_count {cumulative}");
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str, f: &Family<f64>) {
+    let values = f.snapshot(|v| *v);
+    if values.is_empty() {
+        return;
+    }
+    header(out, name, kind, help);
+    for (l, v) in values {
+        let _ = writeln!(out, "{name}{} {}", labels(&l), number(v));
+    }
+}
+
+impl Metrics {
+    /// The exposition text (`text/plain; version=0.0.4`).
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        header(
+            &mut out,
+            "har_api_requests_total",
+            "counter",
+            "Total inference requests answered successfully (/predict, /predict/batch, /api/upload)",
+        );
+        let _ = writeln!(out, "har_api_requests_total {}", self.api_requests.get());
+        family(
+            &mut out,
+            "har_predictions_total",
+            "counter",
+            "Total number of predictions made, by predicted class (activity_class = class index, activity = name)",
+            &self.predictions,
+        );
+        header(&mut out, "har_samples_processed_total", "counter", "Total windows classified");
+        let _ = writeln!(out, "har_samples_processed_total {}", self.samples_processed.get());
+        histogram(
+            &mut out,
+            "har_inference_latency_seconds",
+            "Model time per inference request in seconds",
+            &self.latency_seconds,
+        );
+        histogram(
+            &mut out,
+            "har_inference_latency_ms",
+            "End-to-end inference request latency in milliseconds",
+            &self.latency_ms,
+        );
+        histogram(
+            &mut out,
+            "har_confidence_histogram",
+            "Distribution of prediction confidences",
+            &self.confidence_histogram,
+        );
+        for (name, help, gauge) in [
+            ("har_confidence_mean", "Mean prediction confidence of the last batch", &self.confidence_mean),
+            ("har_entropy_mean", "Mean normalised prediction entropy of the last batch (0 to 1)", &self.entropy_mean),
+            (
+                "har_flip_rate",
+                "Activity transition rate (flip rate) of the last sequence of windows, a fraction",
+                &self.flip_rate,
+            ),
+            (
+                "har_drift_detected",
+                "1 if the last upload's input drift check (layer 3) raised a warning, else 0",
+                &self.drift_detected,
+            ),
+            (
+                "har_baseline_age_days",
+                "Age of the drift baseline file in days (-1 = file missing)",
+                &self.baseline_age_days,
+            ),
+        ] {
+            header(&mut out, name, "gauge", help);
+            let _ = writeln!(out, "{name} {}", number(gauge.get()));
+        }
+        family(
+            &mut out,
+            "har_drift_psi",
+            "gauge",
+            "Population Stability Index of each channel in the last upload against the baseline",
+            &self.drift_psi,
+        );
+        family(
+            &mut out,
+            "har_drift_ks_stat",
+            "gauge",
+            "Kolmogorov-Smirnov statistic of each channel in the last upload against the baseline",
+            &self.drift_ks,
+        );
+        family(
+            &mut out,
+            "har_input_check_value",
+            "gauge",
+            "Measurement of each sensor check (rotation in degrees, gain and noise as ratios, gyro offset in the card's unit) in the last upload",
+            &self.input_check_value,
+        );
+        family(
+            &mut out,
+            "har_input_check_fired",
+            "gauge",
+            "1 when the sensor check fired in the last upload, else 0",
+            &self.input_check_fired,
+        );
+        family(
+            &mut out,
+            "har_request_errors_total",
+            "counter",
+            "Requests answered with an error, by endpoint and status code",
+            &self.request_errors,
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_are_cumulative_and_counters_keep_their_names() {
+        let m = Metrics::default();
+        m.api_requests.inc_by(2);
+        m.latency_ms.observe(12.0);
+        m.latency_ms.observe(7000.0);
+        m.predictions.with(&[("activity_class", "4"), ("activity", "hand_tapping")], |v| *v += 3.0);
+        let text = m.render();
+        assert!(text.contains("har_api_requests_total 2\n"), "{text}");
+        assert!(text.contains("har_inference_latency_ms_bucket{le=\"10\"} 0\n"));
+        assert!(text.contains("har_inference_latency_ms_bucket{le=\"25\"} 1\n"));
+        assert!(text.contains("har_inference_latency_ms_bucket{le=\"+Inf\"} 2\n"));
+        assert!(text.contains("har_inference_latency_ms_sum 7012\n"));
+        assert!(text.contains("har_predictions_total{activity_class=\"4\",activity=\"hand_tapping\"} 3\n"));
+        assert!(!text.contains("har_drift_psi"), "no per-feature gauge before an upload gave one");
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(labels(&[("a".into(), "x\"y\\z".into())]), "{a=\"x\\\"y\\\\z\"}");
+    }
+}
