@@ -2,7 +2,6 @@
 //! validate on the async runtime (cheap), and run the model and the CSV scoring on the engine pool's blocking
 //! threads. Every failure is a JSON error `{"detail": ...}` with a 4xx status naming the field or the line.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -182,9 +181,7 @@ fn observe(state: &ServeState, probabilities: &[f32], model_s: f64, started: Ins
         let id_text = id.to_string();
         m.predictions.with(&[("activity_class", &id_text), ("activity", name)], |v| *v += 1.0);
         m.confidence_histogram.observe(f64::from(c));
-        // Normalised entropy: -Σ p ln p / ln k, with p clipped to [1e-9, 1] as the thesis service does.
-        let h: f64 = p.iter().map(|&x| f64::from(x).clamp(1e-9, 1.0)).map(|x| -x * x.ln()).sum();
-        entropy += if k > 1 { h / (k as f64).ln() } else { 0.0 };
+        entropy += crate::session::metrics::normalised_entropy(p);
     }
     let n = confidences.len();
     if n == 0 {
@@ -539,11 +536,6 @@ pub async fn model_info(State(state): State<Arc<ServeState>>) -> Response {
 
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<Arc<ServeState>>) -> Response {
-    let age = match std::fs::metadata(&state.baseline_path).and_then(|m| m.modified()) {
-        Ok(modified) => modified.elapsed().map_or(0.0, |d| d.as_secs_f64() / 86_400.0),
-        Err(_) => -1.0,
-    };
-    state.metrics.baseline_age_days.set(age);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
 }
 
@@ -555,9 +547,4 @@ pub async fn openapi(State(state): State<Arc<ServeState>>) -> Response {
 /// Anything else.
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "Not Found")
-}
-
-/// Where a model's baseline would be (for the age gauge).
-pub fn baseline_path(model: &std::path::Path, card: &crate::model::ModelCard) -> PathBuf {
-    crate::monitor::Baseline::path_for_model(model, card)
 }

@@ -7,7 +7,6 @@
 //! never stall the runtime.
 
 pub mod api;
-pub mod metrics;
 mod monitoring;
 mod openapi;
 pub mod pool;
@@ -49,7 +48,7 @@ pub struct ServeState {
     pub pool: Arc<pool::EnginePool>,
     pub baseline: Option<Arc<Baseline>>,
     pub baseline_path: PathBuf,
-    pub metrics: metrics::Metrics,
+    pub metrics: crate::session::metrics::Metrics,
     pub started: Instant,
     pub loaded_at: String,
     pub runtime_version: String,
@@ -94,13 +93,15 @@ impl ServeState {
         let baseline_path = Baseline::path_for_model(&config.model, &card);
         let baseline =
             Baseline::load(&baseline_path).ok().filter(|b| b.check_card(&card, &baseline_path).is_ok()).map(Arc::new);
+        let metrics = crate::session::metrics::Metrics::default();
+        *metrics.baseline_file.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(baseline_path.clone());
         Ok(ServeState {
             card,
             model_path: config.model.clone(),
             pool: Arc::new(pool),
             baseline,
             baseline_path,
-            metrics: metrics::Metrics::default(),
+            metrics,
             started: Instant::now(),
             loaded_at: api::iso_now(),
             runtime_version,

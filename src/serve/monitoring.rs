@@ -59,11 +59,11 @@ pub fn layers(state: &ServeState, predicted: &[usize], confidences: &[f64], drif
 /// Layer 3 from the drift monitor's report on all of the upload's windows.
 fn layer3(state: &ServeState, drift: Option<&ChunkReport>) -> Value {
     let m = &state.metrics;
-    m.drift_psi.clear();
-    m.drift_ks.clear();
-    m.input_check_value.clear();
-    m.input_check_fired.clear();
     let (Some(baseline), Some(chunk)) = (state.baseline.as_ref(), drift) else {
+        m.drift_psi.clear();
+        m.drift_ks.clear();
+        m.input_check_value.clear();
+        m.input_check_fired.clear();
         m.drift_detected.set(0.0);
         let reason = if state.baseline.is_none() {
             "no drift baseline for this model (har-monitor baseline builds one)"
@@ -80,9 +80,8 @@ fn layer3(state: &ServeState, drift: Option<&ChunkReport>) -> Value {
         let z = (c.mean - b.mean).abs() / std;
         max_drift = max_drift.max(z);
         channel_drift.insert(format!("channel_{i}"), json!(round(z, 4)));
-        m.drift_psi.with(&[("feature", &c.channel)], |v| *v = c.psi);
-        m.drift_ks.with(&[("feature", &c.channel)], |v| *v = c.ks_statistic);
     }
+    m.set_drift(chunk, crate::monitor::DriftConfig::default().min_verdict_windows);
     let mut checks = Vec::new();
     for check in &chunk.evidence.checks {
         let name =
@@ -92,13 +91,9 @@ fn layer3(state: &ServeState, drift: Option<&ChunkReport>) -> Value {
                 checks.push(json!({"check": name, "state": "not_checked", "reason": reason}))
             }
             CheckOutcome::Ok { value, limit, .. } => {
-                m.input_check_value.with(&[("check", &name)], |v| *v = *value);
-                m.input_check_fired.with(&[("check", &name)], |v| *v = 0.0);
                 checks.push(json!({"check": name, "state": "ok", "value": value, "limit": limit}));
             }
             CheckOutcome::Drift { value, limit, explanation, .. } => {
-                m.input_check_value.with(&[("check", &name)], |v| *v = *value);
-                m.input_check_fired.with(&[("check", &name)], |v| *v = 1.0);
                 checks.push(json!({"check": name, "state": "drift", "value": value, "limit": limit, "explanation": explanation}));
             }
         }
@@ -111,7 +106,6 @@ fn layer3(state: &ServeState, drift: Option<&ChunkReport>) -> Value {
     } else {
         "PASS"
     };
-    m.drift_detected.set(if status == "WARNING" { 1.0 } else { 0.0 });
     let mut out = json!({
         "status": status,
         "channel_drift": channel_drift,

@@ -5,4 +5,5 @@
 pub mod drift;
 pub mod evaluation;
 pub mod live;
+pub mod metrics;
 pub mod sensor;

@@ -1,5 +1,7 @@
-//! The service's Prometheus metrics, in the text exposition format (0.0.4), under the thesis service's names so its
-//! Grafana dashboard and alert rules work unchanged (see docs/FORMATS.md §8 for each metric and what it counts).
+//! Prometheus metrics, in the text exposition format (0.0.4), under the thesis service's names so its Grafana
+//! dashboard and alert rules work unchanged (docs/FORMATS.md §8 says what each counts). `serve` fills them from the
+//! requests it answers; [`LiveMetrics`] fills them from a live session's pipeline events (the app's and `record`'s
+//! `--metrics-addr`).
 //!
 //! Hand-written rather than through a metrics crate: the names, the label sets and the units are a compatibility
 //! contract (`har_api_requests_total` without labels, `har_inference_latency_ms` in milliseconds next to
@@ -129,8 +131,13 @@ pub struct Metrics {
     pub input_check_value: Family<f64>,
     pub input_check_fired: Family<f64>,
     pub request_errors: Family<f64>,
-    /// Filled at scrape time: age of the baseline file in days (-1 when missing).
+    /// Filled at scrape time from `baseline_file`: its age in days (-1 when missing).
     pub baseline_age_days: Gauge,
+    /// The drift baseline whose age `har_baseline_age_days` reports.
+    pub baseline_file: Mutex<Option<std::path::PathBuf>>,
+    /// The request metrics (`har_api_requests_total`, `har_inference_latency_ms`, `har_request_errors_total`) are
+    /// rendered: a service has requests, a live session does not.
+    pub serves_requests: bool,
 }
 
 impl Default for Metrics {
@@ -152,6 +159,8 @@ impl Default for Metrics {
             input_check_fired: Family::default(),
             request_errors: Family::default(),
             baseline_age_days: Gauge::default(),
+            baseline_file: Mutex::new(None),
+            serves_requests: true,
         }
     }
 }
@@ -211,16 +220,58 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str, f: &Family<f64>)
 }
 
 impl Metrics {
+    /// The metrics of a live session (no request metrics).
+    pub fn for_live_session() -> Metrics {
+        Metrics { serves_requests: false, ..Metrics::default() }
+    }
+
+    /// Sets the drift gauges from a drift report over recent windows: the verdict (only when the report has
+    /// enough windows for one), each channel's PSI and KS statistic, each sensor check's measurement.
+    pub fn set_drift(&self, chunk: &crate::monitor::ChunkReport, min_verdict_windows: usize) {
+        use crate::monitor::CheckOutcome;
+        self.drift_psi.clear();
+        self.drift_ks.clear();
+        self.input_check_value.clear();
+        self.input_check_fired.clear();
+        for c in &chunk.channels {
+            self.drift_psi.with(&[("feature", &c.channel)], |v| *v = c.psi);
+            self.drift_ks.with(&[("feature", &c.channel)], |v| *v = c.ks_statistic);
+        }
+        for check in &chunk.evidence.checks {
+            let name =
+                serde_json::to_value(check.check).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            let (value, fired) = match &check.outcome {
+                CheckOutcome::NotChecked { .. } => continue,
+                CheckOutcome::Ok { value, .. } => (*value, 0.0),
+                CheckOutcome::Drift { value, .. } => (*value, 1.0),
+            };
+            self.input_check_value.with(&[("check", &name)], |v| *v = value);
+            self.input_check_fired.with(&[("check", &name)], |v| *v = fired);
+        }
+        let verdict = chunk.windows >= min_verdict_windows;
+        self.drift_detected.set(if verdict && chunk.input_drift { 1.0 } else { 0.0 });
+    }
+
     /// The exposition text (`text/plain; version=0.0.4`).
     pub fn render(&self) -> String {
+        let file = self.baseline_file.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        if let Some(path) = file {
+            let age = match std::fs::metadata(&path).and_then(|m| m.modified()) {
+                Ok(modified) => modified.elapsed().map_or(0.0, |d| d.as_secs_f64() / 86_400.0),
+                Err(_) => -1.0,
+            };
+            self.baseline_age_days.set(age);
+        }
         let mut out = String::with_capacity(4096);
-        header(
-            &mut out,
-            "har_api_requests_total",
-            "counter",
-            "Total inference requests answered successfully (/predict, /predict/batch, /api/upload)",
-        );
-        let _ = writeln!(out, "har_api_requests_total {}", self.api_requests.get());
+        if self.serves_requests {
+            header(
+                &mut out,
+                "har_api_requests_total",
+                "counter",
+                "Total inference requests answered successfully (/predict, /predict/batch, /api/upload)",
+            );
+            let _ = writeln!(out, "har_api_requests_total {}", self.api_requests.get());
+        }
         family(
             &mut out,
             "har_predictions_total",
@@ -236,12 +287,14 @@ impl Metrics {
             "Model time per inference request in seconds",
             &self.latency_seconds,
         );
-        histogram(
-            &mut out,
-            "har_inference_latency_ms",
-            "End-to-end inference request latency in milliseconds",
-            &self.latency_ms,
-        );
+        if self.serves_requests {
+            histogram(
+                &mut out,
+                "har_inference_latency_ms",
+                "End-to-end inference request latency in milliseconds",
+                &self.latency_ms,
+            );
+        }
         histogram(
             &mut out,
             "har_confidence_histogram",
@@ -307,6 +360,107 @@ impl Metrics {
         );
         out
     }
+}
+
+/// Predictions the rolling confidence, entropy and flip-rate gauges of a live session average over.
+pub const ROLLING_WINDOWS: usize = 50;
+
+/// A live session's metrics, kept from the pipeline's events (the same events the app's views draw).
+pub struct LiveMetrics {
+    pub metrics: std::sync::Arc<Metrics>,
+    classes: Vec<String>,
+    /// The last [`ROLLING_WINDOWS`] predictions: class, confidence, normalised entropy.
+    recent: std::collections::VecDeque<(usize, f64, f64)>,
+}
+
+impl Default for LiveMetrics {
+    fn default() -> Self {
+        LiveMetrics {
+            metrics: std::sync::Arc::new(Metrics::for_live_session()),
+            classes: Vec::new(),
+            recent: std::collections::VecDeque::new(),
+        }
+    }
+}
+
+/// `-Σ p ln p / ln k` with p clipped to [1e-9, 1] (the thesis service's normalised entropy).
+pub fn normalised_entropy(p: &[f32]) -> f64 {
+    let k = p.len();
+    if k < 2 {
+        return 0.0;
+    }
+    let h: f64 = p.iter().map(|&x| f64::from(x).clamp(1e-9, 1.0)).map(|x| -x * x.ln()).sum();
+    h / (k as f64).ln()
+}
+
+impl LiveMetrics {
+    /// Takes one pipeline event.
+    pub fn apply(&mut self, event: &crate::pipeline::Event) {
+        use crate::pipeline::{DriftStatus, Event};
+        let m = &self.metrics;
+        match event {
+            Event::ModelLoaded(model) => {
+                self.classes = model.card.classes.clone();
+                self.recent.clear();
+            }
+            Event::SourceOpened { .. } | Event::Seeked { .. } | Event::SourceClosed => self.recent.clear(),
+            Event::Prediction(p) => {
+                let name = self.classes.get(p.predicted).map_or("", String::as_str);
+                let id = p.predicted.to_string();
+                m.predictions.with(&[("activity_class", &id), ("activity", name)], |v| *v += 1.0);
+                m.samples_processed.inc_by(1);
+                m.latency_seconds.observe(p.latency.as_secs_f64());
+                m.confidence_histogram.observe(f64::from(p.confidence));
+                if self.recent.len() == ROLLING_WINDOWS {
+                    self.recent.pop_front();
+                }
+                self.recent.push_back((p.predicted, f64::from(p.confidence), normalised_entropy(&p.probabilities)));
+                let n = self.recent.len() as f64;
+                m.confidence_mean.set(self.recent.iter().map(|r| r.1).sum::<f64>() / n);
+                m.entropy_mean.set(self.recent.iter().map(|r| r.2).sum::<f64>() / n);
+                let flips = self.recent.iter().zip(self.recent.iter().skip(1)).filter(|(a, b)| a.0 != b.0).count();
+                m.flip_rate.set(if self.recent.len() > 1 { flips as f64 / (n - 1.0) } else { 0.0 });
+            }
+            Event::DriftStatus(status) => {
+                let path = match status {
+                    DriftStatus::Missing { expected } => expected.clone(),
+                    DriftStatus::Unusable { path, .. } | DriftStatus::Loaded { path, .. } => path.clone(),
+                };
+                *m.baseline_file.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(path);
+            }
+            Event::DriftChunk(chunk) | Event::DriftRolling(chunk) => {
+                m.set_drift(chunk, crate::monitor::DriftConfig::default().min_verdict_windows);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Serves `GET /metrics` (and `/health`) for a live session on its own thread; returns the bound address (port 0
+/// picks a free one). The thread ends with the process.
+pub fn spawn_exporter(
+    addr: std::net::SocketAddr,
+    metrics: std::sync::Arc<Metrics>,
+) -> std::io::Result<std::net::SocketAddr> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    let bound = listener.local_addr()?;
+    std::thread::Builder::new().name("har-metrics".into()).spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        runtime.block_on(async move {
+            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+            let render = move || {
+                let text = metrics.render();
+                async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text) }
+            };
+            let app = axum::Router::new().route("/metrics", axum::routing::get(render)).route(
+                "/health",
+                axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "healthy"})) }),
+            );
+            let _ = axum::serve(listener, app).await;
+        });
+    })?;
+    Ok(bound)
 }
 
 #[cfg(test)]
