@@ -126,3 +126,43 @@ fn the_record_button_records_the_session_into_a_new_folder() {
     let text = std::fs::read_to_string(dir_now.join("predictions.csv")).expect("predictions");
     assert_eq!(text.lines().count() as u64, session["predictions"].as_u64().unwrap_or(0) + 1);
 }
+
+#[test]
+fn the_app_serves_its_live_session_as_prometheus_metrics() {
+    let mut h = gui::headless(
+        gui::SIZE,
+        GuiOptions {
+            view: Some(View::Live),
+            simulate: true,
+            speed: Some(10.0),
+            metrics_addr: Some("127.0.0.1:0".parse().expect("an address")),
+            ..Default::default()
+        },
+    );
+    assert!(step_until(&mut h, Duration::from_secs(30), |a| a.live_state().predictions.len() >= 6), "playing");
+    let addr = h.state().metrics_addr().expect("listening");
+    let seen = h.state().live_state().predictions.len();
+    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(10))).build().into();
+    let text = agent
+        .get(&format!("http://{addr}/metrics"))
+        .call()
+        .expect("the exporter answers")
+        .into_body()
+        .read_to_string()
+        .expect("text");
+    let counted: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("har_predictions_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    // The app drains events each frame: what the metrics counted is what the live view got.
+    assert!(counted as usize >= seen, "{counted} counted, {seen} seen:\n{text}");
+    let value = |name: &str| {
+        text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))?.parse::<f64>().ok()).unwrap_or(f64::NAN)
+    };
+    assert!((0.0..=1.0).contains(&value("har_confidence_mean")), "{text}");
+    assert!((0.0..=1.0).contains(&value("har_entropy_mean")), "{text}");
+    assert!((0.0..=1.0).contains(&value("har_flip_rate")), "{text}");
+    assert_eq!(value("har_samples_processed_total"), counted);
+    assert!(!text.contains("har_api_requests_total"), "a live session answers no requests");
+}

@@ -66,6 +66,9 @@ pub struct GuiArgs {
     /// ONNX Runtime shared library to load.
     #[arg(long, value_name = "LIB")]
     pub ort_lib: Option<PathBuf>,
+    /// Serve the live session's Prometheus metrics (the service's names) on this address, e.g. 127.0.0.1:9108.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// Where the Record button puts its recordings (default: recordings/ in the app's data folder,
     /// ~/.local/share/har-monitor/recordings on Linux).
     #[arg(long, value_name = "DIR")]
@@ -115,6 +118,7 @@ pub fn run(args: GuiArgs) -> anyhow::Result<()> {
         record_after: args.record_after,
         ort_lib: args.ort_lib,
         recordings: args.recordings,
+        metrics_addr: args.metrics_addr,
         fresh,
     })?;
     match outcome.screenshot_error {

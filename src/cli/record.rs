@@ -51,6 +51,9 @@ pub struct RecordArgs {
     /// Force the live sensor's accelerometer unit instead of detecting it.
     #[arg(long, value_name = "m/s2|g|milli-g")]
     pub accel_unit: Option<String>,
+    /// Serve the session's Prometheus metrics (the service's names) on this address, e.g. 127.0.0.1:9108.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// Print only alerts, link changes and the summary, not every prediction.
     #[arg(long)]
     pub quiet: bool,
@@ -92,6 +95,16 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
         record: Some(RecordTarget::Dir(args.out.clone())),
     };
     let stop = super::signals::install()?;
+    let mut live_metrics = match args.metrics_addr {
+        None => None,
+        Some(addr) => {
+            let live = har_monitor::session::metrics::LiveMetrics::default();
+            let bound = har_monitor::session::metrics::spawn_exporter(addr, std::sync::Arc::clone(&live.metrics))
+                .map_err(|e| InputError(format!("--metrics-addr {addr}: cannot listen: {e}")))?;
+            println!("metrics on http://{bound}/metrics");
+            Some(live)
+        }
+    };
     let pipeline = PipelineHandle::spawn(config, Box::new(|| {}))?;
     let started = Instant::now();
     let mut classes: Vec<String> = Vec::new();
@@ -107,6 +120,9 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
             break;
         }
         let Some(event) = pipeline.recv_timeout(Duration::from_millis(100)) else { continue };
+        if let Some(m) = live_metrics.as_mut() {
+            m.apply(&event);
+        }
         match event {
             Event::ModelLoaded(m) => classes = m.card.classes.clone(),
             Event::Recording(RecordingEvent::Started { dir }) => {

@@ -127,6 +127,9 @@ pub struct HarApp {
     capture_plan: Option<(PathBuf, f64, f64)>,
     /// Where the Record button records (a new folder inside, named by the start time).
     recordings: PathBuf,
+    /// The live session's metrics, when `--metrics-addr` serves them, and where.
+    live_metrics: Option<crate::session::metrics::LiveMetrics>,
+    metrics_addr: Option<std::net::SocketAddr>,
     /// Captures being finished (encoders completing their files) report here.
     capture_done_rx: mpsc::Receiver<(PathBuf, Result<usize, String>, bool)>,
     capture_done_tx: mpsc::Sender<(PathBuf, Result<usize, String>, bool)>,
@@ -233,7 +236,20 @@ impl HarApp {
             capture_done_rx,
             capture_done_tx,
             recordings: options.recordings.clone().unwrap_or_else(recordings_dir),
+            live_metrics: None,
+            metrics_addr: None,
         };
+        if let Some(addr) = options.metrics_addr {
+            let live = crate::session::metrics::LiveMetrics::default();
+            match crate::session::metrics::spawn_exporter(addr, std::sync::Arc::clone(&live.metrics)) {
+                Ok(bound) => {
+                    eprintln!("metrics on http://{bound}/metrics");
+                    app.metrics_addr = Some(bound);
+                    app.live_metrics = Some(live);
+                }
+                Err(e) => app.live_error(format!("--metrics-addr {addr}: cannot listen: {e}")),
+            }
+        }
         match model_path {
             Some(model) => {
                 let config = PipelineConfig {
@@ -275,6 +291,11 @@ impl HarApp {
     /// What the live view currently knows (for tests and the frame-time benchmark).
     pub fn live_state(&self) -> &LiveState {
         &self.live
+    }
+
+    /// Where the live session's metrics are served (`--metrics-addr`), once listening.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_addr
     }
 
     /// What the drift view currently knows (for tests).
@@ -489,6 +510,9 @@ impl HarApp {
         let Some(pipeline) = &self.pipeline else { return };
         let events: Vec<_> = pipeline.drain().collect();
         for event in events {
+            if let Some(m) = self.live_metrics.as_mut() {
+                m.apply(&event);
+            }
             match event {
                 Event::Error(message) => self.live_error(message),
                 event => {

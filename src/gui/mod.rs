@@ -43,6 +43,8 @@ pub struct GuiOptions {
     /// Seconds to wait before the capture starts.
     pub record_after: f64,
     pub ort_lib: Option<PathBuf>,
+    /// Serve the live session's Prometheus metrics on this address (`/metrics`; port 0 picks a free one).
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// Where the Record button puts its recordings (default: `recordings/` in the app's data folder).
     pub recordings: Option<PathBuf>,
     /// Ignore saved settings and do not save (tests, scripted screenshots).

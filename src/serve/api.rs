@@ -310,7 +310,7 @@ async fn score_csv(state: &Arc<ServeState>, path: tempfile::TempPath, name: Stri
     let spooled = path.to_string_lossy().into_owned();
     let result = state
         .pool
-        .run(move |engine| -> Result<Scored, BatchError> {
+        .run_all(move |engines| -> Result<Scored, BatchError> {
             let scorer = open_scoring(&card, &path, &BatchOptions::default())?;
             let report = scorer.load_report().clone();
             let mut monitor = match &baseline {
@@ -324,7 +324,7 @@ async fn score_csv(state: &Arc<ServeState>, path: tempfile::TempPath, name: Stri
                 None => None,
             };
             let mut predictions = Vec::new();
-            let summary = scorer.run(engine, &mut |w| {
+            let summary = scorer.run_on(engines, &mut |w| {
                 if let Some(m) = monitor.as_mut() {
                     m.push(w.observation()).map_err(|e| BatchError::Output(e.to_string()))?;
                 }

@@ -7,9 +7,11 @@ use tokio::sync::Semaphore;
 
 use crate::model::{Engine, EngineOptions, ModelError};
 
-/// Sessions of one model.
+/// Sessions of one model. A window request borrows one session; a file borrows all of them at once (its batches
+/// go to the sessions in turn, as `predict` runs them), waiting its turn like any request (the semaphore is fair).
 pub struct EnginePool {
-    engines: Vec<Mutex<Engine>>,
+    /// `None` only while a file job has taken every session out.
+    engines: Vec<Mutex<Option<Engine>>>,
     free: Arc<Semaphore>,
 }
 
@@ -20,6 +22,8 @@ pub enum PoolError {
     Closed,
     #[error("a model session failed: {0}")]
     Join(String),
+    #[error("no model session was free")]
+    Busy,
 }
 
 impl EnginePool {
@@ -28,7 +32,7 @@ impl EnginePool {
         let options = EngineOptions { intra_threads: 1, ..options.clone() };
         let mut engines = Vec::with_capacity(n.max(1));
         for _ in 0..n.max(1) {
-            engines.push(Mutex::new(Engine::load(path, &options)?));
+            engines.push(Mutex::new(Some(Engine::load(path, &options)?)));
         }
         let free = Arc::new(Semaphore::new(engines.len()));
         Ok(EnginePool { engines, free })
@@ -36,7 +40,10 @@ impl EnginePool {
 
     /// The ONNX Runtime version the sessions run on.
     pub fn runtime_version(&self) -> String {
-        self.engines.first().and_then(|m| m.lock().ok().map(|e| e.runtime().version.clone())).unwrap_or_default()
+        self.engines
+            .first()
+            .and_then(|m| m.lock().ok().and_then(|e| e.as_ref().map(|e| e.runtime().version.clone())))
+            .unwrap_or_default()
     }
 
     /// Number of sessions.
@@ -58,16 +65,47 @@ impl EnginePool {
         let pool = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            // The permit guarantees a session is free; find it without waiting on a busy one.
-            let engine = pool.engines.iter().find_map(|m| m.try_lock().ok());
-            match engine {
-                Some(mut engine) => f(&mut engine),
-                None => {
-                    // Unreachable while permits match sessions; wait on the first rather than fail.
-                    let mut engine = pool.engines[0].lock().unwrap_or_else(PoisonError::into_inner);
-                    f(&mut engine)
+            // The permit guarantees a session is free; take the first one that is.
+            for m in &pool.engines {
+                if let Ok(mut guard) = m.try_lock()
+                    && let Some(engine) = guard.as_mut()
+                {
+                    return Ok(f(engine));
                 }
             }
+            Err(PoolError::Busy)
+        })
+        .await
+        .map_err(|e| PoolError::Join(e.to_string()))?
+    }
+
+    /// Runs `f` with every session (a whole file: its batches spread over them) on a blocking thread.
+    pub async fn run_all<R, F>(self: &Arc<Self>, f: F) -> Result<R, PoolError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut [Engine]) -> R + Send + 'static,
+    {
+        let n = u32::try_from(self.engines.len()).map_err(|_| PoolError::Busy)?;
+        let permits = Arc::clone(&self.free).acquire_many_owned(n).await.map_err(|_| PoolError::Closed)?;
+        let pool = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let _permits = permits;
+            let mut taken: Vec<Engine> = Vec::with_capacity(pool.engines.len());
+            for m in &pool.engines {
+                if let Some(engine) = m.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                    taken.push(engine);
+                }
+            }
+            let result = f(&mut taken);
+            // Each session goes back into a free slot (the slots they came from).
+            let mut back = taken.into_iter();
+            for m in &pool.engines {
+                let mut slot = m.lock().unwrap_or_else(PoisonError::into_inner);
+                if slot.is_none() {
+                    *slot = back.next();
+                }
+            }
+            result
         })
         .await
         .map_err(|e| PoolError::Join(e.to_string()))
