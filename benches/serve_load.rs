@@ -15,6 +15,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+/// One request against a base URL; true when it was answered with 200.
+type Request = Arc<dyn Fn(&ureq::Agent, &str) -> bool + Send + Sync>;
+
 fn env_f64(name: &str, default: f64) -> f64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).filter(|v: &f64| *v > 0.0).unwrap_or(default)
 }
@@ -88,13 +91,7 @@ fn peer(python: &Path, model: &Path) -> Option<Server> {
 
 /// Requests/s and latency percentiles of `concurrency` clients sending `request` for `seconds` (or `count` requests
 /// in all when given).
-fn load(
-    url: &str,
-    concurrency: usize,
-    seconds: f64,
-    count: Option<usize>,
-    request: Arc<dyn Fn(&ureq::Agent, &str) -> bool + Send + Sync>,
-) -> (f64, f64, f64, usize) {
+fn load(url: &str, concurrency: usize, seconds: f64, count: Option<usize>, request: Request) -> (f64, f64, f64, usize) {
     let stop = Arc::new(AtomicBool::new(false));
     let remaining = Arc::new(std::sync::atomic::AtomicUsize::new(count.unwrap_or(usize::MAX)));
     let started = Instant::now();
@@ -154,7 +151,7 @@ fn main() {
     let csv_bytes = Arc::new(std::fs::read(&csv).expect("csv"));
     let window: Vec<Vec<f64>> = (0..200).map(|i| vec![0.3, 9.6, 0.8, (i % 9) as f64 - 4.0, 1.5, -0.5]).collect();
     let one = Arc::new(serde_json::json!({"window": window}).to_string());
-    let predict: Arc<dyn Fn(&ureq::Agent, &str) -> bool + Send + Sync> = {
+    let predict: Request = {
         let one = Arc::clone(&one);
         Arc::new(move |a: &ureq::Agent, url: &str| {
             a.post(&format!("{url}/predict"))
@@ -163,7 +160,7 @@ fn main() {
                 .is_ok_and(|r| r.status().as_u16() == 200 && r.into_body().read_to_vec().is_ok())
         })
     };
-    let upload: Arc<dyn Fn(&ureq::Agent, &str) -> bool + Send + Sync> = {
+    let upload: Request = {
         let boundary = "har-bench-boundary";
         let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"hour.csv\"\r\nContent-Type: text/csv\r\n\r\n").into_bytes();
         body.extend_from_slice(&csv_bytes);
@@ -177,25 +174,24 @@ fn main() {
         })
     };
     let mut rows = Vec::new();
-    let mut scenario =
-        |name: &str, what: &Arc<dyn Fn(&ureq::Agent, &str) -> bool + Send + Sync>, c: usize, count: Option<usize>| {
-            let mut line = format!("| {name} | {c} |");
-            for which in ["ours", "peer"] {
-                let server = if which == "ours" { ours(&model) } else { peer(&python, &model) };
-                match server {
-                    Some(s) => {
-                        // Warm up: the first requests load pages, caches, the peer's lazy imports.
-                        let _ = load(&s.url, 1, 0.0, Some(2), Arc::clone(what));
-                        let (rps, p50, p99, failed) = load(&s.url, c, seconds, count, Arc::clone(what));
-                        let failed = if failed > 0 { format!(" ({failed} failed)") } else { String::new() };
-                        line += &format!(" {rps:.1} req/s, p50 {p50:.1} ms, p99 {p99:.1} ms{failed} |");
-                    }
-                    None => line += " not run |",
+    let mut scenario = |name: &str, what: &Request, c: usize, count: Option<usize>| {
+        let mut line = format!("| {name} | {c} |");
+        for which in ["ours", "peer"] {
+            let server = if which == "ours" { ours(&model) } else { peer(&python, &model) };
+            match server {
+                Some(s) => {
+                    // Warm up: the first requests load pages, caches, the peer's lazy imports.
+                    let _ = load(&s.url, 1, 0.0, Some(2), Arc::clone(what));
+                    let (rps, p50, p99, failed) = load(&s.url, c, seconds, count, Arc::clone(what));
+                    let failed = if failed > 0 { format!(" ({failed} failed)") } else { String::new() };
+                    line += &format!(" {rps:.1} req/s, p50 {p50:.1} ms, p99 {p99:.1} ms{failed} |");
                 }
+                None => line += " not run |",
             }
-            println!("{line}");
-            rows.push(line);
-        };
+        }
+        println!("{line}");
+        rows.push(line);
+    };
     println!("| request | concurrency | har-monitor serve | Python peer (FastAPI + uvicorn + onnxruntime) |");
     println!("|---|---:|---|---|");
     for c in [1, 8, 64] {
