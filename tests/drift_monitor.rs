@@ -674,3 +674,26 @@ fn drift_json_carries_the_verdict_and_checks_the_drift_view_shows() {
     assert_eq!(closed, 3);
     assert!(monitor.finish().is_none());
 }
+
+#[test]
+fn a_rotation_is_found_in_one_chunk_as_long_as_a_whole_upload() {
+    // 1,500 windows in one chunk (the service's upload is one chunk per file): the rotation search scores an
+    // evenly spread subset of the chunk's gravity directions; the estimate and the verdict must not change.
+    let setup = setup();
+    let change = SensorChange { rotate_z_deg: 40.0, ..Default::default() };
+    let samples = stream(31, 1500, 4, None, change);
+    let probabilities: Vec<Vec<f32>> = samples.iter().map(|s| setup.model.probabilities(&s.raw)).collect();
+    let observations = samples.iter().zip(&probabilities).map(|(s, p)| WindowObservation {
+        raw: &s.raw,
+        probabilities: p,
+        true_label: None,
+    });
+    let config = DriftConfig { chunk_windows: 1500, ..DriftConfig::default() };
+    let report = drift_report(setup.baseline.clone(), "synthetic.baseline.json", config, observations).unwrap();
+    let chunk = &report.chunks[0];
+    assert_eq!(chunk.windows, 1500);
+    assert!(chunk.evidence.fired.contains(&InputCheck::MountRotation), "{}", describe(chunk));
+    let rotation = chunk.evidence.rotation.unwrap();
+    assert!((rotation.angle_deg - 40.0).abs() <= 5.0, "estimated {}°", rotation.angle_deg);
+    assert!(rotation.windows > 600, "every window that took part is counted: {}", rotation.windows);
+}
