@@ -377,3 +377,30 @@ fn a_bad_model_or_address_is_exit_2() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--token-file"), "{err}");
 }
+
+#[test]
+fn concurrent_windows_share_model_calls_and_each_gets_its_own_answer() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (data, predicted) = fixture(dir.path());
+    let rows = std::sync::Arc::new(rows(&data));
+    let expected = predict_rows(&predicted);
+    let server = start(&[]);
+    // Many requests at once against two sessions: they queue and are classified together; each answer must be its
+    // own window's (the probabilities `predict` gave for those rows).
+    let handles: Vec<_> = (0..24)
+        .map(|i| {
+            let (start, end, class, probs) = expected[i % expected.len()].clone();
+            let (rows, url) = (std::sync::Arc::clone(&rows), server.url.clone());
+            std::thread::spawn(move || {
+                let body = json!({"window": window(&rows, start, end), "return_probabilities": true});
+                let (s, p) = post_json(&format!("{url}/predict"), &body);
+                assert_eq!(s, 200, "{p}");
+                assert_eq!(p["activity"].as_str(), Some(class.as_str()), "request {i}");
+                assert_probabilities(&p["probabilities"], &probs, &CLASSES);
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("every request answered correctly");
+    }
+}

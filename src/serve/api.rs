@@ -223,7 +223,8 @@ pub async fn predict(
             let with_probabilities = flag(&request, "return_probabilities")?;
             let mut raw = Vec::with_capacity(state.card.window * state.card.channels.len());
             window_rows(&state, window, &[json!("window")], &mut raw)?;
-            let (probabilities, model_s) = classify(&state, raw).await?;
+            let (probabilities, model_s) =
+                state.batcher.classify(raw).await.map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e))?;
             observe(&state, &probabilities, model_s, started, false);
             Ok(axum::Json(prediction_json(&state, &probabilities, with_probabilities)).into_response())
         }

@@ -7,6 +7,7 @@
 //! never stall the runtime.
 
 pub mod api;
+mod batcher;
 mod monitoring;
 mod openapi;
 pub mod pool;
@@ -46,6 +47,8 @@ pub struct ServeState {
     pub card: ModelCard,
     pub model_path: PathBuf,
     pub pool: Arc<pool::EnginePool>,
+    /// Single windows go through this (they share model calls under load).
+    pub batcher: batcher::Batcher,
     pub baseline: Option<Arc<Baseline>>,
     pub baseline_path: PathBuf,
     pub metrics: crate::session::metrics::Metrics,
@@ -85,9 +88,10 @@ impl ServeError {
 }
 
 impl ServeState {
-    /// Loads the model's sessions and its baseline (missing or unusable: layer 3 says SKIPPED and why).
+    /// Loads the model's sessions and its baseline (missing or unusable: layer 3 says SKIPPED and why). Must be
+    /// called on a tokio runtime (it starts the batching task).
     pub fn load(config: &ServeConfig) -> Result<ServeState, ServeError> {
-        let pool = pool::EnginePool::load(&config.model, config.workers, &config.engine)?;
+        let pool = Arc::new(pool::EnginePool::load(&config.model, config.workers, &config.engine)?);
         let card = ModelCard::load_for_model(&config.model)?;
         let runtime_version = pool.runtime_version();
         let baseline_path = Baseline::path_for_model(&config.model, &card);
@@ -95,10 +99,12 @@ impl ServeState {
             Baseline::load(&baseline_path).ok().filter(|b| b.check_card(&card, &baseline_path).is_ok()).map(Arc::new);
         let metrics = crate::session::metrics::Metrics::default();
         *metrics.baseline_file.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(baseline_path.clone());
+        let batcher = batcher::Batcher::start(Arc::clone(&pool), card.clone());
         Ok(ServeState {
+            batcher,
             card,
             model_path: config.model.clone(),
-            pool: Arc::new(pool),
+            pool,
             baseline,
             baseline_path,
             metrics,

@@ -55,13 +55,31 @@ impl EnginePool {
         self.engines.is_empty()
     }
 
+    /// Waits for a free session and holds it (the permit) until the permit is dropped or used.
+    pub async fn acquire(&self) -> Result<tokio::sync::OwnedSemaphorePermit, PoolError> {
+        Arc::clone(&self.free).acquire_owned().await.map_err(|_| PoolError::Closed)
+    }
+
     /// Runs `f` with a free session on a blocking thread; waits while every session is busy.
     pub async fn run<R, F>(self: &Arc<Self>, f: F) -> Result<R, PoolError>
     where
         R: Send + 'static,
         F: FnOnce(&mut Engine) -> R + Send + 'static,
     {
-        let permit = Arc::clone(&self.free).acquire_owned().await.map_err(|_| PoolError::Closed)?;
+        let permit = self.acquire().await?;
+        self.run_acquired(permit, f).await
+    }
+
+    /// Runs `f` on the session a permit from [`EnginePool::acquire`] holds free.
+    pub async fn run_acquired<R, F>(
+        self: &Arc<Self>,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        f: F,
+    ) -> Result<R, PoolError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Engine) -> R + Send + 'static,
+    {
         let pool = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
