@@ -737,10 +737,8 @@ impl HarApp {
             }
             if let Some(link) = self.live.link() {
                 ui.separator();
-                let color =
-                    if link.state == crate::source::link::LinkState::Connected { palette::OK } else { palette::WARN };
                 ui.label(RichText::new("link").weak());
-                ui.label(RichText::new(link.state.as_str()).monospace().color(color))
+                ui.label(RichText::new(link.state.as_str()).monospace().color(palette::link_color(link.state)))
                     .on_hover_text(link.message.clone().unwrap_or_else(|| link.endpoint.clone()));
                 let rate = link.measured_rate_hz.map_or_else(|| "– Hz".to_string(), |r| format!("{r:.1} Hz"));
                 widgets::status_item_ui(ui, "device", &rate);
@@ -894,12 +892,7 @@ pub fn recordings_dir() -> PathBuf {
 /// Saves an egui screenshot as PNG through [`crate::output::AtomicFile`]: a failed write never leaves a partial
 /// file or destroys an earlier one. The message names the file.
 fn save_png(image: &egui::ColorImage, path: &Path) -> Result<(), String> {
-    let [w, h] = image.size;
-    let mut rgba = Vec::with_capacity(w * h * 4);
-    for p in &image.pixels {
-        rgba.extend_from_slice(&p.to_srgba_unmultiplied());
-    }
-    let buffer = image::RgbaImage::from_raw(w as u32, h as u32, rgba)
+    let buffer = super::capture::rgba_image(image)
         .ok_or_else(|| format!("screenshot {}: the image has an unexpected size", path.display()))?;
     let failed = |e: String| format!("cannot write screenshot {}: {e}", path.display());
     let mut file = crate::output::AtomicFile::create(path).map_err(|e| failed(e.source.to_string()))?;

@@ -53,14 +53,19 @@ impl FrameSink {
     }
 }
 
-/// RGBA pixels of a screenshot, scaled down to [`MAX_WIDTH`].
-fn to_image(shot: &egui::ColorImage) -> Option<image::RgbaImage> {
+/// A screenshot as an RGBA image (`None` when its size does not fit its pixels).
+pub fn rgba_image(shot: &egui::ColorImage) -> Option<image::RgbaImage> {
     let [w, h] = shot.size;
     let mut rgba = Vec::with_capacity(w * h * 4);
     for p in &shot.pixels {
         rgba.extend_from_slice(&p.to_srgba_unmultiplied());
     }
-    let mut image = image::RgbaImage::from_raw(u32::try_from(w).ok()?, u32::try_from(h).ok()?, rgba)?;
+    image::RgbaImage::from_raw(u32::try_from(w).ok()?, u32::try_from(h).ok()?, rgba)
+}
+
+/// RGBA pixels of a screenshot, scaled down to [`MAX_WIDTH`].
+fn to_image(shot: &egui::ColorImage) -> Option<image::RgbaImage> {
+    let mut image = rgba_image(shot)?;
     if image.width() > MAX_WIDTH {
         let height = (u64::from(image.height()) * u64::from(MAX_WIDTH) / u64::from(image.width())) as u32;
         image = image::imageops::resize(&image, MAX_WIDTH, height.max(1), image::imageops::FilterType::Triangle);

@@ -387,12 +387,7 @@ impl LiveView {
 
 /// The link in a line: state, measured rate, lines good/bad, reconnects, time since the last sample.
 fn link_state_ui(ui: &mut Ui, link: &LinkStatus) {
-    let color = match link.state {
-        LinkState::Connected => palette::OK,
-        LinkState::Connecting | LinkState::Reconnecting => palette::WARN,
-        _ => palette::BAD,
-    };
-    ui.label(RichText::new(format!("⏺ {}", link.state)).strong().color(color));
+    ui.label(RichText::new(format!("⏺ {}", link.state)).strong().color(palette::link_color(link.state)));
     ui.label(RichText::new(&link.endpoint).monospace());
     if let Some(rate) = link.measured_rate_hz {
         ui.label(format!("{rate:.1} Hz measured"));

@@ -38,6 +38,16 @@ pub const ACCENT: Color32 = Color32::from_rgb(0x4E, 0xA8, 0xDE);
 pub const AXES: [Color32; 3] =
     [Color32::from_rgb(0xE8, 0x6A, 0x5F), Color32::from_rgb(0x6C, 0xC0, 0x6A), Color32::from_rgb(0x5F, 0x9B, 0xE8)];
 
+/// The colour of a live link's state, wherever it is shown (Sensor panel, status bar): up, trying, down.
+pub fn link_color(state: crate::source::link::LinkState) -> Color32 {
+    use crate::source::link::LinkState;
+    match state {
+        LinkState::Connected => OK,
+        LinkState::Connecting | LinkState::Reconnecting => WARN,
+        _ => BAD,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

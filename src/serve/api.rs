@@ -16,6 +16,7 @@ use serde::ser::SerializeMap;
 use serde_json::{Value, json};
 
 use super::ServeState;
+use super::monitoring::round;
 use crate::data::Scaler;
 use crate::eval::{PredictionColumns, PredictionWriter, WindowPrediction};
 use crate::monitor::{DriftConfig, DriftMonitor};
@@ -44,7 +45,7 @@ impl ApiError {
         }
     }
 
-    fn too_large(limit: usize) -> ApiError {
+    pub(super) fn too_large(limit: usize) -> ApiError {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("the request body is larger than the limit of {} MiB (--max-body-mb)", limit / (1024 * 1024)),
@@ -147,23 +148,30 @@ fn window_rows(state: &ServeState, window: &Value, loc: &[Value], raw: &mut Vec<
 
 /// Scales `raw` (n windows of rows) and runs the model on a pool session: probabilities and the model's time.
 async fn classify(state: &Arc<ServeState>, raw: Vec<f32>) -> Result<(Vec<f32>, f64), ApiError> {
-    let card = state.card.clone();
+    let scaler = Arc::clone(&state.scaler);
     let result = state
         .pool
-        .run(move |engine| {
-            let scaler = Scaler::from_card(&card);
-            let mut input = vec![0.0f32; raw.len()];
-            let per = engine.window_len().max(1);
-            for (src, dst) in raw.chunks(per).zip(input.chunks_mut(per)) {
-                scaler.fill_rows(src, dst).map_err(|e| e.to_string())?;
-            }
-            let t = Instant::now();
-            let out = engine.predict(&input).map_err(|e| e.to_string())?;
-            Ok::<_, String>((out, t.elapsed().as_secs_f64()))
-        })
+        .run(move |engine| scale_and_predict(engine, &scaler, &raw))
         .await
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     result.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e))
+}
+
+/// Scales `raw` (whole windows of rows) with the card's scaler and runs the model: probabilities and the model's
+/// time. The one model call of `/predict/batch` and of the batcher's shared calls.
+pub(super) fn scale_and_predict(
+    engine: &mut crate::model::Engine,
+    scaler: &Scaler,
+    raw: &[f32],
+) -> Result<(Vec<f32>, f64), String> {
+    let mut input = vec![0.0f32; raw.len()];
+    let per = engine.window_len().max(1);
+    for (src, dst) in raw.chunks(per).zip(input.chunks_mut(per)) {
+        scaler.fill_rows(src, dst).map_err(|e| e.to_string())?;
+    }
+    let t = Instant::now();
+    let out = engine.predict(&input).map_err(|e| e.to_string())?;
+    Ok((out, t.elapsed().as_secs_f64()))
 }
 
 /// Counts a batch of predictions in the metrics; `sequence` = consecutive windows of one recording.
@@ -284,13 +292,11 @@ pub async fn predict_batch(
 
 /// A CSV body written to a temporary file (the loader reads files: two passes, line numbers in its messages).
 fn spool(bytes: &[u8]) -> Result<tempfile::TempPath, ApiError> {
-    let file = tempfile::Builder::new()
-        .prefix("har-monitor-upload-")
-        .suffix(".csv")
-        .tempfile()
-        .map_err(|e| ApiError::new(StatusCode::INSUFFICIENT_STORAGE, format!("cannot store the upload: {e}")))?;
-    std::fs::write(file.path(), bytes)
-        .map_err(|e| ApiError::new(StatusCode::INSUFFICIENT_STORAGE, format!("cannot store the upload: {e}")))?;
+    use std::io::Write as _;
+    let failed =
+        |e: std::io::Error| ApiError::new(StatusCode::INSUFFICIENT_STORAGE, format!("cannot store the upload: {e}"));
+    let mut file = tempfile::Builder::new().prefix("har-monitor-upload-").suffix(".csv").tempfile().map_err(failed)?;
+    file.write_all(bytes).and_then(|()| file.flush()).map_err(failed)?;
     Ok(file.into_temp_path())
 }
 
@@ -405,11 +411,6 @@ async fn predict_csv(
         "notes": scored.notes,
     }))
     .into_response())
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
 }
 
 /// `POST /api/upload`: a multipart `file` with a sensor CSV → the thesis' `UploadResult`.

@@ -9,7 +9,6 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::pool::EnginePool;
 use crate::data::Scaler;
-use crate::model::ModelCard;
 
 /// Most windows in one call.
 pub const MAX_BATCH: usize = 64;
@@ -31,10 +30,9 @@ pub struct Batcher {
 
 impl Batcher {
     /// Starts the batching task on the current tokio runtime.
-    pub fn start(pool: Arc<EnginePool>, card: ModelCard) -> Batcher {
+    pub fn start(pool: Arc<EnginePool>, scaler: Arc<Scaler>, classes: usize) -> Batcher {
         let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
-        let scaler = Arc::new(Scaler::from_card(&card));
-        let k = card.classes.len().max(1);
+        let k = classes.max(1);
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 // Wait for a session first: whatever queues meanwhile joins this call.
@@ -55,16 +53,7 @@ impl Batcher {
                         replies.push(job.reply);
                     }
                     let result = pool
-                        .run_acquired(permit, move |engine| {
-                            let per = engine.window_len().max(1);
-                            let mut input = vec![0.0f32; raw.len()];
-                            for (src, dst) in raw.chunks(per).zip(input.chunks_mut(per)) {
-                                scaler.fill_rows(src, dst).map_err(|e| e.to_string())?;
-                            }
-                            let t = std::time::Instant::now();
-                            let out = engine.predict(&input).map_err(|e| e.to_string())?;
-                            Ok::<_, String>((out, t.elapsed().as_secs_f64()))
-                        })
+                        .run_acquired(permit, move |engine| super::api::scale_and_predict(engine, &scaler, &raw))
                         .await
                         .map_err(|e| e.to_string())
                         .and_then(|r| r);

@@ -49,6 +49,8 @@ pub struct ServeState {
     pub pool: Arc<pool::EnginePool>,
     /// Single windows go through this (they share model calls under load).
     pub batcher: batcher::Batcher,
+    /// The card's scaler, built once.
+    pub scaler: Arc<crate::data::Scaler>,
     pub baseline: Option<Arc<Baseline>>,
     pub baseline_path: PathBuf,
     pub metrics: crate::session::metrics::Metrics,
@@ -63,8 +65,6 @@ pub struct ServeState {
 pub enum ServeError {
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
-    #[error(transparent)]
-    Card(#[from] crate::model::CardError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -80,7 +80,6 @@ impl ServeError {
     pub fn is_input_error(&self) -> bool {
         match self {
             ServeError::Model(e) => e.is_input_error(),
-            ServeError::Card(_) => true,
             ServeError::Bind { .. } => true,
             ServeError::Io(_) => false,
         }
@@ -92,16 +91,18 @@ impl ServeState {
     /// called on a tokio runtime (it starts the batching task).
     pub fn load(config: &ServeConfig) -> Result<ServeState, ServeError> {
         let pool = Arc::new(pool::EnginePool::load(&config.model, config.workers, &config.engine)?);
-        let card = ModelCard::load_for_model(&config.model)?;
+        let card = pool.card().ok_or_else(|| ServeError::Io(std::io::Error::other("no model session")))?;
         let runtime_version = pool.runtime_version();
         let baseline_path = Baseline::path_for_model(&config.model, &card);
         let baseline =
             Baseline::load(&baseline_path).ok().filter(|b| b.check_card(&card, &baseline_path).is_ok()).map(Arc::new);
         let metrics = crate::session::metrics::Metrics::default();
         *metrics.baseline_file.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(baseline_path.clone());
-        let batcher = batcher::Batcher::start(Arc::clone(&pool), card.clone());
+        let scaler = Arc::new(crate::data::Scaler::from_card(&card));
+        let batcher = batcher::Batcher::start(Arc::clone(&pool), Arc::clone(&scaler), card.classes.len());
         Ok(ServeState {
             batcher,
+            scaler,
             card,
             model_path: config.model.clone(),
             pool,
@@ -169,11 +170,7 @@ async fn limit_body(State(state): State<Arc<ServeState>>, request: Request, next
             _ => break,
         }
     }
-    let mut response = api::ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!("the request body is larger than the limit of {} MiB (--max-body-mb)", state.max_body / (1024 * 1024)),
-    )
-    .into_response();
+    let mut response = api::ApiError::too_large(state.max_body).into_response();
     response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
     response
 }

@@ -19,7 +19,8 @@ pub const TRANSITION_PCT: f64 = 50.0;
 /// The thesis' layer-3 rule, reported beside ours: |chunk mean − baseline mean| / baseline std of a channel.
 pub const DRIFT_ZSCORE: f64 = 2.0;
 
-fn round(x: f64, digits: i32) -> f64 {
+/// `x` rounded to `digits` decimals (the thesis service rounds its JSON numbers so).
+pub(super) fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (x * f).round() / f
 }

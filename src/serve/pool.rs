@@ -38,6 +38,11 @@ impl EnginePool {
         Ok(EnginePool { engines, free })
     }
 
+    /// The model card the sessions were loaded with.
+    pub fn card(&self) -> Option<crate::model::ModelCard> {
+        self.engines.first().and_then(|m| m.lock().ok().and_then(|e| e.as_ref().map(|e| e.card().clone())))
+    }
+
     /// The ONNX Runtime version the sessions run on.
     pub fn runtime_version(&self) -> String {
         self.engines
