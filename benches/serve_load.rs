@@ -8,12 +8,18 @@
 //! Both servers get the same two cores as the load generator; `serve` runs `--workers 2` (one model session per
 //! core), the peer one uvicorn worker with one ONNX Runtime session (as the thesis' Docker image).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+// The service tests' server and client, shared with them.
+#[allow(dead_code)]
+#[path = "../tests/common/serve.rs"]
+mod serve;
+
+use serve::{Server, agent};
 
 /// One request against a base URL; true when it was answered with 200.
 type Request = Arc<dyn Fn(&ureq::Agent, &str) -> bool + Send + Sync>;
@@ -22,28 +28,8 @@ fn env_f64(name: &str, default: f64) -> f64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).filter(|v: &f64| *v > 0.0).unwrap_or(default)
 }
 
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_or(18_080, |a| a.port())
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(120)))
-        .build()
-        .into()
 }
 
 fn wait_healthy(url: &str) -> bool {
@@ -58,19 +44,7 @@ fn wait_healthy(url: &str) -> bool {
 }
 
 fn ours(model: &Path) -> Option<Server> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_har-monitor"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--workers", "2", "--model"])
-        .arg(model)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let stdout = child.stdout.take()?;
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next()?.ok()?;
-    let url = first.strip_prefix("listening on ")?.split_whitespace().next()?.to_string();
-    std::thread::spawn(move || for _ in lines {});
-    let server = Server { child, url };
+    let server = serve::try_start(&["--model", &model.to_string_lossy()])?;
     wait_healthy(&server.url).then_some(server)
 }
 

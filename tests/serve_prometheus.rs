@@ -10,12 +10,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::cli::bin;
+use common::serve::agent;
 use serde_json::Value;
 
 fn repo(relative: &str) -> PathBuf {
@@ -50,32 +50,6 @@ impl Drop for Process {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// `serve` on a free loopback port: the process and its base URL.
-fn serve() -> (Process, String) {
-    let mut child = bin()
-        .args(["serve", "--addr", "127.0.0.1:0", "--workers", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().and_then(Result::ok).unwrap_or_default();
-    let url =
-        first.strip_prefix("listening on ").and_then(|r| r.split_whitespace().next()).unwrap_or_default().to_string();
-    assert!(url.starts_with("http://"), "{first}");
-    std::thread::spawn(move || for _ in lines {});
-    (Process(child), url)
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into()
 }
 
 fn get(url: &str) -> String {
@@ -116,7 +90,8 @@ const CONTRACT_NAMES: [&str; 3] = ["har_baseline_age_days", "har_confidence_hist
 #[test]
 fn metrics_parse_and_only_the_thesis_names_are_linted() {
     let Some(promtool) = tool("promtool") else { return };
-    let (_server, url) = serve();
+    let server = common::serve::start(&[]);
+    let url = server.url.clone();
     traffic(&url);
     let text = get(&format!("{url}/metrics"));
     let mut child = Command::new(&promtool)
@@ -187,7 +162,8 @@ fn measured_part(expr: &str) -> String {
 #[test]
 fn a_real_prometheus_gets_data_for_every_dashboard_and_rule_expression() {
     let Some(prometheus) = tool("prometheus") else { return };
-    let (_server, url) = serve();
+    let server = common::serve::start(&[]);
+    let url = server.url.clone();
     let target = url.trim_start_matches("http://").to_string();
     let dir = tempfile::tempdir().expect("temp dir");
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();

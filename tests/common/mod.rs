@@ -6,5 +6,6 @@
 
 pub mod cli;
 pub mod gui;
+pub mod serve;
 pub mod sklearn;
 pub mod spec;
