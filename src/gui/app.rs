@@ -716,11 +716,8 @@ impl HarApp {
             )
             .on_hover_text("samples received per second / expected at this speed");
             ui.separator();
-            widgets::status_item_ui(
-                ui,
-                "latency p50/p95",
-                &format!("{:.2} / {:.2} ms", s.latency_p50_ms, s.latency_p95_ms),
-            );
+            widgets::status_item_ui(ui, "latency", &format!("{:.2} / {:.2} ms", s.latency_p50_ms, s.latency_p95_ms))
+                .on_hover_text("time of the model call per window: median / 95th percentile");
             ui.separator();
             widgets::status_item_ui(ui, "windows", &s.windows.to_string());
             ui.separator();
@@ -740,17 +737,17 @@ impl HarApp {
                 ui.label(RichText::new("link").weak());
                 ui.label(RichText::new(link.state.as_str()).monospace().color(palette::link_color(link.state)))
                     .on_hover_text(link.message.clone().unwrap_or_else(|| link.endpoint.clone()));
-                let rate = link.measured_rate_hz.map_or_else(|| "– Hz".to_string(), |r| format!("{r:.1} Hz"));
-                widgets::status_item_ui(ui, "device", &rate);
-                widgets::status_item_ui(
-                    ui,
-                    "lines",
-                    &format!("{} / {} bad", crate::format::thousands(link.lines.good), link.lines.bad()),
-                );
-                widgets::status_item_ui(ui, "reconnects", &link.reconnects.to_string());
+                // One compact item, so the bar still fits a 1280-pixel window: device rate, lines good/bad,
+                // reconnects, time since the last sample.
+                let mut parts = vec![
+                    link.measured_rate_hz.map_or_else(|| "– Hz".to_string(), |r| format!("{r:.1} Hz")),
+                    format!("{}/{} bad", crate::format::thousands(link.lines.good), link.lines.bad()),
+                    format!("{} reconn.", link.reconnects),
+                ];
                 if let Some(age) = link.since_last_sample_s {
-                    widgets::status_item_ui(ui, "last sample", &format!("{age:.1} s"));
+                    parts.push(format!("last {age:.1} s"));
                 }
+                ui.label(RichText::new(parts.join(" · ")).monospace()).on_hover_text(link.summary());
             }
             if let Some(r) = &s.recording {
                 ui.separator();

@@ -421,8 +421,10 @@ fn link_banner_ui(ui: &mut Ui, live: &LiveState) {
         .inner_margin(egui::Margin::symmetric(14, 8))
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
+            let never_connected = link.samples == 0 && link.disconnects == 0;
             let title = match link.state {
                 LinkState::Connecting => "Connecting to the sensor…".to_string(),
+                _ if never_connected => "Cannot reach the sensor".to_string(),
                 _ => format!("Sensor {}", link.state),
             };
             ui.label(RichText::new(format!("⚠ {title}: {}", link.endpoint)).size(18.0).strong().color(palette::WARN));
@@ -430,10 +432,14 @@ fn link_banner_ui(ui: &mut Ui, live: &LiveState) {
             if let Some(retry) = link.retry_in_s {
                 detail += &format!(" · next try in {retry:.1} s");
             }
-            detail += &format!(
-                " · {} reconnects so far; the plots show the gap, predictions resume when it is back",
-                link.reconnects
-            );
+            if never_connected {
+                detail += " · it is tried again until it answers (check the path, the cable and the baud rate)";
+            } else {
+                detail += &format!(
+                    " · {} reconnects so far; the plots show the gap, predictions resume when it is back",
+                    link.reconnects
+                );
+            }
             ui.label(detail);
         });
     ui.add_space(6.0);

@@ -26,9 +26,9 @@ pub fn apply_theme(ctx: &egui::Context) {
 }
 
 /// `label value` pair for the status bar.
-pub fn status_item_ui(ui: &mut Ui, label: &str, value: &str) {
+pub fn status_item_ui(ui: &mut Ui, label: &str, value: &str) -> egui::Response {
     ui.label(RichText::new(label).weak());
-    ui.label(RichText::new(value).monospace());
+    ui.label(RichText::new(value).monospace())
 }
 
 /// One horizontal bar per class: swatch, name, bar, percentage. The predicted class is drawn bright, the others
