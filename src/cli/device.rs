@@ -22,16 +22,16 @@ pub struct DeviceArgs {
     #[arg(long, value_name = "PATH")]
     pub link: Option<PathBuf>,
     /// Samples per second on the wire, 10 to 400 (IMUs often run at 52 or 104 Hz; the app resamples).
-    #[arg(long, default_value_t = 50.0, value_name = "HZ", value_parser = number(RATE_HZ))]
+    #[arg(long, default_value_t = 50.0, allow_negative_numbers = true, value_name = "HZ", value_parser = number(RATE_HZ))]
     pub rate: f64,
     /// Write a garbage line after every N good lines (non-numeric, binary, too few fields, too long, in turn).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub garbage_every: Option<u64>,
     /// Unplug S seconds after each plug-in (the terminal closes; the app sees the link drop).
-    #[arg(long, value_name = "S", value_parser = number((0.1, 86_400.0)))]
+    #[arg(long, allow_negative_numbers = true, value_name = "S", value_parser = number((0.1, 86_400.0)))]
     pub unplug_after: Option<f64>,
     /// Stay unplugged this many seconds before plugging in again (a new terminal; the device clock restarts).
-    #[arg(long, default_value_t = 2.0, value_name = "S", value_parser = number((0.0, 3_600.0)))]
+    #[arg(long, default_value_t = 2.0, allow_negative_numbers = true, value_name = "S", value_parser = number((0.0, 3_600.0)))]
     pub replug_after: f64,
     /// Perform one behaviour (a class name) instead of a random script of bouts.
     #[arg(long, value_name = "NAME")]
@@ -43,7 +43,7 @@ pub struct DeviceArgs {
     #[arg(long)]
     pub no_time: bool,
     /// Stop after S seconds (default: until Ctrl-C).
-    #[arg(long, value_name = "S", value_parser = number((0.1, 31_536_000.0)))]
+    #[arg(long, allow_negative_numbers = true, value_name = "S", value_parser = number((0.1, 31_536_000.0)))]
     pub seconds: Option<f64>,
     #[command(flatten)]
     pub drift: SimDriftArgs,

@@ -40,13 +40,13 @@ pub struct RecordArgs {
     #[arg(long, value_name = "NAME", requires = "simulate")]
     pub behaviour: Option<String>,
     /// Replay/simulation speed factor, 0.25 to 100.
-    #[arg(long, default_value_t = 1.0, value_name = "X", value_parser = number((0.25, 100.0)))]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_name = "X", value_parser = number((0.25, 100.0)))]
     pub speed: f64,
     /// Recording folder: created; refused when it exists and is not empty.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Stop after S seconds of wall time (default: until Ctrl-C, or the end of a replay).
-    #[arg(long, value_name = "S", value_parser = number((0.1, 31_536_000.0)))]
+    #[arg(long, allow_negative_numbers = true, value_name = "S", value_parser = number((0.1, 31_536_000.0)))]
     pub seconds: Option<f64>,
     /// Force the live sensor's accelerometer unit instead of detecting it.
     #[arg(long, value_name = "m/s2|g|milli-g")]
@@ -130,8 +130,9 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
                 println!("recording into {}", dir.display());
             }
             Event::Recording(RecordingEvent::Failed { message }) => return Err(InputError(message).into()),
+            // A write that failed (a full disk) is the environment's, as for every command's outputs: exit 2.
             Event::Recording(RecordingEvent::Stopped { error: Some(e), .. }) => {
-                anyhow::bail!("the recording stopped: {e}")
+                return Err(InputError(format!("the recording stopped: {e}")).into());
             }
             Event::Recording(RecordingEvent::Stopped { .. }) => {}
             Event::SourceOpened { info, .. } => println!("source: {} ({:?})", info.name, info.kind),
@@ -177,7 +178,9 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
             pipeline.recv_timeout(Duration::from_millis(100))
         {
             if let Some(e) = error {
-                anyhow::bail!("the recording in {} could not be completed: {e}", dir.display());
+                return Err(
+                    InputError(format!("the recording in {} could not be completed: {e}", dir.display())).into()
+                );
             }
             println!(
                 "{ended_by}: {samples} samples and {predictions} predictions recorded into {} in {:.1} s",

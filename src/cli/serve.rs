@@ -20,13 +20,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "F")]
     pub token_file: Option<PathBuf>,
     /// Largest request body in MiB (uploads included), 1 to 4096.
-    #[arg(long, default_value_t = 64.0, value_name = "N", value_parser = number((1.0, 4096.0)))]
+    #[arg(long, default_value_t = 64.0, allow_negative_numbers = true, value_name = "N", value_parser = number((1.0, 4096.0)))]
     pub max_body_mb: f64,
     /// Model sessions, i.e. requests classified at the same time, 1 to 64 (default: one per core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub workers: Option<u16>,
     /// Seconds a request may take before it is answered with 408, 1 to 3600.
-    #[arg(long, default_value_t = 60.0, value_name = "S", value_parser = number((1.0, 3600.0)))]
+    #[arg(long, default_value_t = 60.0, allow_negative_numbers = true, value_name = "S", value_parser = number((1.0, 3600.0)))]
     pub timeout: f64,
     #[command(flatten)]
     pub model: ModelArgs,

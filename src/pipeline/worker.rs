@@ -248,12 +248,25 @@ impl Worker {
 
     /// Completes the recording in progress, if any; `reason` goes into its `stop` event and `session.json`.
     fn stop_recording(&mut self, reason: &str) {
+        self.end_recording(reason, None);
+    }
+
+    /// Ends the recording because something failed: `failure` is what the watchers are told, even when
+    /// completing the files then fails too (a full disk fails both; the first cause is the one that matters).
+    fn fail_recording(&mut self, failure: String) {
+        self.end_recording(&failure.clone(), Some(failure));
+    }
+
+    fn end_recording(&mut self, reason: &str, failure: Option<String>) {
         let Some(recorder) = self.recorder.take() else { return };
         let dir = recorder.dir().to_path_buf();
         let (samples, predictions) = (recorder.samples(), recorder.predictions());
         let event = match recorder.finish(reason) {
+            Ok(RecordingEvent::Stopped { dir, samples, predictions, .. }) if failure.is_some() => {
+                RecordingEvent::Stopped { dir, samples, predictions, error: failure }
+            }
             Ok(event) => event,
-            Err(e) => RecordingEvent::Stopped { dir, samples, predictions, error: Some(e.to_string()) },
+            Err(e) => RecordingEvent::Stopped { dir, samples, predictions, error: failure.or(Some(e.to_string())) },
         };
         self.send(Event::Recording(event));
     }
@@ -262,8 +275,7 @@ impl Worker {
     fn tick_recording(&mut self) {
         let Some(recorder) = self.recorder.as_mut() else { return };
         if let Err(e) = recorder.tick() {
-            let reason = e.to_string();
-            self.stop_recording(&reason);
+            self.fail_recording(e.to_string());
         }
     }
 
@@ -279,7 +291,9 @@ impl Worker {
                 if let Some(r) = self.recorder.as_mut()
                     && !r.model_loaded(path, &card)
                 {
-                    self.stop_recording("the new model's classes, channels or window differ from the recording's");
+                    self.fail_recording(
+                        "the new model's classes, channels or window differ from the recording's".into(),
+                    );
                 }
                 self.send(Event::ModelLoaded(Arc::new(info)));
                 self.load_baseline(path, &card);
@@ -390,8 +404,7 @@ impl Worker {
                 if let Some(r) = self.recorder.as_mut()
                     && let Err(e) = r.source_opened(&info, spec_ref)
                 {
-                    let reason = e.to_string();
-                    self.stop_recording(&reason);
+                    self.fail_recording(e.to_string());
                 }
                 self.send(Event::SourceOpened { info, labels });
                 self.preroll();
