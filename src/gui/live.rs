@@ -261,102 +261,10 @@ impl LiveView {
                     }
                 }
             });
-            ui.horizontal_wrapped(|ui| {
-                let port_label = ui.label("serial port");
-                let shown = sensor
-                    .ports
-                    .iter()
-                    .find(|p| p.path == *path)
-                    .map_or_else(|| path.clone(), |p| format!("{} — {}", p.path, p.description));
-                egui::ComboBox::from_id_salt("serial_ports")
-                    .selected_text(if shown.is_empty() { "choose…".to_string() } else { shown })
-                    .width(260.0)
-                    .show_ui(ui, |ui| {
-                        if sensor.ports.is_empty() {
-                            ui.label(RichText::new("no serial ports found; type a path").weak());
-                        }
-                        for p in &sensor.ports {
-                            ui.selectable_value(path, p.path.clone(), format!("{} — {}", p.path, p.description));
-                        }
-                    })
-                    .response
-                    .labelled_by(port_label.id);
-                if ui.button("⟳").on_hover_text("List the serial ports again").clicked() {
-                    actions.push(Action::RefreshPorts);
-                }
-                let typed = ui.label("path");
-                ui.add(egui::TextEdit::singleline(path).desired_width(170.0).hint_text("/dev/ttyACM0"))
-                    .labelled_by(typed.id);
-                let baud_label = ui.label("baud");
-                egui::ComboBox::from_id_salt("baud")
-                    .selected_text(baud.to_string())
-                    .show_ui(ui, |ui| {
-                        for b in BAUDS {
-                            ui.selectable_value(baud, b, b.to_string());
-                        }
-                    })
-                    .response
-                    .labelled_by(baud_label.id);
-                let ok = !path.trim().is_empty();
-                if ui.add_enabled(ok, egui::Button::new("Connect serial")).clicked() {
-                    actions.push(Action::OpenSource(SourceSpec::Serial {
-                        path: path.trim().to_string(),
-                        baud: *baud,
-                        accel_unit: None,
-                    }));
-                }
-            });
-            ui.horizontal_wrapped(|ui| {
-                ui.label("BLE");
-                let scanning = matches!(sensor.ble, BleScan::Scanning { .. });
-                let scan_label = if scanning { "scanning…" } else { "Scan" };
-                if ui
-                    .add_enabled(!scanning, egui::Button::new(scan_label))
-                    .on_hover_text("Look for devices with the Nordic UART Service for a few seconds")
-                    .clicked()
-                {
-                    actions.push(Action::ScanBle);
-                }
-                let target_label = ui.label("name or address");
-                ui.add(egui::TextEdit::singleline(ble_target).desired_width(170.0).hint_text("HAR-IMU"))
-                    .labelled_by(target_label.id);
-                let ok = !ble_target.trim().is_empty();
-                if ui.add_enabled(ok, egui::Button::new("Connect BLE")).clicked() {
-                    actions.push(Action::OpenSource(SourceSpec::Ble {
-                        target: ble_target.trim().to_string(),
-                        accel_unit: None,
-                    }));
-                }
-            });
-            match &sensor.ble {
-                BleScan::Done(Err(e)) => {
-                    ui.label(RichText::new(format!("BLE scan: {e}")).color(palette::WARN));
-                }
-                BleScan::Done(Ok(found)) if found.is_empty() => {
-                    ui.label(RichText::new("BLE scan: no devices found").weak());
-                }
-                BleScan::Done(Ok(found)) => {
-                    egui::Grid::new("ble_devices").num_columns(4).striped(true).show(ui, |ui| {
-                        for d in found {
-                            ui.label(d.name.clone().unwrap_or_else(|| "(no name)".into()));
-                            ui.label(RichText::new(&d.address).monospace());
-                            ui.label(d.rssi.map_or_else(|| "–".into(), |r| format!("{r} dBm")));
-                            let label = if d.has_nus { "Connect" } else { "Connect (no UART service seen)" };
-                            if ui.small_button(label).clicked() {
-                                actions.push(Action::OpenSource(SourceSpec::Ble {
-                                    target: d.address.clone(),
-                                    accel_unit: None,
-                                }));
-                            }
-                            ui.end_row();
-                        }
-                    });
-                }
-                _ => {}
-            }
+            serial_row_ui(ui, sensor, path, baud, actions);
+            ble_rows_ui(ui, sensor, ble_target, actions);
         });
     }
-
     fn side_panel_ui(
         &mut self,
         ui: &mut Ui,
@@ -382,6 +290,102 @@ impl LiveView {
             actions.push(Action::SetAlerts(alerts));
         }
         event_log_ui(ui, live, log);
+    }
+}
+
+/// The serial row of the Sensor panel: the port list (with refresh), a typed path, the baud rate, Connect.
+fn serial_row_ui(ui: &mut Ui, sensor: &SensorState, path: &mut String, baud: &mut u32, actions: &mut Vec<Action>) {
+    ui.horizontal_wrapped(|ui| {
+        let port_label = ui.label("serial port");
+        let shown = sensor
+            .ports
+            .iter()
+            .find(|p| p.path == *path)
+            .map_or_else(|| path.clone(), |p| format!("{} — {}", p.path, p.description));
+        egui::ComboBox::from_id_salt("serial_ports")
+            .selected_text(if shown.is_empty() { "choose…".to_string() } else { shown })
+            .width(260.0)
+            .show_ui(ui, |ui| {
+                if sensor.ports.is_empty() {
+                    ui.label(RichText::new("no serial ports found; type a path").weak());
+                }
+                for p in &sensor.ports {
+                    ui.selectable_value(path, p.path.clone(), format!("{} — {}", p.path, p.description));
+                }
+            })
+            .response
+            .labelled_by(port_label.id);
+        if ui.button("⟳").on_hover_text("List the serial ports again").clicked() {
+            actions.push(Action::RefreshPorts);
+        }
+        let typed = ui.label("path");
+        ui.add(egui::TextEdit::singleline(path).desired_width(170.0).hint_text("/dev/ttyACM0")).labelled_by(typed.id);
+        let baud_label = ui.label("baud");
+        egui::ComboBox::from_id_salt("baud")
+            .selected_text(baud.to_string())
+            .show_ui(ui, |ui| {
+                for b in BAUDS {
+                    ui.selectable_value(baud, b, b.to_string());
+                }
+            })
+            .response
+            .labelled_by(baud_label.id);
+        let ok = !path.trim().is_empty();
+        if ui.add_enabled(ok, egui::Button::new("Connect serial")).clicked() {
+            actions.push(Action::OpenSource(SourceSpec::Serial {
+                path: path.trim().to_string(),
+                baud: *baud,
+                accel_unit: None,
+            }));
+        }
+    });
+}
+
+/// The BLE rows of the Sensor panel: Scan, a typed name or address, Connect, and the devices the scan found.
+fn ble_rows_ui(ui: &mut Ui, sensor: &SensorState, ble_target: &mut String, actions: &mut Vec<Action>) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label("BLE");
+        let scanning = matches!(sensor.ble, BleScan::Scanning { .. });
+        let scan_label = if scanning { "scanning…" } else { "Scan" };
+        if ui
+            .add_enabled(!scanning, egui::Button::new(scan_label))
+            .on_hover_text("Look for devices with the Nordic UART Service for a few seconds")
+            .clicked()
+        {
+            actions.push(Action::ScanBle);
+        }
+        let target_label = ui.label("name or address");
+        ui.add(egui::TextEdit::singleline(ble_target).desired_width(170.0).hint_text("HAR-IMU"))
+            .labelled_by(target_label.id);
+        let ok = !ble_target.trim().is_empty();
+        if ui.add_enabled(ok, egui::Button::new("Connect BLE")).clicked() {
+            actions
+                .push(Action::OpenSource(SourceSpec::Ble { target: ble_target.trim().to_string(), accel_unit: None }));
+        }
+    });
+    match &sensor.ble {
+        BleScan::Done(Err(e)) => {
+            ui.label(RichText::new(format!("BLE scan: {e}")).color(palette::WARN));
+        }
+        BleScan::Done(Ok(found)) if found.is_empty() => {
+            ui.label(RichText::new("BLE scan: no devices found").weak());
+        }
+        BleScan::Done(Ok(found)) => {
+            egui::Grid::new("ble_devices").num_columns(4).striped(true).show(ui, |ui| {
+                for d in found {
+                    ui.label(d.name.clone().unwrap_or_else(|| "(no name)".into()));
+                    ui.label(RichText::new(&d.address).monospace());
+                    ui.label(d.rssi.map_or_else(|| "–".into(), |r| format!("{r} dBm")));
+                    let label = if d.has_nus { "Connect" } else { "Connect (no UART service seen)" };
+                    if ui.small_button(label).clicked() {
+                        actions
+                            .push(Action::OpenSource(SourceSpec::Ble { target: d.address.clone(), accel_unit: None }));
+                    }
+                    ui.end_row();
+                }
+            });
+        }
+        _ => {}
     }
 }
 
