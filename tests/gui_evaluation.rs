@@ -34,6 +34,18 @@ fn step_until(harness: &mut Harness<'_, HarApp>, what: &str, done: impl Fn(&Harn
     assert!(gui::step_until_shown(harness, Duration::from_secs(180), done), "timed out waiting for {what}");
 }
 
+/// `--evaluate` at launch: the replay behind the evaluation view waits until the evaluation is done (filling its
+/// plots would take CPU from the job on a small machine), then starts by itself.
+#[test]
+fn the_replay_behind_a_launch_evaluation_starts_once_it_is_done() {
+    let mut harness = app(Some(fixture("gui/labeled_small.csv")), false);
+    harness.step();
+    assert!(harness.state().evaluation_running(), "the evaluation asked for at launch runs");
+    assert!(!harness.state().live_pipeline_started(), "the replay waits while the evaluation runs");
+    step_until(&mut harness, "the evaluation's end", |h| !h.state().evaluation_running());
+    step_until(&mut harness, "the replay's first prediction", |h| !h.state().live_state().predictions.is_empty());
+}
+
 /// The report `har-monitor evaluate` would write for this file: the independent reference for what the view shows.
 fn library_report(data: &Path) -> (EvaluationReport, Vec<har_monitor::eval::WindowPrediction>) {
     let mut engine = Engine::load(&model(), &EngineOptions::default()).unwrap();

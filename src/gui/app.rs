@@ -90,6 +90,8 @@ pub struct HarApp {
     current: Settings,
     persist: bool,
     pipeline: Option<PipelineHandle>,
+    /// The live pipeline, not started yet: it waits for the evaluation asked for at start (`--evaluate`).
+    deferred_pipeline: Option<PipelineConfig>,
     /// Whether the pipeline's news is on screen (the live and drift views): the pipeline's wake-ups repaint at
     /// once then, at [`BACKGROUND_REPAINT`] otherwise.
     live_on_screen: Arc<AtomicBool>,
@@ -202,6 +204,7 @@ impl HarApp {
             current,
             persist: !options.fresh,
             pipeline: None,
+            deferred_pipeline: None,
             live: LiveState::new(),
             live_view: LiveView::default(),
             error_log: Vec::new(),
@@ -220,12 +223,9 @@ impl HarApp {
             toasts: Vec::new(),
             model_path: model_path.clone(),
             evaluation: EvaluationView::default(),
-            // The job gets every core: while it runs, the UI redraws only a few times a second.
-            evaluation_engine: EngineOptions {
-                runtime_library: options.ort_lib.clone(),
-                intra_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-                ..Default::default()
-            },
+            // The job runs as `evaluate` does (one single-threaded model session per core on alternate batches,
+            // `pipeline::batch::session_layout`); while it runs, the UI redraws only every few seconds.
+            evaluation_engine: EngineOptions { runtime_library: options.ort_lib.clone(), ..Default::default() },
             ctx: cc.egui_ctx.clone(),
             sensor: SensorState::default(),
             capture: None,
@@ -263,21 +263,14 @@ impl HarApp {
                     drift: drift_config,
                     record: None,
                 };
-                let ctx = cc.egui_ctx.clone();
-                let on_screen = Arc::clone(&app.live_on_screen);
-                let interval = Arc::clone(&app.live_interval_ms);
-                let wake = move || {
-                    if on_screen.load(Ordering::Relaxed) {
-                        // News is drawn within one live frame interval (not at once: a 50 Hz sensor sends samples
-                        // every tick, and a frame per tick would take all the CPU a software renderer has).
-                        ctx.request_repaint_after(Duration::from_millis(interval.load(Ordering::Relaxed)));
-                    } else {
-                        ctx.request_repaint_after(BACKGROUND_REPAINT);
-                    }
-                };
-                match PipelineHandle::spawn(config, Box::new(wake)) {
-                    Ok(p) => app.pipeline = Some(p),
-                    Err(e) => app.live_error(format!("the pipeline thread could not start: {e}")),
+                // `--evaluate` at start: the replay behind the evaluation view waits until the evaluation is done
+                // (or another view is opened), so that filling its plots takes no CPU from the job. A live device
+                // starts at once: its samples cannot wait.
+                let live_device = matches!(config.source, Some(SourceSpec::Serial { .. } | SourceSpec::Ble { .. }));
+                if options.evaluate.is_some() && !live_device {
+                    app.deferred_pipeline = Some(config);
+                } else {
+                    app.spawn_pipeline(config);
                 }
             }
             None => app.live_error("no model: the bundled demo model (models/demo) was not found".into()),
@@ -291,6 +284,16 @@ impl HarApp {
     /// What the live view currently knows (for tests and the frame-time benchmark).
     pub fn live_state(&self) -> &LiveState {
         &self.live
+    }
+
+    /// Whether the live pipeline has been started (it waits for an evaluation asked for at start).
+    pub fn live_pipeline_started(&self) -> bool {
+        self.pipeline.is_some()
+    }
+
+    /// Whether the evaluation view's job is running.
+    pub fn evaluation_running(&self) -> bool {
+        self.evaluation.running()
     }
 
     /// Where the live session's metrics are served (`--metrics-addr`), once listening.
@@ -484,7 +487,39 @@ impl HarApp {
         }
     }
 
+    /// Starts the live pipeline with the wake function that repaints the app.
+    fn spawn_pipeline(&mut self, config: PipelineConfig) {
+        let ctx = self.ctx.clone();
+        let on_screen = Arc::clone(&self.live_on_screen);
+        let interval = Arc::clone(&self.live_interval_ms);
+        let wake = move || {
+            if on_screen.load(Ordering::Relaxed) {
+                // News is drawn within one live frame interval (not at once: a 50 Hz sensor sends samples
+                // every tick, and a frame per tick would take all the CPU a software renderer has).
+                ctx.request_repaint_after(Duration::from_millis(interval.load(Ordering::Relaxed)));
+            } else {
+                ctx.request_repaint_after(BACKGROUND_REPAINT);
+            }
+        };
+        match PipelineHandle::spawn(config, Box::new(wake)) {
+            Ok(p) => self.pipeline = Some(p),
+            Err(e) => self.live_error(format!("the pipeline thread could not start: {e}")),
+        }
+    }
+
+    /// Starts the pipeline that waited for the start-up evaluation, once that is done or another view is shown.
+    fn start_deferred_pipeline(&mut self, now: bool) {
+        if self.deferred_pipeline.is_some()
+            && (now || self.current.view != View::Evaluation || !self.evaluation.running())
+        {
+            if let Some(config) = self.deferred_pipeline.take() {
+                self.spawn_pipeline(config);
+            }
+        }
+    }
+
     fn send(&mut self, command: Command) {
+        self.start_deferred_pipeline(true);
         if let Some(p) = &self.pipeline {
             p.send(command);
         }
@@ -812,6 +847,7 @@ impl eframe::App for HarApp {
             let interval = live_frame_interval(self.frame_cost);
             self.live_interval_ms.store(interval.as_millis() as u64, Ordering::Relaxed);
         }
+        self.start_deferred_pipeline(false);
         self.drain_events();
         self.handle_input(&ctx);
         self.handle_screenshots(&ctx);

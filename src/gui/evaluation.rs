@@ -68,6 +68,11 @@ impl EvaluationView {
         }
     }
 
+    /// Whether an evaluation is running.
+    pub fn running(&self) -> bool {
+        self.job.is_some()
+    }
+
     /// Asks the running job (if any) to stop after its current batch.
     pub fn cancel(&self) {
         if let Some(job) = &self.job {
