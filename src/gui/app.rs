@@ -509,12 +509,9 @@ impl HarApp {
 
     /// Starts the pipeline that waited for the start-up evaluation, once that is done or another view is shown.
     fn start_deferred_pipeline(&mut self, now: bool) {
-        if self.deferred_pipeline.is_some()
-            && (now || self.current.view != View::Evaluation || !self.evaluation.running())
-        {
-            if let Some(config) = self.deferred_pipeline.take() {
-                self.spawn_pipeline(config);
-            }
+        let due = now || self.current.view != View::Evaluation || !self.evaluation.running();
+        if due && let Some(config) = self.deferred_pipeline.take() {
+            self.spawn_pipeline(config);
         }
     }
 
