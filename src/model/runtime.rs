@@ -162,15 +162,66 @@ struct Loaded {
 
 static LOADED: Mutex<Option<Loaded>> = Mutex::new(None);
 
+/// The systems ONNX Runtime's PyPI wheels ship the library for, as far as finding it goes. Only Linux is built and
+/// run here; the other two are what their wheels hold (checked against the 1.32.0 wheels: `win_amd64` has
+/// `onnxruntime/capi/onnxruntime.dll`, `macosx_14_0_arm64` has `onnxruntime/capi/libonnxruntime.1.32.0.dylib`;
+/// there is no x86-64 macOS wheel of 1.32.0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    Linux,
+    MacOs,
+    Windows,
+}
+
+impl Platform {
+    /// The system this build runs on.
+    pub fn current() -> Platform {
+        if cfg!(target_os = "windows") {
+            Platform::Windows
+        } else if cfg!(target_os = "macos") {
+            Platform::MacOs
+        } else {
+            Platform::Linux
+        }
+    }
+
+    /// The library's file name as the wheel ships it (and as the cache keeps it).
+    pub fn library_file_name(self) -> String {
+        match self {
+            Platform::Windows => "onnxruntime.dll".to_string(),
+            Platform::MacOs => format!("libonnxruntime.{ORT_VERSION}.dylib"),
+            Platform::Linux => format!("libonnxruntime.so.{ORT_VERSION}"),
+        }
+    }
+
+    /// Where the library is inside the wheel (a zip archive).
+    pub fn wheel_entry(self) -> String {
+        format!("onnxruntime/capi/{}", self.library_file_name())
+    }
+
+    /// The names the library may have beside the executable, best first: the wheel's, then the plain name that
+    /// ONNX Runtime's own release archives and package managers link to.
+    pub fn names_beside_executable(self) -> Vec<String> {
+        let plain = match self {
+            Platform::Windows => None,
+            Platform::MacOs => Some("libonnxruntime.dylib"),
+            Platform::Linux => Some("libonnxruntime.so"),
+        };
+        std::iter::once(self.library_file_name()).chain(plain.map(str::to_string)).collect()
+    }
+}
+
 /// The platform's file name of the library as the PyPI wheel ships it.
 pub fn library_file_name() -> String {
-    if cfg!(target_os = "windows") {
-        "onnxruntime.dll".to_string()
-    } else if cfg!(target_os = "macos") {
-        format!("libonnxruntime.{ORT_VERSION}.dylib")
-    } else {
-        format!("libonnxruntime.so.{ORT_VERSION}")
-    }
+    Platform::current().library_file_name()
+}
+
+/// Where the library is looked for beside `exe_dir` (the folder of the executable, then its `lib/`), best first.
+pub fn beside_executable(exe_dir: &Path, platform: Platform) -> Vec<PathBuf> {
+    [exe_dir.to_path_buf(), exe_dir.join("lib")]
+        .iter()
+        .flat_map(|dir| platform.names_beside_executable().into_iter().map(move |name| dir.join(name)))
+        .collect()
 }
 
 /// The per-user cache directory holding the library.
@@ -242,7 +293,7 @@ pub fn locate(explicit: Option<&Path>) -> Result<(PathBuf, RuntimeOrigin), Runti
         return Err(wrong_path(ENV_DYLIB, &p));
     }
     if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
-        for candidate in [dir.join(library_file_name()), dir.join("lib").join(library_file_name())] {
+        for candidate in beside_executable(&dir, Platform::current()) {
             if candidate.is_file() {
                 return Ok((candidate, RuntimeOrigin::BesideExecutable));
             }
@@ -333,7 +384,7 @@ fn fetch_with_pip(work: &Path, cache: &Path) -> Result<PathBuf, String> {
         .ok_or_else(|| "pip reported success but left no wheel".to_string())?;
     let file = std::fs::File::open(&wheel).map_err(|e| format!("cannot open {}: {e}", wheel.display()))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| format!("{} is not a wheel: {e}", wheel.display()))?;
-    let wanted = format!("onnxruntime/capi/{}", library_file_name());
+    let wanted = Platform::current().wheel_entry();
     let mut entry = archive.by_name(&wanted).map_err(|e| format!("{} holds no {wanted}: {e}", wheel.display()))?;
     let tmp = work.join(library_file_name());
     let mut out = std::fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
@@ -348,6 +399,48 @@ fn fetch_with_pip(work: &Path, cache: &Path) -> Result<PathBuf, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The wheels' layouts, as listed from the real 1.32.0 wheels (`pip download onnxruntime==1.32.0 --no-deps
+    /// --only-binary=:all: --platform win_amd64|macosx_14_0_arm64|manylinux_2_27_x86_64 --python-version 3.11`).
+    #[test]
+    fn each_platform_knows_its_wheel_entry_and_names() {
+        assert_eq!(Platform::Windows.wheel_entry(), "onnxruntime/capi/onnxruntime.dll");
+        assert_eq!(Platform::MacOs.wheel_entry(), "onnxruntime/capi/libonnxruntime.1.32.0.dylib");
+        assert_eq!(Platform::Linux.wheel_entry(), "onnxruntime/capi/libonnxruntime.so.1.32.0");
+        assert_eq!(Platform::Windows.names_beside_executable(), ["onnxruntime.dll"]);
+        assert_eq!(Platform::MacOs.names_beside_executable(), ["libonnxruntime.1.32.0.dylib", "libonnxruntime.dylib"]);
+        assert_eq!(Platform::Linux.names_beside_executable(), ["libonnxruntime.so.1.32.0", "libonnxruntime.so"]);
+    }
+
+    #[test]
+    fn beside_the_executable_means_its_folder_then_lib() {
+        let dir = Path::new("/opt/har-monitor");
+        let found = beside_executable(dir, Platform::MacOs);
+        assert_eq!(
+            found,
+            [
+                dir.join("libonnxruntime.1.32.0.dylib"),
+                dir.join("libonnxruntime.dylib"),
+                dir.join("lib/libonnxruntime.1.32.0.dylib"),
+                dir.join("lib/libonnxruntime.dylib"),
+            ]
+        );
+        assert_eq!(
+            beside_executable(dir, Platform::Windows),
+            [dir.join("onnxruntime.dll"), dir.join("lib/onnxruntime.dll")]
+        );
+    }
+
+    /// A library beside the executable under its plain name (as ONNX Runtime's own archives name the link) is
+    /// found: a real file in a temporary folder.
+    #[test]
+    fn the_plain_name_beside_the_executable_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("libonnxruntime.so"), b"x").unwrap();
+        let found: Vec<_> =
+            beside_executable(dir.path(), Platform::Linux).into_iter().filter(|p| p.is_file()).collect();
+        assert_eq!(found, [dir.path().join("libonnxruntime.so")]);
+    }
 
     #[test]
     fn build_info_version_is_parsed() {
