@@ -54,19 +54,31 @@ pub struct GuiOptions {
 /// Window size the app opens with; screenshots for the README are taken at this size.
 pub const DEFAULT_SIZE: [f32; 2] = [1280.0, 800.0];
 
+/// The app's icon: `dist/icons/har-monitor-256.png`, rendered from `dist/icons/har-monitor.svg` (the packages'
+/// `.desktop` entry uses the same file).
+pub const ICON_PNG: &[u8] = include_bytes!("../../dist/icons/har-monitor-256.png");
+
+/// The window's icon, decoded from [`ICON_PNG`].
+pub fn icon() -> Result<egui::IconData, image::ImageError> {
+    let image = image::load_from_memory_with_format(ICON_PNG, image::ImageFormat::Png)?.into_rgba8();
+    Ok(egui::IconData { width: image.width(), height: image.height(), rgba: image.into_raw() })
+}
+
 /// Opens the app window and runs until it is closed; says what went wrong in the run (a `--screenshot` that
 /// could not be written).
 pub fn run(options: GuiOptions) -> anyhow::Result<RunOutcome> {
-    let native = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("HAR Monitor")
-            .with_app_id("har-monitor")
-            .with_inner_size(DEFAULT_SIZE)
-            .with_min_inner_size([960.0, 640.0])
-            .with_drag_and_drop(true),
-        persist_window: !options.fresh,
-        ..Default::default()
-    };
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("HAR Monitor")
+        .with_app_id("har-monitor")
+        .with_inner_size(DEFAULT_SIZE)
+        .with_min_inner_size([960.0, 640.0])
+        .with_drag_and_drop(true);
+    match icon() {
+        Ok(icon) => viewport = viewport.with_icon(std::sync::Arc::new(icon)),
+        // A window without its icon still works; say why once.
+        Err(e) => eprintln!("har-monitor: the window icon could not be decoded: {e}"),
+    }
+    let native = eframe::NativeOptions { viewport, persist_window: !options.fresh, ..Default::default() };
     let outcome = std::sync::Arc::new(std::sync::Mutex::new(RunOutcome::default()));
     let app_outcome = std::sync::Arc::clone(&outcome);
     eframe::run_native(
@@ -77,4 +89,20 @@ pub fn run(options: GuiOptions) -> anyhow::Result<RunOutcome> {
     .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))?;
     let outcome = outcome.lock().map(|o| o.clone()).unwrap_or_default();
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The window icon decodes to the 256-pixel square with transparent corners (the rounded square) and an
+    /// opaque middle.
+    #[test]
+    fn the_icon_decodes_to_a_rounded_square() {
+        let icon = super::icon().unwrap();
+        assert_eq!((icon.width, icon.height), (256, 256));
+        assert_eq!(icon.rgba.len(), 256 * 256 * 4);
+        let alpha = |x: usize, y: usize| icon.rgba[(y * 256 + x) * 4 + 3];
+        assert_eq!(alpha(0, 0), 0);
+        assert_eq!(alpha(255, 255), 0);
+        assert_eq!(alpha(128, 128), 255);
+    }
 }

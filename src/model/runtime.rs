@@ -1,9 +1,10 @@
 //! Finding (or, once, fetching) the ONNX Runtime shared library that `ort` loads at run time.
 //!
-//! Search order: an explicit path (command-line option), `ORT_DYLIB_PATH`, beside the executable, the per-user
-//! cache. When none has it, the pinned wheel is downloaded from PyPI with `python3 -m pip download` (the one host
-//! this product may fetch from) and the library is unpacked into the cache. `HAR_MONITOR_NO_FETCH=1` turns the
-//! download off. Nothing here panics: every failure is a [`RuntimeError`] that says how to get the library.
+//! Search order: an explicit path (command-line option), `ORT_DYLIB_PATH`, beside the executable (or where the
+//! `.deb` puts it, `/usr/lib/har-monitor`), the per-user cache. When none has it, the pinned wheel is downloaded
+//! from PyPI with `python3 -m pip download` (the one host this product may fetch from) and the library is
+//! unpacked into the cache. `HAR_MONITOR_NO_FETCH=1` turns the download off. Nothing here panics: every failure
+//! is a [`RuntimeError`] that says how to get the library.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -216,12 +217,14 @@ pub fn library_file_name() -> String {
     Platform::current().library_file_name()
 }
 
-/// Where the library is looked for beside `exe_dir` (the folder of the executable, then its `lib/`), best first.
+/// Where the library is looked for beside `exe_dir` (the folder of the executable, then its `lib/`, then
+/// `../lib/har-monitor/` where the `.deb` installs it beside `/usr/bin`), best first.
 pub fn beside_executable(exe_dir: &Path, platform: Platform) -> Vec<PathBuf> {
-    [exe_dir.to_path_buf(), exe_dir.join("lib")]
-        .iter()
-        .flat_map(|dir| platform.names_beside_executable().into_iter().map(move |name| dir.join(name)))
-        .collect()
+    let mut dirs = vec![exe_dir.to_path_buf(), exe_dir.join("lib")];
+    if let Some(prefix) = exe_dir.parent() {
+        dirs.push(prefix.join("lib").join("har-monitor"));
+    }
+    dirs.iter().flat_map(|dir| platform.names_beside_executable().into_iter().map(move |name| dir.join(name))).collect()
 }
 
 /// The per-user cache directory holding the library.
@@ -423,11 +426,25 @@ mod tests {
                 dir.join("libonnxruntime.dylib"),
                 dir.join("lib/libonnxruntime.1.32.0.dylib"),
                 dir.join("lib/libonnxruntime.dylib"),
+                Path::new("/opt/lib/har-monitor/libonnxruntime.1.32.0.dylib").to_path_buf(),
+                Path::new("/opt/lib/har-monitor/libonnxruntime.dylib").to_path_buf(),
             ]
         );
         assert_eq!(
             beside_executable(dir, Platform::Windows),
-            [dir.join("onnxruntime.dll"), dir.join("lib/onnxruntime.dll")]
+            [
+                dir.join("onnxruntime.dll"),
+                dir.join("lib/onnxruntime.dll"),
+                Path::new("/opt/lib/har-monitor/onnxruntime.dll").to_path_buf()
+            ]
+        );
+        // The .deb: /usr/bin/har-monitor finds /usr/lib/har-monitor/libonnxruntime.so.1.32.0.
+        assert_eq!(
+            beside_executable(Path::new("/usr/bin"), Platform::Linux)[4..],
+            [
+                Path::new("/usr/lib/har-monitor/libonnxruntime.so.1.32.0"),
+                Path::new("/usr/lib/har-monitor/libonnxruntime.so")
+            ]
         );
     }
 
