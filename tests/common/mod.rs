@@ -9,3 +9,4 @@ pub mod gui;
 pub mod serve;
 pub mod sklearn;
 pub mod spec;
+pub mod xvfb;
