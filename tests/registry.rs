@@ -221,7 +221,7 @@ fn a_version_an_alias_points_at_is_removed_only_with_force_which_deletes_the_ali
     assert!(!dir.path().join("models/m/2").exists());
     let err = reg.resolve("m@staging").unwrap_err();
     assert!(matches!(err, RegistryError::UnknownAlias { .. }), "{err}");
-    assert!(err.to_string().contains("production → 1"), "lists the aliases left: {err}");
+    assert!(err.to_string().contains("production (v1)"), "lists the aliases left: {err}");
     let err = reg.resolve("m@2").unwrap_err();
     assert!(err.to_string().contains("versions: 1"), "{err}");
 
@@ -309,7 +309,7 @@ fn specs_resolve_and_unknown_names_and_aliases_are_listed_in_the_error() {
     let err = reg.resolve("nope@production").unwrap_err().to_string();
     assert!(err.contains("no model named `nope`") && err.contains("har, tiny"), "{err}");
     let err = reg.resolve("har@canary").unwrap_err().to_string();
-    assert!(err.contains("no alias `canary`") && err.contains("production → 1, staging → 2"), "{err}");
+    assert!(err.contains("no alias `canary`") && err.contains("production (v1), staging (v2)"), "{err}");
     let err = reg.resolve("har@7").unwrap_err().to_string();
     assert!(err.contains("no version 7") && err.contains("versions: 1, 2"), "{err}");
     assert!(matches!(reg.resolve("har@").unwrap_err(), RegistryError::InvalidSpec { .. }));

@@ -110,7 +110,7 @@ fn unknown_names_aliases_and_files_exit_2_naming_the_registry_and_what_exists() 
     let err = refused(bin(&root).args(["models", "show", "nope"]));
     assert!(err.contains(&root.display().to_string()) && err.contains("models: har"), "{err}");
     let err = refused(bin(&root).args(["models", "show", "har@canary"]));
-    assert!(err.contains("no alias `canary`") && err.contains("production → 1, staging → 2"), "{err}");
+    assert!(err.contains("no alias `canary`") && err.contains("production (v1), staging (v2)"), "{err}");
     let err = refused(bin(&root).args(["info", "--model", "har@9"]));
     assert!(err.contains("no version 9") && err.contains("versions: 1, 2"), "{err}");
     let err = refused(bin(&root).args(["info", "--model"]).arg(dir.path().join("missing/m.onnx")));

@@ -153,10 +153,10 @@ impl AliasMove {
         self.from == self.to
     }
 
-    /// `production: 2 → 3`.
+    /// `har@production moved from v2 to v3` (plain text: every face can show it).
     pub fn describe(&self) -> String {
-        let v = |x: Option<u32>| x.map_or_else(|| "none".to_string(), |v| v.to_string());
-        format!("{}@{}: {} → {}", self.name, self.alias, v(self.from), v(self.to))
+        let v = |x: Option<u32>| x.map_or_else(|| "nothing".to_string(), |v| format!("v{v}"));
+        format!("{}@{} moved from {} to {}", self.name, self.alias, v(self.from), v(self.to))
     }
 }
 
@@ -546,7 +546,7 @@ impl Registry {
                             root: self.root.clone(),
                             name,
                             alias: alias.clone(),
-                            known: aliases.iter().map(|(a, v)| format!("{a} → {v}")).collect(),
+                            known: aliases.iter().map(|(a, v)| format!("{a} (v{v})")).collect(),
                         });
                     }
                 }
@@ -803,7 +803,7 @@ impl Registry {
                 root: self.root.clone(),
                 name: name.to_string(),
                 alias: alias.to_string(),
-                known: aliases.current().iter().map(|(a, v)| format!("{a} → {v}")).collect(),
+                known: aliases.current().iter().map(|(a, v)| format!("{a} (v{v})")).collect(),
             });
         };
         let present = self.version_numbers(name)?;
@@ -817,7 +817,7 @@ impl Registry {
                 history: if history.len() <= 1 {
                     format!("it has only ever pointed at {}", history.join(""))
                 } else {
-                    format!("{} (the earlier ones were removed)", history.join(" → "))
+                    format!("{} (the earlier ones were removed)", history.join(", then "))
                 },
             });
         };
