@@ -381,3 +381,56 @@ fn concurrent_imports_get_distinct_versions_and_lose_no_alias_move() {
     assert_eq!(m.aliases.len(), 4, "{:?}", m.aliases);
     assert!(m.versions.iter().all(|v| v.entry.is_ok()));
 }
+
+#[test]
+fn the_pickers_rollback_moves_the_live_session_only_when_it_runs_that_alias() {
+    use har_monitor::session::registry::RegistryState;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("reg");
+    let reg = Registry::open(&root).unwrap();
+    for n in 1..=3 {
+        reg.import(&keras_variant(dir.path(), n), &with_alias("m", "production")).unwrap();
+    }
+    reg.set_alias("m", 3, "staging").unwrap();
+    let path = |n: u32| reg.resolve(&format!("m@{n}")).unwrap().model_path;
+
+    let mut picker = RegistryState::open(Some(&root), None);
+    let m = &picker.models[0];
+    assert_eq!(m.versions.iter().map(|v| v.version).collect::<Vec<_>>(), vec![3, 2, 1], "highest first");
+    let production = m.aliases.iter().find(|a| a.alias == "production").unwrap();
+    assert_eq!((production.version, production.rollback_to), (3, Some(2)));
+    let staging = m.aliases.iter().find(|a| a.alias == "staging").unwrap();
+    assert_eq!(staging.rollback_to, None, "staging has only ever pointed at 3");
+
+    // Choosing an alias: the session follows it through a rollback.
+    let switch = picker.choose("m@production").unwrap();
+    assert_eq!(switch.path, path(3));
+    let outcome = picker.rollback("m", "production", Some(&path(3))).unwrap();
+    assert_eq!(outcome.switch.map(|s| s.path), Some(path(2)));
+    assert_eq!(picker.models[0].aliases.iter().find(|a| a.alias == "production").unwrap().version, 2, "refreshed");
+
+    // Running another version (chosen by number): a rollback of production leaves the session alone.
+    picker.choose("m@3").unwrap();
+    let outcome = picker.rollback("m", "production", Some(&path(3))).unwrap();
+    assert!(outcome.switch.is_none(), "{}", outcome.message);
+    assert_eq!(reg.resolve("m@production").unwrap().version, 1);
+
+    // Running the version the alias points at (a file opened directly): the session follows the alias.
+    picker.forget_choice();
+    reg.set_alias("m", 3, "production").unwrap();
+    picker.refresh();
+    let outcome = picker.rollback("m", "production", Some(&path(3))).unwrap();
+    assert_eq!(outcome.switch.map(|s| s.path), Some(path(1)), "3 → back to 1 (2 was rolled past)");
+    assert_eq!(picker.chosen.as_deref(), Some("m@production"));
+    assert_eq!(picker.live_label(Some(&path(1))).as_deref(), Some("m@production (v1)"));
+
+    // A refused rollback is an error message, nothing moves.
+    let err = picker.rollback("m", "staging", Some(&path(3))).unwrap_err();
+    assert!(err.contains("no earlier version"), "{err}");
+    // A damaged version is listed with its problem.
+    std::fs::remove_file(root.join("models/m/2/keras_bilstm.onnx")).unwrap();
+    picker.refresh();
+    let v2 = picker.models[0].versions.iter().find(|v| v.version == 2).unwrap();
+    assert!(v2.problem.as_deref().is_some_and(|p| p.contains("missing")), "{v2:?}");
+    assert!(picker.choose("m@2").is_err());
+}
