@@ -434,3 +434,22 @@ fn the_pickers_rollback_moves_the_live_session_only_when_it_runs_that_alias() {
     assert!(v2.problem.as_deref().is_some_and(|p| p.contains("missing")), "{v2:?}");
     assert!(picker.choose("m@2").is_err());
 }
+
+#[test]
+fn what_a_crash_leaves_in_the_staging_folder_is_never_listed_and_is_cleared_by_the_next_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Registry::open(dir.path()).unwrap();
+    // An import killed before its rename: a complete-looking folder in .staging, and a model folder with none.
+    let stale = dir.path().join(".staging/import-m-1-999");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::copy(keras(), stale.join("keras_bilstm.onnx")).unwrap();
+    assert!(reg.list().unwrap().is_empty());
+    let v = reg.import(&keras(), &named("m")).unwrap();
+    assert_eq!(v.version, 1);
+    assert!(!stale.exists(), "cleared under the lock");
+    // Nothing but the finished files in the version folder.
+    let mut files: Vec<String> =
+        std::fs::read_dir(&v.dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    assert_eq!(files, vec!["keras_bilstm.model.json", "keras_bilstm.onnx", "manifest.json"]);
+}

@@ -193,3 +193,33 @@ fn a_damaged_version_is_reported_and_the_others_still_work() {
     ok(bin(&root).args(["models", "import"]).arg(other).args(["--name", "other"]));
     ok(bin(&root).args(["info", "--model", "other"]));
 }
+
+#[test]
+fn concurrent_import_processes_get_distinct_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("reg");
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            let model = copy_model(&keras(), &dir.path().join(format!("v{i}")), "k", |card| {
+                card["description"] = serde_json::json!(format!("variant {i}"));
+            });
+            bin(&root)
+                .args(["models", "import"])
+                .arg(model)
+                .args(["--name", "har", "--alias", &format!("a{i}")])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let json: serde_json::Value = serde_json::from_str(&ok(bin(&root).args(["models", "list", "--json"]))).unwrap();
+    let versions: Vec<u64> =
+        json["models"][0]["versions"].as_array().unwrap().iter().map(|v| v["version"].as_u64().unwrap()).collect();
+    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(json["models"][0]["aliases"].as_object().unwrap().len(), 3, "no alias move lost");
+}
