@@ -168,6 +168,11 @@ fn model_name_at_alias_works_for_info_predict_and_evaluate_and_the_run_is_kept()
     // A registry version's baseline is never written into the store.
     let err = refused(bin(&root).args(["baseline", "--model", "har@1", "--data"]).arg(labeled()));
     assert!(err.contains("never change") && err.contains("--out"), "{err}");
+    // Nor through the stored file's path.
+    let stored = root.join("models/har/1/demo-1dcnn-bilstm.onnx");
+    let err = refused(bin(&root).args(["baseline", "--model"]).arg(&stored).arg("--data").arg(labeled()));
+    assert!(err.contains("never change"), "{err}");
+    ok(bin(&root).args(["info", "--model", "har@1"]));
 }
 
 #[test]

@@ -350,6 +350,15 @@ impl Registry {
         &self.root
     }
 
+    /// Whether `path` is a file inside this registry's store (whose files must never be written).
+    pub fn holds(&self, path: &Path) -> bool {
+        let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+        let (Some(models), Some(dir)) = (canonical(&self.models_dir()), path.parent().and_then(canonical)) else {
+            return false;
+        };
+        dir.starts_with(models)
+    }
+
     fn models_dir(&self) -> PathBuf {
         self.root.join("models")
     }
