@@ -28,6 +28,10 @@ pub struct GuiArgs {
     /// Evaluate this labeled CSV in the evaluation view.
     #[arg(long, value_name = "LABELED.csv")]
     pub evaluate: Option<PathBuf>,
+    /// Compare the evaluated model with this model B on the --evaluate file (the evaluation view's comparison
+    /// panel: deltas, both confusion matrices, McNemar's test).
+    #[arg(long, value_name = "B.onnx", requires = "evaluate")]
+    pub compare: Option<PathBuf>,
     /// View to open: live, evaluation or drift.
     #[arg(long, value_name = "VIEW")]
     pub view: Option<View>,
@@ -76,7 +80,12 @@ pub struct GuiArgs {
 }
 
 pub fn run(args: GuiArgs) -> anyhow::Result<()> {
-    for (what, path) in [("--model", &args.model), ("--replay", &args.replay), ("--evaluate", &args.evaluate)] {
+    for (what, path) in [
+        ("--model", &args.model),
+        ("--replay", &args.replay),
+        ("--evaluate", &args.evaluate),
+        ("--compare", &args.compare),
+    ] {
         if let Some(p) = path
             && !p.is_file()
         {
@@ -107,6 +116,7 @@ pub fn run(args: GuiArgs) -> anyhow::Result<()> {
         simulate: args.simulate,
         serial: args.serial.map(|p| (p, args.baud)),
         evaluate: args.evaluate,
+        compare: args.compare,
         view: args.view,
         speed: args.speed,
         paused: args.paused,
