@@ -466,7 +466,9 @@ impl EvaluationView {
         let clicked = egui::ScrollArea::both()
             .id_salt("eval_matrix_scroll")
             .auto_shrink([false, false])
-            .show(ui, |ui| matrix::confusion_matrix_ui(ui, &result.report, settings.normalised_matrix, self.state.cell))
+            .show(ui, |ui| {
+                matrix::confusion_matrix_ui(ui, &result.report, settings.normalised_matrix, self.state.cell, true)
+            })
             .inner;
         if let Some((i, j)) = clicked {
             self.state.select_cell(i, j);

@@ -111,9 +111,13 @@ impl CompareFigure<'_> {
         let plot_top = y0 + 56.0;
         let labels_h = 70.0;
         let plot_h = h - 56.0 - labels_h;
-        let zero = plot_top + plot_h / 2.0;
-        let largest = c.per_class.iter().map(|d| d.delta.abs()).fold(0.0f64, f64::max).max(0.05);
-        let scale = (plot_h / 2.0 - 22.0) / largest;
+        // The zero line sits where the largest gains and losses both fit (in the middle when there are none).
+        let gain = c.per_class.iter().map(|d| d.delta).fold(0.0f64, f64::max);
+        let loss = c.per_class.iter().map(|d| -d.delta).fold(0.0f64, f64::max);
+        let span = (gain + loss).max(0.05);
+        let room = plot_h - 44.0;
+        let zero = if gain + loss > 0.0 { plot_top + 22.0 + room * gain / span } else { plot_top + plot_h / 2.0 };
+        let scale = room / span;
         let slot = w / n as f64;
         pen.rect((x0, zero - 0.5), (x0 + w, zero + 0.5), MUTED)?;
         for (i, d) in c.per_class.iter().enumerate() {

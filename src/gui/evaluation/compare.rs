@@ -15,6 +15,9 @@ use crate::gui::action::Action;
 use crate::gui::palette::{self, class_color};
 use crate::session::compare::{ComparePhase, CompareState, DeltaRow, Leader};
 
+/// Least height given to each confusion matrix (with its labels, totals and legend).
+const MIN_MATRIX_HEIGHT: f32 = 420.0;
+
 /// Colour of a number where B does better, and where A does.
 const B_BETTER: Color32 = palette::OK;
 const A_BETTER: Color32 = palette::BAD;
@@ -140,9 +143,11 @@ fn result_ui(ui: &mut Ui, state: &CompareState, c: &Comparison, normalised: bool
     });
     ui.add_space(8.0);
     let half = ((ui.available_width() - 16.0) / 2.0).floor();
+    // What is left of the window (at least enough for readable cells); the per-class table is below, scrolled to.
+    let matrix_height = (ui.available_height() - 24.0).max(MIN_MATRIX_HEIGHT);
     ui.horizontal_top(|ui| {
         for (side, report) in [("A", &c.a), ("B", &c.b)] {
-            ui.allocate_ui_with_layout(vec2(half, 0.0), Layout::top_down(Align::Min), |ui| {
+            ui.allocate_ui_with_layout(vec2(half, matrix_height), Layout::top_down(Align::Min), |ui| {
                 ui.set_width(half);
                 ui.horizontal(|ui| {
                     ui.label(RichText::new(format!("Confusion matrix {side}")).size(15.0).strong());
@@ -150,7 +155,7 @@ fn result_ui(ui: &mut Ui, state: &CompareState, c: &Comparison, normalised: bool
                 });
                 ui.push_id(("compare_matrix", side), |ui| {
                     // Cells are not selectable here: the windows behind a cell are in the evaluation.
-                    let _ = matrix::confusion_matrix_ui(ui, report, normalised, None);
+                    let _ = matrix::confusion_matrix_ui(ui, report, normalised, None, false);
                 });
             });
             ui.add_space(8.0);
