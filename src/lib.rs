@@ -13,6 +13,7 @@ pub mod monitor;
 pub mod numeric;
 pub mod output;
 pub mod pipeline;
+pub mod registry;
 pub mod serve;
 pub mod session;
 pub mod sim;

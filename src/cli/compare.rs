@@ -4,10 +4,12 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use clap::Args;
 use har_monitor::eval::compare::{COMPARE_FILES, Comparison, McNemarMethod, format_p, write_compare_dir};
 use har_monitor::model::EngineOptions;
 use har_monitor::pipeline::compare::{CompareRequest, compare_models};
+use har_monitor::registry::resolve_model_arg;
 
 use super::outputs::Inputs;
 use super::score::DataArgs;
@@ -15,10 +17,10 @@ use super::{InputError, limits};
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// The two models, given twice: first model A, then model B (ONNX files, each with its card
-    /// `<stem>.model.json` beside it). Deltas are B − A.
-    #[arg(long = "model", value_name = "M.onnx", required = true)]
-    pub models: Vec<PathBuf>,
+    /// The two models, given twice: first model A, then model B. Each an ONNX file (its card `<stem>.model.json`
+    /// beside it) or a registry version: NAME, NAME@VERSION or NAME@ALIAS. Deltas are B − A.
+    #[arg(long = "model", value_name = "M.onnx|NAME@ALIAS", required = true)]
+    pub models: Vec<String>,
     /// ONNX Runtime shared library to load (default: ORT_DYLIB_PATH, beside the executable, the per-user cache,
     /// else fetched once from PyPI).
     #[arg(long, value_name = "LIB")]
@@ -35,9 +37,14 @@ pub struct CompareArgs {
 }
 
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
-    let [model_a, model_b] = <[PathBuf; 2]>::try_from(args.models.clone()).map_err(|models| {
+    let [spec_a, spec_b] = <[String; 2]>::try_from(args.models.clone()).map_err(|models| {
         InputError(format!("compare takes --model exactly twice (model A, then model B); {} given", models.len()))
     })?;
+    // A file, or a registry version (NAME, NAME@VERSION, NAME@ALIAS), like every other --model.
+    let resolve = |side: &str, spec: &str| {
+        resolve_model_arg(spec).map(|r| r.path).with_context(|| format!("model {side} (--model {spec})"))
+    };
+    let (model_a, model_b) = (resolve("A", &spec_a)?, resolve("B", &spec_b)?);
     let inputs = Inputs::new().with("data file", &args.data.data).with_model(&model_a, true).with_model(&model_b, true);
     inputs.refuse_in_dir("--out", &args.out, &COMPARE_FILES)?;
     let request = CompareRequest {

@@ -51,6 +51,17 @@ pub enum Action {
     /// The folder to export the evaluation report into.
     PickExportFolder,
 
+    // The model registry (the top bar's picker).
+    /// Run this registry version (`NAME@VERSION`) or alias (`NAME@ALIAS`, then followed) in the live session.
+    UseRegistryModel(String),
+    /// Move an alias back to its previous version (the live session follows when it runs that alias).
+    RollbackAlias {
+        name: String,
+        alias: String,
+    },
+    /// List the registry again.
+    RefreshRegistry,
+
     // The evaluation job.
     /// Evaluate this labeled file with the current model.
     Evaluate(PathBuf),

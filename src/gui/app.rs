@@ -22,6 +22,7 @@ use crate::pipeline::recorder::RecordTarget;
 use crate::pipeline::{Command, Event, PipelineConfig, PipelineHandle};
 use crate::session::drift::DriftState;
 use crate::session::live::LiveState;
+use crate::session::registry::RegistryState;
 use crate::session::sensor::SensorState;
 use crate::source::SourceSpec;
 
@@ -123,6 +124,8 @@ pub struct HarApp {
     ctx: egui::Context,
     /// Serial ports and BLE scan results for the Sensor panel.
     sensor: SensorState,
+    /// The model registry as the top bar's picker lists it.
+    registry: RegistryState,
     /// The GIF / PNG-sequence capture in progress.
     capture: Option<Capture>,
     /// A scripted capture (`gui --record-gif`): where, for how long, after how long; the app quits after it.
@@ -230,6 +233,7 @@ impl HarApp {
             },
             ctx: cc.egui_ctx.clone(),
             sensor: SensorState::default(),
+            registry: RegistryState::open(options.registry.as_deref(), options.model_spec.clone()),
             capture: None,
             capture_plan: options
                 .record_gif
@@ -390,6 +394,26 @@ impl HarApp {
             Action::PickReplay => self.pick_file(FileDialog::Replay),
             Action::PickEvaluationData => self.pick_file(FileDialog::EvaluationData),
             Action::PickExportFolder => self.pick_file(FileDialog::ExportFolder),
+            Action::UseRegistryModel(spec) => match self.registry.choose(&spec) {
+                Ok(switch) => {
+                    self.toast(switch.message, false);
+                    self.open_model(switch.path);
+                }
+                Err(e) => self.toast(e, true),
+            },
+            Action::RollbackAlias { name, alias } => {
+                let live = self.live.model.as_ref().map(|m| m.path.clone()).or_else(|| self.model_path.clone());
+                match self.registry.rollback(&name, &alias, live.as_deref()) {
+                    Ok(outcome) => {
+                        self.toast(outcome.message, false);
+                        if let Some(switch) = outcome.switch {
+                            self.open_model(switch.path);
+                        }
+                    }
+                    Err(e) => self.toast(e, true),
+                }
+            }
+            Action::RefreshRegistry => self.registry.refresh(),
             Action::Evaluate(path) => self.start_evaluation(path, true),
             Action::CancelEvaluation => self.evaluation.cancel(),
             Action::ShowCompare(open) => self.evaluation.show_compare(open),
@@ -547,7 +571,10 @@ impl HarApp {
     /// is showing, replayed otherwise).
     pub fn open_file(&mut self, path: PathBuf) {
         match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
-            Some("onnx") => self.open_model(path),
+            Some("onnx") => {
+                self.registry.forget_choice();
+                self.open_model(path);
+            }
             // A recording dropped on the evaluation view is evaluated; elsewhere it is replayed.
             Some("csv") | Some("txt") if self.current.view == View::Evaluation => self.start_evaluation(path, true),
             Some("csv") | Some("txt") => self.apply(Action::OpenSource(SourceSpec::Replay { path })),
@@ -658,7 +685,10 @@ impl HarApp {
         }
         while let Ok(picked) = self.picked_rx.try_recv() {
             match picked {
-                Picked::Model(p) => self.open_model(p),
+                Picked::Model(p) => {
+                    self.registry.forget_choice();
+                    self.open_model(p);
+                }
                 Picked::Replay(path) => self.apply(Action::OpenSource(SourceSpec::Replay { path })),
                 Picked::Evaluate(p) => self.start_evaluation(p, true),
                 Picked::ExportFolder(dir) => self.evaluation.export_to(ctx, dir),
@@ -694,8 +724,13 @@ impl HarApp {
                 if ui.button("Open model…").clicked() {
                     actions.push(Action::PickModel);
                 }
+                let live_model = self.live.model.as_ref().map(|m| m.path.as_path());
+                super::registry::picker_ui(ui, &self.registry, live_model, actions);
                 let model = match &self.live.model {
-                    Some(m) => format!("{} {}", m.card.name, m.card.version),
+                    Some(m) => match self.registry.live_label(Some(&m.path)) {
+                        Some(spec) => format!("{} {} · {spec}", m.card.name, m.card.version),
+                        None => format!("{} {}", m.card.name, m.card.version),
+                    },
                     None => "no model".to_string(),
                 };
                 let hover = self

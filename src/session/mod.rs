@@ -7,4 +7,5 @@ pub mod drift;
 pub mod evaluation;
 pub mod live;
 pub mod metrics;
+pub mod registry;
 pub mod sensor;
