@@ -354,3 +354,37 @@ fn bad_inputs_exit_2_and_outputs_never_replace_inputs() {
     assert!(stderr.contains("would destroy the input"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&data).unwrap(), text, "the data file is untouched");
 }
+
+/// `--model NAME@VERSION` and `NAME@ALIAS` pick registry versions, as everywhere a model is taken.
+#[test]
+fn registry_versions_are_compared_by_name() {
+    use har_monitor::registry::{ImportOptions, Registry};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("registry");
+    let registry = Registry::open(&store).unwrap();
+    for (model, alias) in [(keras(), None), (demo(), Some("production"))] {
+        let options = ImportOptions { name: Some("har".into()), alias: alias.map(Into::into), ..Default::default() };
+        registry.import(&model, &options).unwrap();
+    }
+    let out = dir.path().join("cmp");
+    let (code, stdout, stderr) = run(bin()
+        .env("HAR_MONITOR_REGISTRY", &store)
+        .args(["compare", "--model", "har@1", "--model", "har@production", "--data"])
+        .arg(small_file())
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("A: fixture-keras-bilstm 1.0.0") && stdout.contains("B: demo-1dcnn-bilstm 1.0.0"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = run(bin()
+        .env("HAR_MONITOR_REGISTRY", &store)
+        .args(["compare", "--model", "har@1", "--model", "har@staging", "--data"])
+        .arg(small_file())
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("model B") && stderr.contains("staging"), "{stderr}");
+}

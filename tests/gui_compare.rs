@@ -96,3 +96,46 @@ fn a_model_b_with_other_classes_is_refused_naming_them() {
     assert!(harness.query_by_label_contains("only A has standing").is_some());
     assert!(has_label(&harness, "Another model B…"), "the user can pick another model B");
 }
+
+/// Model B picked from the registry's versions in the panel: version 1 (the fixture, the evaluated model A) against
+/// version 2 (the demo model, alias `production`).
+#[test]
+fn a_registry_version_is_compared_with_the_evaluated_model() {
+    use har_monitor::registry::{ImportOptions, Registry};
+
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::open(dir.path()).unwrap();
+    let import = |model: PathBuf, alias: Option<&str>| {
+        let options = ImportOptions { name: Some("har".into()), alias: alias.map(Into::into), ..Default::default() };
+        registry.import(&model, &options).unwrap()
+    };
+    let v1 = import(fixture_model("keras_bilstm.onnx"), None);
+    let v2 = import(demo(), Some("production"));
+    let request = CompareRequest {
+        model_a: v1.model_path.clone(),
+        model_b: v2.model_path.clone(),
+        data: data(),
+        engine: EngineOptions::default(),
+        batch: BatchOptions::default(),
+    };
+    let reference = compare_models(&request, &mut |_| true).unwrap().comparison;
+
+    let options = GuiOptions {
+        model: Some(v1.model_path.clone()),
+        evaluate: Some(data()),
+        view: Some(View::Evaluation),
+        registry: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    let mut harness = gui::headless(gui::SIZE, options);
+    step_until(&mut harness, "the evaluation", |h| has_label(h, "Compare…"));
+    harness.get_by_label("Compare…").click();
+    harness.run_steps(3);
+    assert!(has_label(&harness, "Pick model B…"));
+    harness.get_by_label("Registry version ⏷").click();
+    harness.run_steps(3);
+    harness.get_by_label("har@2  (production)").click();
+    step_until(&mut harness, "the comparison", |h| has_label(h, "McNemar's test"));
+    assert!(has_label(&harness, &reference.verdict.text), "verdict {} shown", reference.verdict.text);
+    assert!(has_label(&harness, "demo-1dcnn-bilstm 1.0.0"), "model B named by its card");
+}

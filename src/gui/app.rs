@@ -879,7 +879,7 @@ impl eframe::App for HarApp {
         actions.extend(match self.current.view {
             View::Live => self.live_view.ui(ui, &self.live, &self.sensor, &self.current, &self.error_log),
             View::Drift => self.drift_view.ui(ui, &self.drift, &self.live),
-            View::Evaluation => self.evaluation.ui(ui, &self.current, model.as_deref()),
+            View::Evaluation => self.evaluation.ui(ui, &self.current, model.as_deref(), &self.registry.models),
         });
         for action in actions {
             self.apply(action);

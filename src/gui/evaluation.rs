@@ -26,6 +26,7 @@ use super::widgets;
 use crate::eval::write_report_dir;
 use crate::pipeline::compare::CompareRequest;
 use crate::session::compare::{CompareJob, CompareState, CompareStatus};
+use crate::session::registry::PickerModel;
 
 /// Width of the panel beside the matrix at full size; a narrower window gives it a share of its width.
 const SIDE_WIDTH: f32 = 600.0;
@@ -214,8 +215,15 @@ impl EvaluationView {
         }
     }
 
-    /// Draws the view. `model` is the model an evaluation would use.
-    pub fn ui(&mut self, ui: &mut Ui, settings: &Settings, model: Option<&Path>) -> Vec<Action> {
+    /// Draws the view. `model` is the model an evaluation would use; `registry` the registry's models (the
+    /// comparison's model B may be one of their versions).
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        settings: &Settings,
+        model: Option<&Path>,
+        registry: &[PickerModel],
+    ) -> Vec<Action> {
         self.poll();
         // `gui --compare`: once the evaluation is done, model B is scored on the same file.
         if self.job.is_none()
@@ -228,7 +236,8 @@ impl EvaluationView {
         match self.state.result.clone() {
             Some(result) if self.compare.open => {
                 layout::central_ui(ui, |ui| {
-                    compare::compare_ui(ui, &self.compare, &result.report, settings.normalised_matrix, &mut actions)
+                    let normalised = settings.normalised_matrix;
+                    compare::compare_ui(ui, &self.compare, &result.report, registry, normalised, &mut actions)
                 });
             }
             Some(result) => {

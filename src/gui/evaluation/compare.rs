@@ -14,6 +14,7 @@ use crate::eval::compare::Comparison;
 use crate::gui::action::Action;
 use crate::gui::palette::{self, class_color};
 use crate::session::compare::{ComparePhase, CompareState, DeltaRow, Leader};
+use crate::session::registry::PickerModel;
 
 /// Least height given to each confusion matrix (with its labels, totals and legend).
 const MIN_MATRIX_HEIGHT: f32 = 420.0;
@@ -39,6 +40,7 @@ pub fn compare_ui(
     ui: &mut Ui,
     state: &CompareState,
     evaluated: &EvaluationReport,
+    registry: &[PickerModel],
     normalised: bool,
     actions: &mut Vec<Action>,
 ) {
@@ -61,6 +63,7 @@ pub fn compare_ui(
                 if ui.button(pick).on_hover_text("An .onnx model with its .model.json beside it").clicked() {
                     actions.push(Action::PickCompareModel);
                 }
+                registry_menu_ui(ui, registry, actions);
             }
         });
     });
@@ -123,6 +126,31 @@ pub fn compare_ui(
             }
         }
     }
+}
+
+/// Model B from the registry: every usable version, with its aliases.
+fn registry_menu_ui(ui: &mut Ui, registry: &[PickerModel], actions: &mut Vec<Action>) {
+    let usable = registry.iter().flat_map(|m| m.versions.iter()).any(|v| v.model_path.is_some());
+    if !usable {
+        return;
+    }
+    ui.menu_button("Registry version ⏷", |ui| {
+        for model in registry {
+            for version in &model.versions {
+                let Some(path) = &version.model_path else { continue };
+                let aliases = if version.aliases.is_empty() {
+                    String::new()
+                } else {
+                    format!("  ({})", version.aliases.join(", "))
+                };
+                let label = format!("{}@{}{aliases}", model.name, version.version);
+                if ui.button(label).on_hover_text(&version.card).clicked() {
+                    actions.push(Action::CompareWith(path.clone()));
+                    ui.close();
+                }
+            }
+        }
+    });
 }
 
 fn result_ui(ui: &mut Ui, state: &CompareState, c: &Comparison, normalised: bool) {
