@@ -388,3 +388,31 @@ fn registry_versions_are_compared_by_name() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("model B") && stderr.contains("staging"), "{stderr}");
 }
+
+/// `evaluate`'s data options mean the same here: an unknown label is refused naming it, unless
+/// `--ignore-unknown-labels` is given, and then both sides skip the same windows.
+#[test]
+fn unknown_labels_are_refused_unless_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir.path().join("odd.csv");
+    std::fs::write(&odd, std::fs::read_to_string(small_file()).unwrap().replace("nail_biting", "pen_chewing")).unwrap();
+    let out = dir.path().join("cmp");
+    let (code, _, stderr) = compare_cli(&[&keras(), &demo()], &odd, &out);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("pen_chewing"), "{stderr}");
+    let (code, _, stderr) = run(bin()
+        .args(["compare", "--ignore-unknown-labels", "--threads", "1", "--model"])
+        .arg(keras())
+        .arg("--model")
+        .arg(demo())
+        .arg("--data")
+        .arg(&odd)
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(code, 0, "{stderr}");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(out.join("compare.json")).unwrap()).unwrap();
+    let skipped = json["a"]["windows"]["skipped"].as_u64().unwrap();
+    assert!(skipped > 0, "windows of the unknown label are not scored");
+    assert_eq!(json["b"]["windows"]["skipped"], skipped);
+    assert_eq!(json["windows"], json["a"]["windows"]["used"]);
+}
