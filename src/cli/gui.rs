@@ -29,6 +29,10 @@ pub struct GuiArgs {
     /// Evaluate this labeled CSV in the evaluation view.
     #[arg(long, value_name = "LABELED.csv")]
     pub evaluate: Option<PathBuf>,
+    /// Compare the evaluated model with this model B on the --evaluate file (the evaluation view's comparison
+    /// panel: deltas, both confusion matrices, McNemar's test): a file or a registry version, as --model.
+    #[arg(long, value_name = "B.onnx|NAME@ALIAS", requires = "evaluate")]
+    pub compare: Option<String>,
     /// View to open: live, evaluation or drift.
     #[arg(long, value_name = "VIEW")]
     pub view: Option<View>,
@@ -88,6 +92,17 @@ pub fn run(args: GuiArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    // Model B of `--compare` is resolved like `--model`: a file, or NAME / NAME@VERSION / NAME@ALIAS.
+    let compare = match &args.compare {
+        Some(value) => {
+            let resolved = har_monitor::registry::resolve_model_arg(value)?;
+            if !resolved.path.is_file() {
+                return Err(InputError(format!("--compare {value}: not a file")).into());
+            }
+            Some(resolved.path)
+        }
+        None => None,
+    };
     for (what, path) in [("--replay", &args.replay), ("--evaluate", &args.evaluate)] {
         if let Some(p) = path
             && !p.is_file()
@@ -121,6 +136,7 @@ pub fn run(args: GuiArgs) -> anyhow::Result<()> {
         simulate: args.simulate,
         serial: args.serial.map(|p| (p, args.baud)),
         evaluate: args.evaluate,
+        compare,
         view: args.view,
         speed: args.speed,
         paused: args.paused,

@@ -1,6 +1,7 @@
 //! Command-line parsing (docs/FORMATS.md §4) and dispatch to the library. Errors caused by the user's input exit with 2,
 //! anything else with 1.
 
+mod compare;
 mod device;
 mod drift;
 mod gui;
@@ -37,6 +38,9 @@ pub enum Command {
     Predict(score::PredictArgs),
     /// Score a labeled CSV: accuracy, per-class P/R/F1, Cohen's kappa, confusion matrix, into a report directory.
     Evaluate(score::EvaluateArgs),
+    /// Compare two models on one labeled CSV (the same windows for both): metric deltas, both confusion matrices
+    /// and McNemar's test, into DIR/compare.json and DIR/compare.png.
+    Compare(compare::CompareArgs),
     /// Build the drift baseline of a model from reference data (writes `<stem>.baseline.json` beside --model, or
     /// --out, which is required for the bundled demo model).
     Baseline(drift::BaselineArgs),
@@ -104,6 +108,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Info(args)) => info::run(args),
         Some(Command::Predict(args)) => score::predict(args),
         Some(Command::Evaluate(args)) => score::evaluate(args),
+        Some(Command::Compare(args)) => compare::run(args),
         Some(Command::Baseline(args)) => drift::baseline(args),
         Some(Command::Drift(args)) => drift::drift(args),
         Some(Command::Simulate(args)) => simulate::run(args),
@@ -142,6 +147,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             || cause.downcast_ref::<ModelError>().is_some_and(ModelError::is_input_error)
             || cause.is::<har_monitor::data::DataError>()
             || cause.downcast_ref::<har_monitor::pipeline::batch::BatchError>().is_some_and(|e| e.is_input_error())
+            || cause.downcast_ref::<har_monitor::pipeline::compare::CompareError>().is_some_and(|e| e.is_input_error())
             || cause.is::<har_monitor::eval::EvalError>()
             || cause.is::<har_monitor::monitor::DriftError>()
             || cause.is::<har_monitor::output::OutputError>()

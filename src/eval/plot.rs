@@ -13,6 +13,10 @@ use plotters::backend::{BitMapBackend, RGBPixel};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+mod compare;
+
+pub use compare::{COMPARE_FIGURE_SIZE, CompareFigure};
+
 use super::text::{Anchor, Direction, TextLook, Typesetter, Weight};
 use super::{ConfusionMatrix, EvalError, EvaluationReport};
 use crate::format::{percent, thousands};

@@ -66,4 +66,13 @@ pub enum Action {
     /// Evaluate this labeled file with the current model.
     Evaluate(PathBuf),
     CancelEvaluation,
+
+    // Comparing two models (the evaluation view's comparison panel).
+    /// Show the comparison panel (true) or the evaluation (false).
+    ShowCompare(bool),
+    /// Choose model B in a file dialog (then compare).
+    PickCompareModel,
+    /// Compare the evaluated model with this model B on the evaluated file.
+    CompareWith(PathBuf),
+    CancelCompare,
 }

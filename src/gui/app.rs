@@ -49,6 +49,8 @@ enum Picked {
     Evaluate(PathBuf),
     /// The folder to export the evaluation report into.
     ExportFolder(PathBuf),
+    /// Model B of a comparison.
+    CompareModel(PathBuf),
 }
 
 /// A pending `--screenshot` request.
@@ -282,6 +284,9 @@ impl HarApp {
         if let Some(path) = options.evaluate.clone() {
             app.start_evaluation(path, false);
         }
+        if let Some(model_b) = options.compare.clone() {
+            app.evaluation.queue_compare(model_b);
+        }
         app
     }
 
@@ -414,6 +419,10 @@ impl HarApp {
             Action::RefreshRegistry => self.registry.refresh(),
             Action::Evaluate(path) => self.start_evaluation(path, true),
             Action::CancelEvaluation => self.evaluation.cancel(),
+            Action::ShowCompare(open) => self.evaluation.show_compare(open),
+            Action::PickCompareModel => self.pick_file(FileDialog::CompareModel),
+            Action::CompareWith(path) => self.evaluation.start_compare(&self.ctx, path),
+            Action::CancelCompare => self.evaluation.cancel_compare(),
         }
     }
 
@@ -611,6 +620,9 @@ impl HarApp {
         let ctx = self.ctx.clone();
         let start = match dialog {
             FileDialog::Model => self.model_path.clone(),
+            FileDialog::CompareModel => {
+                self.evaluation.compare_state().model_b.clone().or_else(|| self.model_path.clone())
+            }
             FileDialog::Replay => self.current.replay.clone(),
             FileDialog::EvaluationData | FileDialog::ExportFolder => self.current.last_evaluation.clone(),
         };
@@ -640,6 +652,11 @@ impl HarApp {
                     .set_title("Export the evaluation report into a folder")
                     .pick_folder()
                     .map(Picked::ExportFolder),
+                FileDialog::CompareModel => files
+                    .add_filter("ONNX model", &["onnx"])
+                    .set_title("Model B to compare with (its .model.json must be beside it)")
+                    .pick_file()
+                    .map(Picked::CompareModel),
             };
             if let Some(picked) = picked {
                 let _ = tx.send(picked);
@@ -707,6 +724,7 @@ impl HarApp {
                 Picked::Replay(path) => self.apply(Action::OpenSource(SourceSpec::Replay { path })),
                 Picked::Evaluate(p) => self.start_evaluation(p, true),
                 Picked::ExportFolder(dir) => self.evaluation.export_to(ctx, dir),
+                Picked::CompareModel(p) => self.evaluation.start_compare(ctx, p),
             }
         }
         let typing = ctx.memory(|m| m.focused().is_some());
@@ -861,6 +879,7 @@ enum FileDialog {
     Replay,
     EvaluationData,
     ExportFolder,
+    CompareModel,
 }
 
 impl eframe::App for HarApp {
@@ -893,7 +912,7 @@ impl eframe::App for HarApp {
         actions.extend(match self.current.view {
             View::Live => self.live_view.ui(ui, &self.live, &self.sensor, &self.current, &self.error_log),
             View::Drift => self.drift_view.ui(ui, &self.drift, &self.live),
-            View::Evaluation => self.evaluation.ui(ui, &self.current, model.as_deref()),
+            View::Evaluation => self.evaluation.ui(ui, &self.current, model.as_deref(), &self.registry.models),
         });
         for action in actions {
             self.apply(action);

@@ -3,6 +3,7 @@
 //! their six signals and class probabilities. The numbers come from the batch scorer and report that
 //! `har-monitor evaluate` uses; the job runs on its own thread and this view only draws its state.
 
+mod compare;
 mod matrix;
 mod state;
 
@@ -23,6 +24,9 @@ use super::palette::{self, class_color};
 use super::settings::Settings;
 use super::widgets;
 use crate::eval::write_report_dir;
+use crate::pipeline::compare::CompareRequest;
+use crate::session::compare::{CompareJob, CompareState, CompareStatus};
+use crate::session::registry::PickerModel;
 
 /// Width of the panel beside the matrix at full size; a narrower window gives it a share of its width.
 const SIDE_WIDTH: f32 = 600.0;
@@ -41,6 +45,12 @@ pub struct EvaluationView {
     export: Option<mpsc::Receiver<Result<Vec<PathBuf>, String>>>,
     /// When the running job started.
     started: Option<Instant>,
+    /// The last evaluation asked for: its model is model A of a comparison, its file the file compared on.
+    last_request: Option<JobRequest>,
+    compare: CompareState,
+    compare_job: Option<CompareJob>,
+    /// A model B to compare with as soon as the evaluation is done (`gui --compare`).
+    pending_compare: Option<PathBuf>,
 }
 
 impl Drop for EvaluationView {
@@ -48,6 +58,9 @@ impl Drop for EvaluationView {
     /// rest of loading the file), so ONNX Runtime is not torn down under it.
     fn drop(&mut self) {
         if let Some(job) = self.job.take() {
+            job.cancel_and_wait();
+        }
+        if let Some(job) = self.compare_job.take() {
             job.cancel_and_wait();
         }
     }
@@ -59,6 +72,7 @@ impl EvaluationView {
         let file = request.data.clone();
         self.job = None;
         self.started = Some(Instant::now());
+        self.last_request = Some(request.clone());
         self.state.started(file.clone());
         let wake = ctx.clone();
         // The job's news is shown a few times a second: redrawing on every batch would take the cores it scores on.
@@ -71,6 +85,58 @@ impl EvaluationView {
     /// Whether an evaluation is running.
     pub fn running(&self) -> bool {
         self.job.is_some()
+    }
+
+    /// Compares the evaluated model (A) with `model_b` on the evaluated file, on a thread. Refused with a message
+    /// when nothing has been evaluated yet.
+    pub fn start_compare(&mut self, ctx: &egui::Context, model_b: PathBuf) {
+        self.compare_job = None;
+        self.pending_compare = None;
+        let Some(request) = self.last_request.clone().filter(|_| self.state.result.is_some()) else {
+            self.compare.model_b = Some(model_b);
+            self.compare.refused(
+                "Evaluate a labeled file first: model B is compared with the evaluated model on the evaluated file."
+                    .into(),
+            );
+            return;
+        };
+        let compare = CompareRequest {
+            model_a: request.model.clone(),
+            model_b: model_b.clone(),
+            data: request.data.clone(),
+            engine: request.engine.clone(),
+            batch: request.batch.clone(),
+        };
+        self.compare.started(request.model, model_b, request.data);
+        let wake = ctx.clone();
+        match CompareJob::spawn(compare, move || wake.request_repaint_after(PROGRESS_REPAINT)) {
+            Ok(job) => self.compare_job = Some(job),
+            Err(e) => self.compare.refused(format!("the comparison thread could not start: {e}")),
+        }
+    }
+
+    /// Compares with `model_b` once the evaluation under way is done.
+    pub fn queue_compare(&mut self, model_b: PathBuf) {
+        self.compare.open = true;
+        self.compare.model_b = Some(model_b.clone());
+        self.pending_compare = Some(model_b);
+    }
+
+    /// Shows the comparison panel (or the evaluation again).
+    pub fn show_compare(&mut self, open: bool) {
+        self.compare.open = open;
+    }
+
+    /// Asks the running comparison (if any) to stop after its current batch.
+    pub fn cancel_compare(&self) {
+        if let Some(job) = &self.compare_job {
+            job.cancel();
+        }
+    }
+
+    /// The comparison's state (what the panel shows).
+    pub fn compare_state(&self) -> &CompareState {
+        &self.compare
     }
 
     /// Asks the running job (if any) to stop after its current batch.
@@ -128,6 +194,15 @@ impl EvaluationView {
                 }
             }
         }
+        if let Some(job) = self.compare_job.as_mut() {
+            match job.poll() {
+                CompareStatus::Running { progress, cancelling } => self.compare.progressed(progress, cancelling),
+                CompareStatus::Finished(outcome) => {
+                    self.compare_job = None;
+                    self.compare.finished(outcome.map(|o| o.comparison));
+                }
+            }
+        }
         if let Some(rx) = &self.export {
             let outcome = match rx.try_recv() {
                 Ok(outcome) => Some(outcome),
@@ -145,11 +220,31 @@ impl EvaluationView {
         }
     }
 
-    /// Draws the view. `model` is the model an evaluation would use.
-    pub fn ui(&mut self, ui: &mut Ui, settings: &Settings, model: Option<&Path>) -> Vec<Action> {
+    /// Draws the view. `model` is the model an evaluation would use; `registry` the registry's models (the
+    /// comparison's model B may be one of their versions).
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        settings: &Settings,
+        model: Option<&Path>,
+        registry: &[PickerModel],
+    ) -> Vec<Action> {
         self.poll();
+        // `gui --compare`: once the evaluation is done, model B is scored on the same file.
+        if self.job.is_none()
+            && self.state.result.is_some()
+            && let Some(model_b) = self.pending_compare.take()
+        {
+            self.start_compare(&ui.ctx().clone(), model_b);
+        }
         let mut actions = Vec::new();
         match self.state.result.clone() {
+            Some(result) if self.compare.open => {
+                layout::central_ui(ui, |ui| {
+                    let normalised = settings.normalised_matrix;
+                    compare::compare_ui(ui, &self.compare, &result.report, registry, normalised, &mut actions)
+                });
+            }
             Some(result) => {
                 layout::header_ui(ui, "eval_header", |ui| self.header_ui(ui, &result, &mut actions));
                 let side_width = SIDE_WIDTH.min((ui.available_width() * SIDE_SHARE).floor());
@@ -160,6 +255,9 @@ impl EvaluationView {
         }
         if self.job.is_some() {
             ui.ctx().request_repaint_after(self.next_progress_frame());
+        }
+        if self.compare_job.is_some() {
+            ui.ctx().request_repaint_after(PROGRESS_REPAINT);
         }
         drop_hint(ui.ctx());
         actions
@@ -290,6 +388,13 @@ impl EvaluationView {
                 if ui.button("Open labeled CSV…").clicked() {
                     actions.push(Action::PickEvaluationData);
                 }
+                if ui
+                    .button("Compare…")
+                    .on_hover_text("Score this file with a second model: deltas, both matrices, McNemar's test")
+                    .clicked()
+                {
+                    actions.push(Action::ShowCompare(true));
+                }
                 export_status_ui(ui, &self.state.export);
             });
         });
@@ -375,7 +480,9 @@ impl EvaluationView {
         let clicked = egui::ScrollArea::both()
             .id_salt("eval_matrix_scroll")
             .auto_shrink([false, false])
-            .show(ui, |ui| matrix::confusion_matrix_ui(ui, &result.report, settings.normalised_matrix, self.state.cell))
+            .show(ui, |ui| {
+                matrix::confusion_matrix_ui(ui, &result.report, settings.normalised_matrix, self.state.cell, true)
+            })
             .inner;
         if let Some((i, j)) = clicked {
             self.state.select_cell(i, j);

@@ -34,6 +34,8 @@ pub struct GuiOptions {
     /// Start on a live serial sensor (path, baud) instead of a replay.
     pub serial: Option<(String, u32)>,
     pub evaluate: Option<PathBuf>,
+    /// Compare the evaluated model with this model B once the evaluation is done (the comparison panel).
+    pub compare: Option<PathBuf>,
     pub view: Option<View>,
     pub speed: Option<f64>,
     /// Open with the replay paused (the first window is still shown).

@@ -3,6 +3,7 @@
 //! an event that does not fit is dropped and counted, never blocking the worker and never hidden.
 
 pub mod batch;
+pub mod compare;
 pub mod recorder;
 mod worker;
 

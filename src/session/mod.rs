@@ -1,7 +1,8 @@
 //! Monitoring state below the GUI: what a live session knows (signals, predictions, alerts, status), the drift
-//! verdict built from the pipeline's drift reports, and the background evaluation job. The desktop app draws it,
-//! the CLI prints it and `serve` exposes it; none of it depends on egui.
+//! verdict built from the pipeline's drift reports, the background evaluation job and the comparison of two
+//! models. The desktop app draws it, the CLI prints it and `serve` exposes it; none of it depends on egui.
 
+pub mod compare;
 pub mod drift;
 pub mod evaluation;
 pub mod live;

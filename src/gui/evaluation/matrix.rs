@@ -139,12 +139,14 @@ struct CellEvents {
     clicked: Option<(usize, usize)>,
 }
 
-/// Draws the matrix in the space available and returns the cell clicked this frame, if any.
+/// Draws the matrix in the space available and returns the cell clicked this frame, if any. `clickable`: the
+/// hover texts and the legend invite a click (the evaluation lists a cell's windows; the comparison does not).
 pub fn confusion_matrix_ui(
     ui: &mut Ui,
     report: &EvaluationReport,
     normalised: bool,
     selected: Option<(usize, usize)>,
+    clickable: bool,
 ) -> Option<(usize, usize)> {
     let n = report.classes.len();
     if n == 0 || report.confusion_matrix.n_classes() != n {
@@ -163,7 +165,7 @@ pub fn confusion_matrix_ui(
     let geometry = Geometry::allocate(ui, n, name_w, text_h);
 
     // Interaction first, so labels can light up for the hovered cell.
-    let events = cells_interact(ui, &geometry, report, &totals, selected);
+    let events = cells_interact(ui, &geometry, report, &totals, selected, clickable);
     let painter = ui.painter_at(geometry.rect.expand(2.0));
     let focus = events.clicked.or(events.hovered).or(selected);
     axis_captions_paint(ui, &painter, &geometry);
@@ -178,7 +180,7 @@ pub fn confusion_matrix_ui(
         painter.rect_stroke(geometry.cell_rect(i, j).shrink(0.5), 3.0, ring, StrokeKind::Outside);
     }
     totals_paint(ui, &painter, &geometry, report, &totals);
-    legend_paint(ui, &painter, &geometry, normalised, totals.max_count);
+    legend_paint(ui, &painter, &geometry, normalised, totals.max_count, clickable);
     events.clicked
 }
 
@@ -189,6 +191,7 @@ fn cells_interact(
     report: &EvaluationReport,
     totals: &Totals,
     selected: Option<(usize, usize)>,
+    clickable: bool,
 ) -> CellEvents {
     let classes = &report.classes;
     let base_id = ui.scope_id().with("confusion_cells");
@@ -218,7 +221,7 @@ fn cells_interact(
                 "true {true_name}, predicted {predicted_name}{verdict}: {count} {windows}, {} of {true_name}",
                 percent(totals.share(report, i, j))
             );
-            if count > 0 {
+            if count > 0 && clickable {
                 text.push_str("\nClick to list them.");
             }
             response.on_hover_text(text);
@@ -354,7 +357,14 @@ fn totals_paint(ui: &Ui, painter: &egui::Painter, geometry: &Geometry, report: &
 }
 
 /// The legend under the matrix; items that would not fit the width are left out, last first.
-fn legend_paint(ui: &Ui, painter: &egui::Painter, geometry: &Geometry, normalised: bool, max_count: u64) {
+fn legend_paint(
+    ui: &Ui,
+    painter: &egui::Painter,
+    geometry: &Geometry,
+    normalised: bool,
+    max_count: u64,
+    clickable: bool,
+) {
     let visuals = ui.visuals();
     let (text_color, weak) = (visuals.text_color(), visuals.weak_text_color());
     let small_font = FontId::proportional(11.0);
@@ -364,12 +374,14 @@ fn legend_paint(ui: &Ui, painter: &egui::Painter, geometry: &Geometry, normalise
     } else {
         format!("shade: count (largest cell {max_count})")
     };
-    let items = [
+    let mut items = vec![
         (Some(CORRECT), "correct (diagonal)".to_string(), text_color),
         (Some(CONFUSED), "confused".to_string(), text_color),
         (None, scale, weak),
-        (None, "click a cell to see its windows".to_string(), weak),
     ];
+    if clickable {
+        items.push((None, "click a cell to see its windows".to_string(), weak));
+    }
     let mut x = geometry.left;
     for (swatch, text, color) in items {
         let galley = painter.layout_no_wrap(text, small_font.clone(), color);
