@@ -1,6 +1,7 @@
 //! HAR Monitor: operate a wearable-sensor human-activity-recognition model — live monitoring, evaluation and
 //! drift — from one library that the GUI and the command line share.
 
+pub mod about;
 pub mod assets;
 pub mod classes;
 pub mod data;

@@ -57,5 +57,12 @@ pub fn run(args: InfoArgs) -> anyhow::Result<()> {
     }
     let rt = engine.runtime();
     println!("runtime    ONNX Runtime {} ({:?}) {}", rt.version, rt.origin, rt.path.display());
+    println!("version    {}", har_monitor::about::app_version());
+    // Where this installation keeps its files (the app's About window shows the same list).
+    println!("files");
+    for place in har_monitor::about::places() {
+        let note = if place.exists { "" } else { "  (not created yet)" };
+        println!("    {:<15} {}{note}", place.what, place.path.display());
+    }
     Ok(())
 }

@@ -42,6 +42,8 @@ pub enum Action {
     DismissLiveErrors,
     /// Save the window as a PNG in the pictures folder.
     Screenshot,
+    /// Show or hide the About window (versions, where files are kept).
+    ShowAbout(bool),
 
     // Native file dialogs.
     PickModel,

@@ -95,6 +95,8 @@ pub struct HarApp {
     pipeline: Option<PipelineHandle>,
     /// The live pipeline, not started yet: it waits for the evaluation asked for at start (`--evaluate`).
     deferred_pipeline: Option<PipelineConfig>,
+    /// Whether the About window is open.
+    about_open: bool,
     /// Whether the pipeline's news is on screen (the live and drift views): the pipeline's wake-ups repaint at
     /// once then, at [`BACKGROUND_REPAINT`] otherwise.
     live_on_screen: Arc<AtomicBool>,
@@ -241,7 +243,8 @@ impl HarApp {
                 .map(|p| (p, options.record_seconds.max(0.1), options.record_after.max(0.0))),
             capture_done_rx,
             capture_done_tx,
-            recordings: options.recordings.clone().unwrap_or_else(recordings_dir),
+            recordings: options.recordings.clone().unwrap_or_else(crate::about::recordings_dir),
+            about_open: false,
             live_metrics: None,
             metrics_addr: None,
         };
@@ -393,6 +396,7 @@ impl HarApp {
             Action::SetNormalisedMatrix(on) => self.remember(|s| s.normalised_matrix = on),
             Action::DismissLiveErrors => self.live.errors.clear(),
             Action::Screenshot => self.request_screenshot(screenshot_path()),
+            Action::ShowAbout(show) => self.about_open = show,
             Action::PickModel => self.pick_file(FileDialog::Model),
             Action::PickReplay => self.pick_file(FileDialog::Replay),
             Action::PickEvaluationData => self.pick_file(FileDialog::EvaluationData),
@@ -750,6 +754,9 @@ impl HarApp {
                 if ui.button(gif_label).on_hover_text(gif_hover).clicked() {
                     actions.push(Action::ToggleGifCapture);
                 }
+                if ui.button("About").on_hover_text("Versions, and where HAR Monitor keeps its files").clicked() {
+                    actions.push(Action::ShowAbout(!self.about_open));
+                }
                 if ui.button("📷 Screenshot").on_hover_text("Save the window as a PNG").clicked() {
                     actions.push(Action::Screenshot);
                 }
@@ -918,6 +925,12 @@ impl eframe::App for HarApp {
             self.apply(action);
         }
         self.toasts_ui(&ctx);
+        if self.about_open {
+            let model = self.live.model.as_ref().map(|m| (m.as_ref(), self.registry.live_label(Some(&m.path))));
+            if let Some(action) = super::about::about_ui(&ctx, model) {
+                self.apply(action);
+            }
+        }
         // The live and drift views draw the pipeline's news as it comes; behind the evaluation view once a second
         // is enough.
         self.live_on_screen.store(self.current.view != View::Evaluation, Ordering::Relaxed);
@@ -964,13 +977,6 @@ fn pictures_dir() -> PathBuf {
 /// Where the toolbar's screenshot goes: the pictures folder, named by time.
 fn screenshot_path() -> PathBuf {
     pictures_dir().join(format!("har-monitor-{}.png", chrono::Local::now().format("%Y%m%d-%H%M%S")))
-}
-
-/// Where the app's recordings go: `recordings/` in the app's data folder (each in a folder named by its start).
-pub fn recordings_dir() -> PathBuf {
-    directories::ProjectDirs::from("", "", "har-monitor")
-        .map(|d| d.data_dir().join("recordings"))
-        .unwrap_or_else(|| PathBuf::from("har-monitor-recordings"))
 }
 
 /// Saves an egui screenshot as PNG through [`crate::output::AtomicFile`]: a failed write never leaves a partial

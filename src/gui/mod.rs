@@ -1,6 +1,7 @@
 //! The desktop app (eframe/egui): a view over the pipeline. One file per view; widgets shared between views live
 //! in `widgets`; every number shown comes from the library code the CLI uses too.
 
+mod about;
 mod action;
 mod app;
 pub mod capture;
