@@ -6,6 +6,7 @@ mod drift;
 mod gui;
 mod info;
 mod limits;
+mod mlflow;
 mod outputs;
 mod record;
 mod score;
@@ -50,6 +51,8 @@ pub enum Command {
     /// The model over HTTP: the thesis service's endpoints (/predict, /predict/batch, /api/upload, /health,
     /// /model-info, /metrics, /openapi.json).
     Serve(serve::ServeArgs),
+    /// Models to and from an MLflow tracking server's model registry: push, pull (into the local registry), list.
+    Mlflow(mlflow::MlflowArgs),
 }
 
 /// Options shared by the commands that read a model.
@@ -103,6 +106,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Record(args)) => record::run(args),
         Some(Command::Device(args)) => device::run(args),
         Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::Mlflow(args)) => mlflow::run(args),
     }
 }
 
@@ -137,6 +141,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             || cause.is::<har_monitor::eval::EvalError>()
             || cause.is::<har_monitor::monitor::DriftError>()
             || cause.is::<har_monitor::output::OutputError>()
+            || cause.is::<har_monitor::mlflow::MlflowError>()
             || cause.is::<std::io::Error>()
     });
     if input { 2 } else { 1 }

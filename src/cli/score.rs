@@ -99,6 +99,8 @@ pub struct EvaluateArgs {
     /// Report directory (created): report.json, confusion_matrix.csv/.png, per_class.csv, predictions.csv.
     #[arg(long, value_name = "REPORT_DIR")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub mlflow: super::mlflow::EvaluateLogArgs,
 }
 
 /// Loads the model (one session per core) and reads the file once (the first pass: every row checked,
@@ -169,6 +171,7 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     let model = args.model.model_path()?;
     let inputs = Inputs::new().with("data file", &args.data.data).with_model(&model, true);
     inputs.refuse_in_dir("--out", &args.out, &REPORT_FILES)?;
+    let mlflow = args.mlflow.client()?;
     let (mut engines, scorer) = open(&args.model, &args.data)?;
     if !scorer.has_labels() {
         return Err(InputError(format!(
@@ -226,6 +229,14 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     );
     for f in files {
         println!("wrote {}", f.display());
+    }
+    if let Some(client) = &mlflow {
+        let windowing = match args.data.windowing {
+            WindowingArg::Segments => "segments",
+            WindowingArg::Contiguous => "contiguous",
+        };
+        let params = vec![("windowing".to_string(), windowing.to_string())];
+        args.mlflow.log(client, &args.out, &card, params)?;
     }
     args.data.check_bad_rows(&summary.load_report)
 }

@@ -6,4 +6,5 @@ pub mod drift;
 pub mod evaluation;
 pub mod live;
 pub mod metrics;
+pub mod mlflow;
 pub mod sensor;
