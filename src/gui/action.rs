@@ -32,6 +32,17 @@ pub enum Action {
     /// Scan for BLE devices.
     ScanBle,
 
+    // The MLflow view.
+    /// Connect to this tracking server (remembered) and list its registered models.
+    MlflowConnect(String),
+    /// Pull this version into the local registry.
+    MlflowPull {
+        name: String,
+        version: String,
+    },
+    /// Open a pulled model (its stored `.onnx`) in the live view.
+    LoadPulledModel(PathBuf),
+
     // Screens and display settings.
     ShowView(View),
     /// Seconds of signal in the live plots.
