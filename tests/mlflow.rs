@@ -149,6 +149,16 @@ fn push_sets_the_alias_and_pull_gets_the_same_bytes() {
     let block: String = out.lines().skip_while(|l| *l != name).take(3).collect::<Vec<_>>().join("\n");
     assert!(block.contains("v2") && block.contains("@production") && block.contains("v1"), "{block}\n---\n{out}");
 
+    // --model takes a local-registry version too: push `NAME@production` (the pulled demo) under a new name.
+    let again = unique("har-from-registry");
+    let spec = format!("{name}@production");
+    let (code, out, err) = push(&uri, &registry, Path::new(&spec), &again, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v = get(&uri, "model-versions/get", &[("name", &again), ("version", "1")]);
+    let source = proxy_path(v["model_version"]["source"].as_str().unwrap());
+    let onnx = artifact(&uri, &format!("{source}/demo-1dcnn-bilstm.onnx"));
+    assert_eq!(onnx, std::fs::read(demo()).unwrap(), "the registry version's bytes");
+
     // MLFLOW_TRACKING_URI is the default of --tracking-uri.
     let (code, out, err) = run(cmd(&registry).env("MLFLOW_TRACKING_URI", &uri).args(["mlflow", "list"]));
     assert_eq!(code, 0, "{err}");

@@ -54,12 +54,22 @@ pub struct DriftArgs {
 }
 
 pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
-    let model = args.model.model_path()?;
+    let resolved = args.model.resolved()?;
+    let model = resolved.path.clone();
     let beside_model = || -> anyhow::Result<PathBuf> {
         Ok(Baseline::path_for_model(&model, &har_monitor::model::ModelCard::load_for_model(&model)?))
     };
     let out = match (&args.out, &args.model.model) {
         (Some(out), _) => out.clone(),
+        (None, Some(_)) if resolved.version.is_some() => {
+            let spec = resolved.version.as_ref().map(|v| v.spec()).unwrap_or_default();
+            return Err(InputError(format!(
+                "--model {spec}: a registry version's files never change, so its baseline cannot be written beside it. \
+                 Pass --out FILE.json; to keep the baseline with the model, put it beside a copy of the model and \
+                 import that as a new version"
+            ))
+            .into());
+        }
         (None, Some(_)) => beside_model()?,
         (None, None) => {
             return Err(InputError(format!(

@@ -10,9 +10,10 @@ use super::limits::{self, number};
 
 #[derive(Debug, Args, Default)]
 pub struct GuiArgs {
-    /// ONNX model (its `<stem>.model.json` card beside it). Default: last used, else the bundled demo model.
-    #[arg(long, value_name = "M.onnx")]
-    pub model: Option<PathBuf>,
+    /// ONNX model (its `<stem>.model.json` card beside it), or a registry version: NAME, NAME@VERSION or
+    /// NAME@ALIAS. Default: last used, else the bundled demo model.
+    #[arg(long, value_name = "M.onnx|NAME@ALIAS")]
+    pub model: Option<String>,
     /// Replay this CSV in the live view. Default: last used, else the bundled demo production file.
     #[arg(long, value_name = "FILE.csv", conflicts_with = "simulate")]
     pub replay: Option<PathBuf>,
@@ -79,7 +80,18 @@ pub struct GuiArgs {
 }
 
 pub fn run(args: GuiArgs) -> anyhow::Result<()> {
-    for (what, path) in [("--model", &args.model), ("--replay", &args.replay), ("--evaluate", &args.evaluate)] {
+    // A registry version is resolved here, and the app told which spec it came from (it follows the alias).
+    let model = match &args.model {
+        Some(value) => {
+            let resolved = har_monitor::registry::resolve_model_arg(value)?;
+            if !resolved.path.is_file() {
+                return Err(InputError(format!("--model {value}: not a file")).into());
+            }
+            Some((resolved.path, resolved.version.map(|_| value.clone())))
+        }
+        None => None,
+    };
+    for (what, path) in [("--replay", &args.replay), ("--evaluate", &args.evaluate)] {
         if let Some(p) = path
             && !p.is_file()
         {
@@ -105,7 +117,9 @@ pub fn run(args: GuiArgs) -> anyhow::Result<()> {
     // A scripted screenshot shows the defaults, not what the user last did, and leaves the settings alone.
     let fresh = args.fresh || args.screenshot.is_some() || args.record_gif.is_some();
     let outcome = har_monitor::gui::run(GuiOptions {
-        model: args.model,
+        model_spec: model.as_ref().and_then(|(_, spec)| spec.clone()),
+        model: model.map(|(path, _)| path),
+        registry: None,
         replay: args.replay,
         simulate: args.simulate,
         serial: args.serial.map(|p| (p, args.baud)),

@@ -11,9 +11,14 @@ pub struct InfoArgs {
 }
 
 pub fn run(args: InfoArgs) -> anyhow::Result<()> {
-    let engine = args.model.load_engine()?;
+    let resolved = args.model.resolved()?;
+    let engine = har_monitor::model::Engine::load(&resolved.path, &args.model.engine_options())?;
     let card = engine.card();
     println!("model      {} {}", card.name, card.version);
+    if let Some(v) = &resolved.version {
+        let aliases = if v.aliases.is_empty() { String::new() } else { format!(", aliases: {}", v.aliases.join(", ")) };
+        println!("registry   {} (imported {}{aliases}; sha256 {})", v.spec(), v.imported_at, v.sha256);
+    }
     println!("file       {}", engine.model_path().display());
     println!("card       {}", engine.card_path().display());
     if !card.description.is_empty() {

@@ -7,6 +7,7 @@ mod gui;
 mod info;
 mod limits;
 mod mlflow;
+mod models;
 mod outputs;
 mod record;
 mod score;
@@ -17,7 +18,8 @@ mod simulate;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use har_monitor::model::{Engine, EngineOptions, ModelError};
+use har_monitor::model::{EngineOptions, ModelError};
+use har_monitor::registry::ResolvedModel;
 
 #[derive(Debug, Parser)]
 #[command(name = "har-monitor", version, about = "Watch and evaluate a wearable-sensor activity-recognition model")]
@@ -53,14 +55,18 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Models to and from an MLflow tracking server's model registry: push, pull (into the local registry), list.
     Mlflow(mlflow::MlflowArgs),
+    /// The local model registry: list, import, show, alias, rollback, remove (versions by SHA-256, aliases with
+    /// their history). Anywhere --model is taken, NAME, NAME@VERSION and NAME@ALIAS name a registry version.
+    Models(models::ModelsArgs),
 }
 
 /// Options shared by the commands that read a model.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ModelArgs {
-    /// ONNX model; its card `<stem>.model.json` must be beside it. Default: the bundled demo model.
-    #[arg(long, value_name = "M.onnx")]
-    pub model: Option<PathBuf>,
+    /// ONNX model (its card `<stem>.model.json` beside it), or a registry version: NAME (the highest),
+    /// NAME@VERSION or NAME@ALIAS (an existing file of that name wins). Default: the bundled demo model.
+    #[arg(long, value_name = "M.onnx|NAME@ALIAS")]
+    pub model: Option<String>,
     /// ONNX Runtime shared library to load (default: ORT_DYLIB_PATH, beside the executable, the per-user cache,
     /// else fetched once from PyPI).
     #[arg(long, value_name = "LIB", global = true)]
@@ -72,24 +78,25 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    /// The model file to use: the one given, or the bundled demo model.
-    pub fn model_path(&self) -> anyhow::Result<PathBuf> {
+    /// The model to use: the file given, the registry version named, or the bundled demo model.
+    pub fn resolved(&self) -> anyhow::Result<ResolvedModel> {
         match &self.model {
-            Some(p) => Ok(p.clone()),
-            None => har_monitor::assets::demo_model().ok_or_else(|| {
-                InputError("no --model given and the bundled demo model (models/demo) was not found".into()).into()
-            }),
+            Some(value) => Ok(har_monitor::registry::resolve_model_arg(value)?),
+            None => {
+                har_monitor::assets::demo_model().map(|path| ResolvedModel { path, version: None }).ok_or_else(|| {
+                    InputError("no --model given and the bundled demo model (models/demo) was not found".into()).into()
+                })
+            }
         }
+    }
+
+    /// The model file to use (see [`ModelArgs::resolved`]).
+    pub fn model_path(&self) -> anyhow::Result<PathBuf> {
+        Ok(self.resolved()?.path)
     }
 
     pub fn engine_options(&self) -> EngineOptions {
         EngineOptions { runtime_library: self.ort_lib.clone(), intra_threads: self.threads, batch_size: 0 }
-    }
-
-    /// Loads the model and its card.
-    pub fn load_engine(&self) -> anyhow::Result<Engine> {
-        let path = self.model_path()?;
-        Ok(Engine::load(&path, &self.engine_options())?)
     }
 }
 
@@ -107,6 +114,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Device(args)) => device::run(args),
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Mlflow(args)) => mlflow::run(args),
+        Some(Command::Models(args)) => models::run(args),
     }
 }
 
@@ -142,6 +150,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             || cause.is::<har_monitor::monitor::DriftError>()
             || cause.is::<har_monitor::output::OutputError>()
             || cause.is::<har_monitor::mlflow::MlflowError>()
+            || cause.is::<har_monitor::registry::RegistryError>()
             || cause.is::<std::io::Error>()
     });
     if input { 2 } else { 1 }

@@ -15,6 +15,7 @@ use har_monitor::eval::{
 use har_monitor::model::{AccelUnit, Engine, ModelCard};
 use har_monitor::output::AtomicFile;
 use har_monitor::pipeline::batch::{self, BatchError, BatchOptions, FileScorer, ScoredWindow, StreamSummary};
+use har_monitor::registry::{EvaluationSummary, Registry};
 
 use super::outputs::Inputs;
 use super::{InputError, ModelArgs, limits};
@@ -168,7 +169,8 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
 }
 
 pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
-    let model = args.model.model_path()?;
+    let resolved = args.model.resolved()?;
+    let model = resolved.path.clone();
     let inputs = Inputs::new().with("data file", &args.data.data).with_model(&model, true);
     inputs.refuse_in_dir("--out", &args.out, &REPORT_FILES)?;
     let mlflow = args.mlflow.client()?;
@@ -230,12 +232,35 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     for f in files {
         println!("wrote {}", f.display());
     }
+    // A registry version keeps the run with it (`models show` lists them).
+    if let Some(version) = &resolved.version {
+        let summary = EvaluationSummary {
+            accuracy: report.accuracy,
+            macro_f1: report.macro_avg.f1,
+            cohen_kappa: report.cohen_kappa,
+            windows: report.windows.used as u64,
+            data: args.data.data.display().to_string(),
+            seconds: report.seconds,
+        };
+        Registry::open_default()?.record_evaluation(version, &args.out, &summary).with_context(|| {
+            format!(
+                "the report was written to {}, but could not be recorded with {}",
+                args.out.display(),
+                version.spec()
+            )
+        })?;
+        println!("recorded with {} in the registry (`har-monitor models show {}`)", version.spec(), version.spec());
+    }
     if let Some(client) = &mlflow {
         let windowing = match args.data.windowing {
             WindowingArg::Segments => "segments",
             WindowingArg::Contiguous => "contiguous",
         };
-        let params = vec![("windowing".to_string(), windowing.to_string())];
+        let mut params = vec![("windowing".to_string(), windowing.to_string())];
+        if let Some(version) = &resolved.version {
+            params.push(("registry_version".to_string(), version.spec()));
+            params.push(("model_sha256".to_string(), version.sha256.clone()));
+        }
         args.mlflow.log(client, &args.out, &card, params)?;
     }
     args.data.check_bad_rows(&summary.load_report)

@@ -40,8 +40,6 @@ pub enum Action {
         name: String,
         version: String,
     },
-    /// Open a pulled model (its stored `.onnx`) in the live view.
-    LoadPulledModel(PathBuf),
 
     // Screens and display settings.
     ShowView(View),
@@ -61,6 +59,17 @@ pub enum Action {
     PickEvaluationData,
     /// The folder to export the evaluation report into.
     PickExportFolder,
+
+    // The model registry (the top bar's picker).
+    /// Run this registry version (`NAME@VERSION`) or alias (`NAME@ALIAS`, then followed) in the live session.
+    UseRegistryModel(String),
+    /// Move an alias back to its previous version (the live session follows when it runs that alias).
+    RollbackAlias {
+        name: String,
+        alias: String,
+    },
+    /// List the registry again.
+    RefreshRegistry,
 
     // The evaluation job.
     /// Evaluate this labeled file with the current model.

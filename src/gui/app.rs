@@ -24,6 +24,7 @@ use crate::pipeline::{Command, Event, PipelineConfig, PipelineHandle};
 use crate::session::drift::DriftState;
 use crate::session::live::LiveState;
 use crate::session::mlflow::MlflowState;
+use crate::session::registry::RegistryState;
 use crate::session::sensor::SensorState;
 use crate::source::SourceSpec;
 
@@ -126,6 +127,8 @@ pub struct HarApp {
     /// The MLflow view's server, listing and pull.
     mlflow: MlflowState,
     mlflow_view: MlflowView,
+    /// The model registry as the top bar's picker lists it.
+    registry: RegistryState,
     /// The GIF / PNG-sequence capture in progress.
     capture: Option<Capture>,
     /// A scripted capture (`gui --record-gif`): where, for how long, after how long; the app quits after it.
@@ -236,6 +239,7 @@ impl HarApp {
             sensor: SensorState::default(),
             mlflow,
             mlflow_view: MlflowView::default(),
+            registry: RegistryState::open(options.registry.as_deref(), options.model_spec.clone()),
             capture: None,
             capture_plan: options
                 .record_gif
@@ -400,7 +404,12 @@ impl HarApp {
                 let ctx = self.ctx.clone();
                 self.mlflow.refresh(move || ctx.request_repaint());
             }
-            Action::MlflowPull { name, version } => match crate::registry::Registry::open_default() {
+            // Into the registry the model picker lists.
+            Action::MlflowPull { name, version } => match self
+                .registry
+                .root()
+                .map_or_else(crate::registry::Registry::open_default, crate::registry::Registry::open)
+            {
                 Ok(registry) => {
                     let ctx = self.ctx.clone();
                     let engine = EngineOptions { intra_threads: 1, ..self.evaluation_engine.clone() };
@@ -408,10 +417,6 @@ impl HarApp {
                 }
                 Err(e) => self.toast(format!("Cannot open the local model registry: {e}"), true),
             },
-            Action::LoadPulledModel(path) => {
-                self.open_model(path);
-                self.remember(|s| s.view = View::Live);
-            }
             Action::ShowView(view) => self.remember(|s| s.view = view),
             Action::SetPlotSeconds(seconds) => self.remember(|s| s.plot_seconds = seconds),
             Action::SetNormalisedMatrix(on) => self.remember(|s| s.normalised_matrix = on),
@@ -421,6 +426,26 @@ impl HarApp {
             Action::PickReplay => self.pick_file(FileDialog::Replay),
             Action::PickEvaluationData => self.pick_file(FileDialog::EvaluationData),
             Action::PickExportFolder => self.pick_file(FileDialog::ExportFolder),
+            Action::UseRegistryModel(spec) => match self.registry.choose(&spec) {
+                Ok(switch) => {
+                    self.toast(switch.message, false);
+                    self.open_model(switch.path);
+                }
+                Err(e) => self.toast(e, true),
+            },
+            Action::RollbackAlias { name, alias } => {
+                let live = self.live.model.as_ref().map(|m| m.path.clone()).or_else(|| self.model_path.clone());
+                match self.registry.rollback(&name, &alias, live.as_deref()) {
+                    Ok(outcome) => {
+                        self.toast(outcome.message, false);
+                        if let Some(switch) = outcome.switch {
+                            self.open_model(switch.path);
+                        }
+                    }
+                    Err(e) => self.toast(e, true),
+                }
+            }
+            Action::RefreshRegistry => self.registry.refresh(),
             Action::Evaluate(path) => self.start_evaluation(path, true),
             Action::CancelEvaluation => self.evaluation.cancel(),
         }
@@ -574,7 +599,10 @@ impl HarApp {
     /// is showing, replayed otherwise).
     pub fn open_file(&mut self, path: PathBuf) {
         match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
-            Some("onnx") => self.open_model(path),
+            Some("onnx") => {
+                self.registry.forget_choice();
+                self.open_model(path);
+            }
             // A recording dropped on the evaluation view is evaluated; elsewhere it is replayed.
             Some("csv") | Some("txt") if self.current.view == View::Evaluation => self.start_evaluation(path, true),
             Some("csv") | Some("txt") => self.apply(Action::OpenSource(SourceSpec::Replay { path })),
@@ -677,7 +705,10 @@ impl HarApp {
         }
         while let Ok(picked) = self.picked_rx.try_recv() {
             match picked {
-                Picked::Model(p) => self.open_model(p),
+                Picked::Model(p) => {
+                    self.registry.forget_choice();
+                    self.open_model(p);
+                }
                 Picked::Replay(path) => self.apply(Action::OpenSource(SourceSpec::Replay { path })),
                 Picked::Evaluate(p) => self.start_evaluation(p, true),
                 Picked::ExportFolder(dir) => self.evaluation.export_to(ctx, dir),
@@ -712,8 +743,13 @@ impl HarApp {
                 if ui.button("Open model…").clicked() {
                     actions.push(Action::PickModel);
                 }
+                let live_model = self.live.model.as_ref().map(|m| m.path.as_path());
+                super::registry::picker_ui(ui, &self.registry, live_model, actions);
                 let model = match &self.live.model {
-                    Some(m) => format!("{} {}", m.card.name, m.card.version),
+                    Some(m) => match self.registry.live_label(Some(&m.path)) {
+                        Some(spec) => format!("{} {} · {spec}", m.card.name, m.card.version),
+                        None => format!("{} {}", m.card.name, m.card.version),
+                    },
                     None => "no model".to_string(),
                 };
                 let hover = self
@@ -859,6 +895,8 @@ impl eframe::App for HarApp {
                 format!("Pulled {} v{} from MLflow: {what} {}", pulled.name, pulled.version, pulled.local),
                 false,
             );
+            // The model picker lists it now.
+            self.registry.refresh();
         }
 
         let mut actions = Vec::new();

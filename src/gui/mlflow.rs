@@ -97,8 +97,8 @@ fn pull_status_ui(ui: &mut Ui, state: &MlflowState, actions: &mut Vec<Action>) {
                     RichText::new(format!("Pulled {} version {}: {what} {}", p.name, p.version, p.local))
                         .color(palette::OK),
                 );
-                if ui.button("Load it").on_hover_text("Open this version in the live view").clicked() {
-                    actions.push(Action::LoadPulledModel(p.model_path.clone()));
+                if ui.button("Load it").on_hover_text(format!("Run {} in the live session", p.local)).clicked() {
+                    actions.push(Action::UseRegistryModel(p.local.clone()));
                 }
             });
         }

@@ -10,6 +10,7 @@ mod layout;
 mod live;
 mod mlflow;
 pub mod palette;
+mod registry;
 pub mod settings;
 mod widgets;
 
@@ -24,6 +25,11 @@ pub use settings::{Settings, View};
 #[derive(Debug, Clone, Default)]
 pub struct GuiOptions {
     pub model: Option<PathBuf>,
+    /// The registry version `model` was chosen by (`NAME@ALIAS`, `NAME@VERSION`): the app follows a rollback of
+    /// that alias.
+    pub model_spec: Option<String>,
+    /// The registry the model picker lists (default: `HAR_MONITOR_REGISTRY`, else the user data folder's).
+    pub registry: Option<PathBuf>,
     pub replay: Option<PathBuf>,
     pub simulate: bool,
     /// Start on a live serial sensor (path, baud) instead of a replay.

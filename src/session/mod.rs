@@ -7,4 +7,5 @@ pub mod evaluation;
 pub mod live;
 pub mod metrics;
 pub mod mlflow;
+pub mod registry;
 pub mod sensor;

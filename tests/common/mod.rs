@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod gui;
 pub mod mlflow;
+pub mod registry;
 pub mod serve;
 pub mod sklearn;
 pub mod spec;
