@@ -889,6 +889,14 @@ impl eframe::App for HarApp {
         self.handle_screenshots(&ctx);
         self.handle_capture(&ctx);
         self.sensor.poll();
+        // The MLflow view lists its server (remembered, or MLFLOW_TRACKING_URI) the first time it is shown.
+        if self.current.view == View::Mlflow
+            && matches!(self.mlflow.listing, crate::session::mlflow::Job::Idle)
+            && !self.mlflow.tracking_uri.trim().is_empty()
+        {
+            let ctx = self.ctx.clone();
+            self.mlflow.refresh(move || ctx.request_repaint());
+        }
         if let Some(pulled) = self.mlflow.poll() {
             let what = if pulled.created { "imported as" } else { "already in the local registry as" };
             self.toast(

@@ -60,7 +60,7 @@ pub enum MlflowError {
     Registry {
         what: String,
         #[source]
-        source: crate::registry::RegistryError,
+        source: Box<crate::registry::RegistryError>,
     },
 }
 

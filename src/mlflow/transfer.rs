@@ -320,7 +320,7 @@ pub fn download_version(
     let baseline_name = file_name(&baseline_local);
     let dir_of_onnx = onnx.rsplit_once('/').map_or("", |(d, _)| d);
     let baseline_rel = if dir_of_onnx.is_empty() { baseline_name } else { format!("{dir_of_onnx}/{baseline_name}") };
-    let baseline = if names.iter().any(|n| *n == baseline_rel) {
+    let baseline = if names.contains(&baseline_rel) {
         client.download_artifact(&root.join(&baseline_rel), &baseline_local)?;
         Some(baseline_local)
     } else {
@@ -426,7 +426,7 @@ pub fn pull(
     let imported =
         registry.import_model(&downloaded.files.model, &options).map_err(|source| MlflowError::Registry {
             what: format!("version {} of `{}` from {}", downloaded.version.version, request.name, client.url()),
-            source,
+            source: Box::new(source),
         })?;
     let files = downloaded.files.all().iter().map(|p| file_name(p)).collect();
     Ok(PullOutcome {
