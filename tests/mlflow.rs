@@ -418,3 +418,42 @@ fn no_tracking_uri_is_an_input_error() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--alias") && err.contains("--version"), "{err}");
 }
+
+#[test]
+fn aliases_are_set_read_moved_and_deleted() {
+    let Some(uri) = server::server("aliases_are_set_read_moved_and_deleted") else { return };
+    let client = har_monitor::mlflow::Client::new(&uri).unwrap();
+    let name = unique("har-alias");
+    let request = har_monitor::mlflow::PushRequest {
+        model: demo(),
+        name: Some(name.clone()),
+        alias: Some("staging".into()),
+        experiment: unique("har-alias-exp"),
+        description: None,
+    };
+    har_monitor::mlflow::transfer::push(&client, &request, &Default::default()).unwrap();
+    har_monitor::mlflow::transfer::push(&client, &request, &Default::default()).unwrap();
+    // `staging` moved to version 2 with the second push; `production` is set on version 1 by the client.
+    client.set_alias(&name, "production", "1").unwrap();
+    let aliases = |uri: &str| {
+        let mut a: Vec<(String, String)> =
+            get(uri, "registered-models/get", &[("name", &name)])["registered_model"]["aliases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| (a["alias"].as_str().unwrap().into(), a["version"].as_str().unwrap().into()))
+                .collect();
+        a.sort();
+        a
+    };
+    assert_eq!(aliases(&uri), [("production".to_string(), "1".to_string()), ("staging".into(), "2".into())]);
+    assert_eq!(client.get_version_by_alias(&name, "staging").unwrap().version, "2");
+    client.delete_alias(&name, "staging").unwrap();
+    assert_eq!(aliases(&uri), [("production".to_string(), "1".to_string())]);
+    let err = client.get_version_by_alias(&name, "staging").unwrap_err();
+    assert!(matches!(err, har_monitor::mlflow::MlflowError::AliasMissing { .. }), "{err}");
+    let versions: Vec<String> = client.search_model_versions(&name).unwrap().into_iter().map(|v| v.version).collect();
+    assert_eq!(versions, ["2", "1"], "newest first");
+    let listed = client.search_registered_models().unwrap();
+    assert!(listed.iter().any(|m| m.name == name), "search lists it");
+}
