@@ -729,7 +729,7 @@ impl Client {
                     "it has no aliases".to_string()
                 } else {
                     let list: Vec<String> =
-                        model.aliases.iter().map(|a| format!("{} → v{}", a.alias, a.version)).collect();
+                        model.aliases.iter().map(|a| format!("{} (v{})", a.alias, a.version)).collect();
                     format!("its aliases: {}", list.join(", "))
                 };
                 Err(MlflowError::AliasMissing { url: self.base.clone(), name: name.into(), alias: alias.into(), known })
