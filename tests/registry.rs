@@ -221,7 +221,7 @@ fn a_version_an_alias_points_at_is_removed_only_with_force_which_deletes_the_ali
     assert!(!dir.path().join("models/m/2").exists());
     let err = reg.resolve("m@staging").unwrap_err();
     assert!(matches!(err, RegistryError::UnknownAlias { .. }), "{err}");
-    assert!(err.to_string().contains("production → 1"), "lists the aliases left: {err}");
+    assert!(err.to_string().contains("production (v1)"), "lists the aliases left: {err}");
     let err = reg.resolve("m@2").unwrap_err();
     assert!(err.to_string().contains("versions: 1"), "{err}");
 
@@ -309,7 +309,7 @@ fn specs_resolve_and_unknown_names_and_aliases_are_listed_in_the_error() {
     let err = reg.resolve("nope@production").unwrap_err().to_string();
     assert!(err.contains("no model named `nope`") && err.contains("har, tiny"), "{err}");
     let err = reg.resolve("har@canary").unwrap_err().to_string();
-    assert!(err.contains("no alias `canary`") && err.contains("production → 1, staging → 2"), "{err}");
+    assert!(err.contains("no alias `canary`") && err.contains("production (v1), staging (v2)"), "{err}");
     let err = reg.resolve("har@7").unwrap_err().to_string();
     assert!(err.contains("no version 7") && err.contains("versions: 1, 2"), "{err}");
     assert!(matches!(reg.resolve("har@").unwrap_err(), RegistryError::InvalidSpec { .. }));
@@ -380,4 +380,76 @@ fn concurrent_imports_get_distinct_versions_and_lose_no_alias_move() {
     let m = reg.model("m").unwrap();
     assert_eq!(m.aliases.len(), 4, "{:?}", m.aliases);
     assert!(m.versions.iter().all(|v| v.entry.is_ok()));
+}
+
+#[test]
+fn the_pickers_rollback_moves_the_live_session_only_when_it_runs_that_alias() {
+    use har_monitor::session::registry::RegistryState;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("reg");
+    let reg = Registry::open(&root).unwrap();
+    for n in 1..=3 {
+        reg.import(&keras_variant(dir.path(), n), &with_alias("m", "production")).unwrap();
+    }
+    reg.set_alias("m", 3, "staging").unwrap();
+    let path = |n: u32| reg.resolve(&format!("m@{n}")).unwrap().model_path;
+
+    let mut picker = RegistryState::open(Some(&root), None);
+    let m = &picker.models[0];
+    assert_eq!(m.versions.iter().map(|v| v.version).collect::<Vec<_>>(), vec![3, 2, 1], "highest first");
+    let production = m.aliases.iter().find(|a| a.alias == "production").unwrap();
+    assert_eq!((production.version, production.rollback_to), (3, Some(2)));
+    let staging = m.aliases.iter().find(|a| a.alias == "staging").unwrap();
+    assert_eq!(staging.rollback_to, None, "staging has only ever pointed at 3");
+
+    // Choosing an alias: the session follows it through a rollback.
+    let switch = picker.choose("m@production").unwrap();
+    assert_eq!(switch.path, path(3));
+    let outcome = picker.rollback("m", "production", Some(&path(3))).unwrap();
+    assert_eq!(outcome.switch.map(|s| s.path), Some(path(2)));
+    assert_eq!(picker.models[0].aliases.iter().find(|a| a.alias == "production").unwrap().version, 2, "refreshed");
+
+    // Running another version (chosen by number): a rollback of production leaves the session alone.
+    picker.choose("m@3").unwrap();
+    let outcome = picker.rollback("m", "production", Some(&path(3))).unwrap();
+    assert!(outcome.switch.is_none(), "{}", outcome.message);
+    assert_eq!(reg.resolve("m@production").unwrap().version, 1);
+
+    // Running the version the alias points at (a file opened directly): the session follows the alias.
+    picker.forget_choice();
+    reg.set_alias("m", 3, "production").unwrap();
+    picker.refresh();
+    let outcome = picker.rollback("m", "production", Some(&path(3))).unwrap();
+    assert_eq!(outcome.switch.map(|s| s.path), Some(path(1)), "3 → back to 1 (2 was rolled past)");
+    assert_eq!(picker.chosen.as_deref(), Some("m@production"));
+    assert_eq!(picker.live_label(Some(&path(1))).as_deref(), Some("m@production (v1)"));
+
+    // A refused rollback is an error message, nothing moves.
+    let err = picker.rollback("m", "staging", Some(&path(3))).unwrap_err();
+    assert!(err.contains("no earlier version"), "{err}");
+    // A damaged version is listed with its problem.
+    std::fs::remove_file(root.join("models/m/2/keras_bilstm.onnx")).unwrap();
+    picker.refresh();
+    let v2 = picker.models[0].versions.iter().find(|v| v.version == 2).unwrap();
+    assert!(v2.problem.as_deref().is_some_and(|p| p.contains("missing")), "{v2:?}");
+    assert!(picker.choose("m@2").is_err());
+}
+
+#[test]
+fn what_a_crash_leaves_in_the_staging_folder_is_never_listed_and_is_cleared_by_the_next_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Registry::open(dir.path()).unwrap();
+    // An import killed before its rename: a complete-looking folder in .staging, and a model folder with none.
+    let stale = dir.path().join(".staging/import-m-1-999");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::copy(keras(), stale.join("keras_bilstm.onnx")).unwrap();
+    assert!(reg.list().unwrap().is_empty());
+    let v = reg.import(&keras(), &named("m")).unwrap();
+    assert_eq!(v.version, 1);
+    assert!(!stale.exists(), "cleared under the lock");
+    // Nothing but the finished files in the version folder.
+    let mut files: Vec<String> =
+        std::fs::read_dir(&v.dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    assert_eq!(files, vec!["keras_bilstm.model.json", "keras_bilstm.onnx", "manifest.json"]);
 }

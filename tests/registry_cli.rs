@@ -110,7 +110,7 @@ fn unknown_names_aliases_and_files_exit_2_naming_the_registry_and_what_exists() 
     let err = refused(bin(&root).args(["models", "show", "nope"]));
     assert!(err.contains(&root.display().to_string()) && err.contains("models: har"), "{err}");
     let err = refused(bin(&root).args(["models", "show", "har@canary"]));
-    assert!(err.contains("no alias `canary`") && err.contains("production → 1, staging → 2"), "{err}");
+    assert!(err.contains("no alias `canary`") && err.contains("production (v1), staging (v2)"), "{err}");
     let err = refused(bin(&root).args(["info", "--model", "har@9"]));
     assert!(err.contains("no version 9") && err.contains("versions: 1, 2"), "{err}");
     let err = refused(bin(&root).args(["info", "--model"]).arg(dir.path().join("missing/m.onnx")));
@@ -168,6 +168,11 @@ fn model_name_at_alias_works_for_info_predict_and_evaluate_and_the_run_is_kept()
     // A registry version's baseline is never written into the store.
     let err = refused(bin(&root).args(["baseline", "--model", "har@1", "--data"]).arg(labeled()));
     assert!(err.contains("never change") && err.contains("--out"), "{err}");
+    // Nor through the stored file's path.
+    let stored = root.join("models/har/1/demo-1dcnn-bilstm.onnx");
+    let err = refused(bin(&root).args(["baseline", "--model"]).arg(&stored).arg("--data").arg(labeled()));
+    assert!(err.contains("never change"), "{err}");
+    ok(bin(&root).args(["info", "--model", "har@1"]));
 }
 
 #[test]
@@ -192,4 +197,34 @@ fn a_damaged_version_is_reported_and_the_others_still_work() {
     let other = copy_model(&keras(), &dir.path().join("o"), "o", |_| {});
     ok(bin(&root).args(["models", "import"]).arg(other).args(["--name", "other"]));
     ok(bin(&root).args(["info", "--model", "other"]));
+}
+
+#[test]
+fn concurrent_import_processes_get_distinct_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("reg");
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            let model = copy_model(&keras(), &dir.path().join(format!("v{i}")), "k", |card| {
+                card["description"] = serde_json::json!(format!("variant {i}"));
+            });
+            bin(&root)
+                .args(["models", "import"])
+                .arg(model)
+                .args(["--name", "har", "--alias", &format!("a{i}")])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let json: serde_json::Value = serde_json::from_str(&ok(bin(&root).args(["models", "list", "--json"]))).unwrap();
+    let versions: Vec<u64> =
+        json["models"][0]["versions"].as_array().unwrap().iter().map(|v| v["version"].as_u64().unwrap()).collect();
+    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(json["models"][0]["aliases"].as_object().unwrap().len(), 3, "no alias move lost");
 }

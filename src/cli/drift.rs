@@ -61,8 +61,11 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
     };
     let out = match (&args.out, &args.model.model) {
         (Some(out), _) => out.clone(),
-        (None, Some(_)) if resolved.version.is_some() => {
-            let spec = resolved.version.as_ref().map(|v| v.spec()).unwrap_or_default();
+        (None, Some(_))
+            if resolved.version.is_some()
+                || har_monitor::registry::Registry::open_default().is_ok_and(|r| r.holds(&model)) =>
+        {
+            let spec = resolved.version.as_ref().map_or_else(|| model.display().to_string(), |v| v.spec());
             return Err(InputError(format!(
                 "--model {spec}: a registry version's files never change, so its baseline cannot be written beside it. \
                  Pass --out FILE.json; to keep the baseline with the model, put it beside a copy of the model and \

@@ -41,7 +41,7 @@ pub fn picker_ui(ui: &mut egui::Ui, state: &RegistryState, live_model: Option<&P
                 let spec = format!("{}@{}", model.name, alias.alias);
                 ui.horizontal(|ui| {
                     let chosen = state.chosen.as_deref() == Some(spec.as_str());
-                    let text = format!("{} → v{}", alias.alias, alias.version);
+                    let text = format!("{}: v{}", alias.alias, alias.version);
                     if ui
                         .selectable_label(chosen, RichText::new(text).monospace())
                         .on_hover_text(format!("Run {spec} in the live session and follow the alias"))
@@ -54,7 +54,8 @@ pub fn picker_ui(ui: &mut egui::Ui, state: &RegistryState, live_model: Option<&P
                         Some(v) => format!("Move {spec} back to v{v} (kept in the alias history)"),
                         None => format!("{spec} has no earlier version to go back to"),
                     };
-                    let button = ui.add_enabled(alias.rollback_to.is_some(), egui::Button::new(label).small());
+                    let button =
+                        ui.add_enabled(alias.rollback_to.is_some(), egui::Button::new(label).small().frame(true));
                     if button.on_hover_text(hover.clone()).on_disabled_hover_text(hover).clicked() {
                         actions.push(Action::RollbackAlias { name: model.name.clone(), alias: alias.alias.clone() });
                     }

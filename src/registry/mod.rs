@@ -153,10 +153,10 @@ impl AliasMove {
         self.from == self.to
     }
 
-    /// `production: 2 → 3`.
+    /// `har@production moved from v2 to v3` (plain text: every face can show it).
     pub fn describe(&self) -> String {
-        let v = |x: Option<u32>| x.map_or_else(|| "none".to_string(), |v| v.to_string());
-        format!("{}@{}: {} → {}", self.name, self.alias, v(self.from), v(self.to))
+        let v = |x: Option<u32>| x.map_or_else(|| "nothing".to_string(), |v| format!("v{v}"));
+        format!("{}@{} moved from {} to {}", self.name, self.alias, v(self.from), v(self.to))
     }
 }
 
@@ -348,6 +348,15 @@ impl Registry {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Whether `path` is a file inside this registry's store (whose files must never be written).
+    pub fn holds(&self, path: &Path) -> bool {
+        let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+        let (Some(models), Some(dir)) = (canonical(&self.models_dir()), path.parent().and_then(canonical)) else {
+            return false;
+        };
+        dir.starts_with(models)
     }
 
     fn models_dir(&self) -> PathBuf {
@@ -546,7 +555,7 @@ impl Registry {
                             root: self.root.clone(),
                             name,
                             alias: alias.clone(),
-                            known: aliases.iter().map(|(a, v)| format!("{a} → {v}")).collect(),
+                            known: aliases.iter().map(|(a, v)| format!("{a} (v{v})")).collect(),
                         });
                     }
                 }
@@ -803,7 +812,7 @@ impl Registry {
                 root: self.root.clone(),
                 name: name.to_string(),
                 alias: alias.to_string(),
-                known: aliases.current().iter().map(|(a, v)| format!("{a} → {v}")).collect(),
+                known: aliases.current().iter().map(|(a, v)| format!("{a} (v{v})")).collect(),
             });
         };
         let present = self.version_numbers(name)?;
@@ -817,7 +826,7 @@ impl Registry {
                 history: if history.len() <= 1 {
                     format!("it has only ever pointed at {}", history.join(""))
                 } else {
-                    format!("{} (the earlier ones were removed)", history.join(" → "))
+                    format!("{} (the earlier ones were removed)", history.join(", then "))
                 },
             });
         };

@@ -201,7 +201,8 @@ impl RegistryState {
             live_model.is_some_and(|live| v.model_path == live || crate::output::same_file(&v.model_path, live))
         });
         let follows = self.chosen.as_deref() == Some(spec.as_str()) || runs_it;
-        let mut message = format!("Rolled back {}", moved.describe());
+        let v = |x: Option<u32>| x.map_or_else(|| "nothing".to_string(), |v| format!("v{v}"));
+        let mut message = format!("Rolled back {spec} from {} to {}", v(moved.from), v(moved.to));
         let switch = match (follows, moved.to) {
             (true, Some(to)) => {
                 let version = registry.resolve(&format!("{name}@{to}")).map_err(|e| e.to_string())?;

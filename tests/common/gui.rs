@@ -23,19 +23,27 @@ pub fn fixture_model(name: &str) -> PathBuf {
 }
 
 /// The app at `size`, rendered by wgpu (snapshots need it), started with `options` and always `--fresh`: tests
-/// neither read nor write the user's settings.
+/// neither read nor write the user's settings, nor list the user's model registry (see [`isolated`]).
 pub fn harness(size: [f32; 2], options: GuiOptions) -> Harness<'static, HarApp> {
     Harness::builder()
         .with_size(egui::vec2(size[0], size[1]))
         .wgpu()
-        .build_eframe(move |cc| HarApp::new(cc, GuiOptions { fresh: true, ..options }))
+        .build_eframe(move |cc| HarApp::new(cc, isolated(options)))
 }
 
 /// The app without rendering (faster: for tests that only query the accessibility tree).
 pub fn headless(size: [f32; 2], options: GuiOptions) -> Harness<'static, HarApp> {
     Harness::builder()
         .with_size(egui::vec2(size[0], size[1]))
-        .build_eframe(move |cc| HarApp::new(cc, GuiOptions { fresh: true, ..options }))
+        .build_eframe(move |cc| HarApp::new(cc, isolated(options)))
+}
+
+/// `options` with `--fresh`, and, unless the test gives one, a registry folder that does not exist (an empty
+/// registry, only read): the top bar's picker then looks the same on every machine.
+pub fn isolated(options: GuiOptions) -> GuiOptions {
+    let registry =
+        options.registry.clone().or_else(|| Some(std::env::temp_dir().join("har-monitor-tests-no-registry")));
+    GuiOptions { fresh: true, registry, ..options }
 }
 
 /// Steps frames (the worker threads run in real time) until `done` holds or `timeout` passes; true when done.
