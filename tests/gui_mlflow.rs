@@ -21,8 +21,6 @@ fn the_mlflow_view_lists_versions_with_aliases_and_pulls_one_into_the_local_regi
     };
     let dir = tempfile::tempdir().unwrap();
     let registry = dir.path().join("registry");
-    // SAFETY: the only test of this binary; set before the app (and any thread that reads it) starts.
-    unsafe { std::env::set_var("HAR_MONITOR_REGISTRY", &registry) };
 
     // A version with an alias, pushed through the library; sorted first among the server's models.
     let name = unique("aaa-gui");
@@ -37,7 +35,13 @@ fn the_mlflow_view_lists_versions_with_aliases_and_pulls_one_into_the_local_regi
     };
     push(&client, &request, &Default::default()).unwrap();
 
-    let options = GuiOptions { view: Some(View::Mlflow), mlflow_uri: Some(uri.clone()), ..Default::default() };
+    // The app's registry (the picker's) is where Pull imports.
+    let options = GuiOptions {
+        view: Some(View::Mlflow),
+        mlflow_uri: Some(uri.clone()),
+        registry: Some(registry.clone()),
+        ..Default::default()
+    };
     let mut h = gui::headless([1280.0, 1400.0], options);
     let listed = |a: &har_monitor::gui::HarApp| matches!(&a.mlflow_state().listing, Job::Done(Ok(l)) if l.models.iter().any(|m| m.name == name));
     assert!(step_until(&mut h, Duration::from_secs(30), listed), "the server's models are listed");

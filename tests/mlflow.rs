@@ -376,7 +376,13 @@ fn failures_are_clear_exit_2_and_leave_the_local_registry_alone() {
     let nope = unique("har-nope");
     pull_fails(&uri, &registry, &nope, &["--version", "1"], &["there is no registered model", &nope, &uri]);
     pull_fails(&uri, &registry, &name, &["--version", "7"], &["has no version 7", "versions: 1"]);
-    pull_fails(&uri, &registry, &name, &["--alias", "staging"], &["has no alias `staging`", "its aliases: production (v1)"]);
+    pull_fails(
+        &uri,
+        &registry,
+        &name,
+        &["--alias", "staging"],
+        &["has no alias `staging`", "its aliases: production (v1)"],
+    );
 
     // A version whose artifacts are not there, one without a card, one whose ONNX does not load.
     let card = std::fs::read(repo("models/demo/demo-1dcnn-bilstm.model.json")).unwrap();
