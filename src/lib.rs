@@ -9,6 +9,7 @@ pub mod device;
 pub mod eval;
 pub mod format;
 pub mod gui;
+pub mod mlflow;
 pub mod model;
 pub mod monitor;
 pub mod numeric;

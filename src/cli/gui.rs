@@ -33,9 +33,12 @@ pub struct GuiArgs {
     /// panel: deltas, both confusion matrices, McNemar's test): a file or a registry version, as --model.
     #[arg(long, value_name = "B.onnx|NAME@ALIAS", requires = "evaluate")]
     pub compare: Option<String>,
-    /// View to open: live, evaluation or drift.
+    /// View to open: live, evaluation, drift or mlflow.
     #[arg(long, value_name = "VIEW")]
     pub view: Option<View>,
+    /// The MLflow tracking server the MLflow view lists (default: the one last used, else MLFLOW_TRACKING_URI).
+    #[arg(long, value_name = "URL")]
+    pub mlflow: Option<String>,
     /// Replay speed, 0.25 to 100.
     #[arg(long, value_name = "X", value_parser = number(limits::SPEED))]
     pub speed: Option<f64>,
@@ -149,6 +152,7 @@ pub fn run(args: GuiArgs) -> anyhow::Result<()> {
         ort_lib: args.ort_lib,
         recordings: args.recordings,
         metrics_addr: args.metrics_addr,
+        mlflow_uri: args.mlflow,
         fresh,
     })?;
     match outcome.screenshot_error {

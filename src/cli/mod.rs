@@ -7,6 +7,7 @@ mod drift;
 mod gui;
 mod info;
 mod limits;
+mod mlflow;
 mod models;
 mod outputs;
 mod record;
@@ -56,6 +57,8 @@ pub enum Command {
     /// The model over HTTP: the thesis service's endpoints (/predict, /predict/batch, /api/upload, /health,
     /// /model-info, /metrics, /openapi.json).
     Serve(serve::ServeArgs),
+    /// Models to and from an MLflow tracking server's model registry: push, pull (into the local registry), list.
+    Mlflow(mlflow::MlflowArgs),
     /// The local model registry: list, import, show, alias, rollback, remove (versions by SHA-256, aliases with
     /// their history). Anywhere --model is taken, NAME, NAME@VERSION and NAME@ALIAS name a registry version.
     Models(models::ModelsArgs),
@@ -115,6 +118,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Record(args)) => record::run(args),
         Some(Command::Device(args)) => device::run(args),
         Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::Mlflow(args)) => mlflow::run(args),
         Some(Command::Models(args)) => models::run(args),
     }
 }
@@ -151,6 +155,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             || cause.is::<har_monitor::eval::EvalError>()
             || cause.is::<har_monitor::monitor::DriftError>()
             || cause.is::<har_monitor::output::OutputError>()
+            || cause.is::<har_monitor::mlflow::MlflowError>()
             || cause.is::<har_monitor::registry::RegistryError>()
             || cause.is::<std::io::Error>()
     });

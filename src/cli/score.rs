@@ -100,6 +100,8 @@ pub struct EvaluateArgs {
     /// Report directory (created): report.json, confusion_matrix.csv/.png, per_class.csv, predictions.csv.
     #[arg(long, value_name = "REPORT_DIR")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub mlflow: super::mlflow::EvaluateLogArgs,
 }
 
 /// Loads the model (one session per core) and reads the file once (the first pass: every row checked,
@@ -171,6 +173,7 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     let model = resolved.path.clone();
     let inputs = Inputs::new().with("data file", &args.data.data).with_model(&model, true);
     inputs.refuse_in_dir("--out", &args.out, &REPORT_FILES)?;
+    let mlflow = args.mlflow.client()?;
     let (mut engines, scorer) = open(&args.model, &args.data)?;
     if !scorer.has_labels() {
         return Err(InputError(format!(
@@ -247,6 +250,18 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
             )
         })?;
         println!("recorded with {} in the registry (`har-monitor models show {}`)", version.spec(), version.spec());
+    }
+    if let Some(client) = &mlflow {
+        let windowing = match args.data.windowing {
+            WindowingArg::Segments => "segments",
+            WindowingArg::Contiguous => "contiguous",
+        };
+        let mut params = vec![("windowing".to_string(), windowing.to_string())];
+        if let Some(version) = &resolved.version {
+            params.push(("registry_version".to_string(), version.spec()));
+            params.push(("model_sha256".to_string(), version.sha256.clone()));
+        }
+        args.mlflow.log(client, &args.out, &card, params)?;
     }
     args.data.check_bad_rows(&summary.load_report)
 }

@@ -32,6 +32,15 @@ pub enum Action {
     /// Scan for BLE devices.
     ScanBle,
 
+    // The MLflow view.
+    /// Connect to this tracking server (remembered) and list its registered models.
+    MlflowConnect(String),
+    /// Pull this version into the local registry.
+    MlflowPull {
+        name: String,
+        version: String,
+    },
+
     // Screens and display settings.
     ShowView(View),
     /// Seconds of signal in the live plots.

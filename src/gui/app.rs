@@ -14,6 +14,7 @@ use super::capture::{Capture, CaptureTarget};
 use super::drift::DriftView;
 use super::evaluation::{EvaluationView, JobRequest};
 use super::live::LiveView;
+use super::mlflow::MlflowView;
 use super::settings::{STORAGE_KEY, Settings, View};
 use super::{GuiOptions, layout, palette, widgets};
 use crate::model::EngineOptions;
@@ -22,6 +23,7 @@ use crate::pipeline::recorder::RecordTarget;
 use crate::pipeline::{Command, Event, PipelineConfig, PipelineHandle};
 use crate::session::drift::DriftState;
 use crate::session::live::LiveState;
+use crate::session::mlflow::MlflowState;
 use crate::session::registry::RegistryState;
 use crate::session::sensor::SensorState;
 use crate::source::SourceSpec;
@@ -128,6 +130,9 @@ pub struct HarApp {
     ctx: egui::Context,
     /// Serial ports and BLE scan results for the Sensor panel.
     sensor: SensorState,
+    /// The MLflow view's server, listing and pull.
+    mlflow: MlflowState,
+    mlflow_view: MlflowView,
     /// The model registry as the top bar's picker lists it.
     registry: RegistryState,
     /// The GIF / PNG-sequence capture in progress.
@@ -202,8 +207,9 @@ impl HarApp {
         let (screenshot_tx, screenshot_rx) = mpsc::channel();
         let (picked_tx, picked_rx) = mpsc::channel();
         let (capture_done_tx, capture_done_rx) = mpsc::channel();
+        let mlflow = MlflowState::new(options.mlflow_uri.clone().or_else(|| current.mlflow_uri.clone()));
         let mut app = HarApp {
-            live_on_screen: Arc::new(AtomicBool::new(current.view != View::Evaluation)),
+            live_on_screen: Arc::new(AtomicBool::new(matches!(current.view, View::Live | View::Drift))),
             live_interval_ms: Arc::new(std::sync::atomic::AtomicU64::new(LIVE_FRAME_MIN.as_millis() as u64)),
             frame_cost: 0.0,
             last_cpu: None,
@@ -235,6 +241,8 @@ impl HarApp {
             evaluation_engine: EngineOptions { runtime_library: options.ort_lib.clone(), ..Default::default() },
             ctx: cc.egui_ctx.clone(),
             sensor: SensorState::default(),
+            mlflow,
+            mlflow_view: MlflowView::default(),
             registry: RegistryState::open(options.registry.as_deref(), options.model_spec.clone()),
             capture: None,
             capture_plan: options
@@ -248,6 +256,11 @@ impl HarApp {
             live_metrics: None,
             metrics_addr: None,
         };
+        // A server given on the command line is listed at once.
+        if options.mlflow_uri.is_some() {
+            let ctx = app.ctx.clone();
+            app.mlflow.refresh(move || ctx.request_repaint());
+        }
         if let Some(addr) = options.metrics_addr {
             let live = crate::session::metrics::LiveMetrics::default();
             match crate::session::metrics::spawn_exporter(addr, std::sync::Arc::clone(&live.metrics)) {
@@ -323,6 +336,11 @@ impl HarApp {
         &self.remembered
     }
 
+    /// The MLflow view's state.
+    pub fn mlflow_state(&self) -> &MlflowState {
+        &self.mlflow
+    }
+
     /// The settings this run uses: the remembered ones with the command-line flags on top.
     pub fn current_settings(&self) -> &Settings {
         &self.current
@@ -391,6 +409,25 @@ impl HarApp {
                 let ctx = self.ctx.clone();
                 self.sensor.start_scan(move || ctx.request_repaint());
             }
+            Action::MlflowConnect(uri) => {
+                self.mlflow.tracking_uri = uri.clone();
+                self.remember(|s| s.mlflow_uri = Some(uri.clone()));
+                let ctx = self.ctx.clone();
+                self.mlflow.refresh(move || ctx.request_repaint());
+            }
+            // Into the registry the model picker lists.
+            Action::MlflowPull { name, version } => match self
+                .registry
+                .root()
+                .map_or_else(crate::registry::Registry::open_default, crate::registry::Registry::open)
+            {
+                Ok(registry) => {
+                    let ctx = self.ctx.clone();
+                    let engine = EngineOptions { intra_threads: 1, ..self.evaluation_engine.clone() };
+                    self.mlflow.pull(&name, &version, registry, engine, move || ctx.request_repaint());
+                }
+                Err(e) => self.toast(format!("Cannot open the local model registry: {e}"), true),
+            },
             Action::ShowView(view) => self.remember(|s| s.view = view),
             Action::SetPlotSeconds(seconds) => self.remember(|s| s.plot_seconds = seconds),
             Action::SetNormalisedMatrix(on) => self.remember(|s| s.normalised_matrix = on),
@@ -911,6 +948,23 @@ impl eframe::App for HarApp {
         self.handle_screenshots(&ctx);
         self.handle_capture(&ctx);
         self.sensor.poll();
+        // The MLflow view lists its server (remembered, or MLFLOW_TRACKING_URI) the first time it is shown.
+        if self.current.view == View::Mlflow
+            && matches!(self.mlflow.listing, crate::session::mlflow::Job::Idle)
+            && !self.mlflow.tracking_uri.trim().is_empty()
+        {
+            let ctx = self.ctx.clone();
+            self.mlflow.refresh(move || ctx.request_repaint());
+        }
+        if let Some(pulled) = self.mlflow.poll() {
+            let what = if pulled.created { "imported as" } else { "already in the local registry as" };
+            self.toast(
+                format!("Pulled {} v{} from MLflow: {what} {}", pulled.name, pulled.version, pulled.local),
+                false,
+            );
+            // The model picker lists it now.
+            self.registry.refresh();
+        }
 
         let mut actions = Vec::new();
         layout::top_bar(ui, |ui| self.top_bar_ui(ui, &mut actions));
@@ -920,6 +974,7 @@ impl eframe::App for HarApp {
             View::Live => self.live_view.ui(ui, &self.live, &self.sensor, &self.current, &self.error_log),
             View::Drift => self.drift_view.ui(ui, &self.drift, &self.live),
             View::Evaluation => self.evaluation.ui(ui, &self.current, model.as_deref(), &self.registry.models),
+            View::Mlflow => self.mlflow_view.ui(ui, &self.mlflow),
         });
         for action in actions {
             self.apply(action);
@@ -933,7 +988,7 @@ impl eframe::App for HarApp {
         }
         // The live and drift views draw the pipeline's news as it comes; behind the evaluation view once a second
         // is enough.
-        self.live_on_screen.store(self.current.view != View::Evaluation, Ordering::Relaxed);
+        self.live_on_screen.store(matches!(self.current.view, View::Live | View::Drift), Ordering::Relaxed);
         // Keep the live view's clock moving while playing.
         if self.live.status.playing && self.current.view == View::Live {
             ctx.request_repaint_after(live_frame_interval(self.frame_cost));

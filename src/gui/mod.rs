@@ -9,6 +9,7 @@ mod drift;
 mod evaluation;
 mod layout;
 mod live;
+mod mlflow;
 pub mod palette;
 mod registry;
 pub mod settings;
@@ -56,6 +57,9 @@ pub struct GuiOptions {
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// Where the Record button puts its recordings (default: `recordings/` in the app's data folder).
     pub recordings: Option<PathBuf>,
+    /// The MLflow tracking server for the MLflow view (listed at start); default: the remembered one, else
+    /// MLFLOW_TRACKING_URI.
+    pub mlflow_uri: Option<String>,
     /// Ignore saved settings and do not save (tests, scripted screenshots).
     pub fresh: bool,
 }

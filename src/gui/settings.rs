@@ -17,16 +17,18 @@ pub enum View {
     Live,
     Evaluation,
     Drift,
+    Mlflow,
 }
 
 impl View {
-    pub const ALL: [View; 3] = [View::Live, View::Evaluation, View::Drift];
+    pub const ALL: [View; 4] = [View::Live, View::Evaluation, View::Drift, View::Mlflow];
 
     pub fn label(self) -> &'static str {
         match self {
             View::Live => "Live",
             View::Evaluation => "Evaluation",
             View::Drift => "Drift",
+            View::Mlflow => "MLflow",
         }
     }
 }
@@ -38,7 +40,8 @@ impl std::str::FromStr for View {
             "live" => Ok(View::Live),
             "evaluation" | "eval" => Ok(View::Evaluation),
             "drift" => Ok(View::Drift),
-            other => Err(format!("unknown view `{other}` (expected live, evaluation or drift)")),
+            "mlflow" => Ok(View::Mlflow),
+            other => Err(format!("unknown view `{other}` (expected live, evaluation, drift or mlflow)")),
         }
     }
 }
@@ -62,6 +65,8 @@ pub struct Settings {
     pub baud: u32,
     /// The BLE device last connected (name or address).
     pub ble_target: Option<String>,
+    /// The MLflow tracking server the MLflow view last connected to.
+    pub mlflow_uri: Option<String>,
 }
 
 impl Default for Settings {
@@ -79,6 +84,7 @@ impl Default for Settings {
             serial_path: None,
             baud: crate::source::serial::DEFAULT_BAUD,
             ble_target: None,
+            mlflow_uri: None,
         }
     }
 }

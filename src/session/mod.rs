@@ -7,5 +7,6 @@ pub mod drift;
 pub mod evaluation;
 pub mod live;
 pub mod metrics;
+pub mod mlflow;
 pub mod registry;
 pub mod sensor;

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod gui;
+pub mod mlflow;
 pub mod registry;
 pub mod serve;
 pub mod sklearn;
