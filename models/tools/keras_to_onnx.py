@@ -107,13 +107,13 @@ class ThesisConfig:
     """What config.json says."""
 
     scaler_mean: list[float]
-    mean_field: str
-    """The field the mean came from: `scaler_mean` (config.json) or `mean` (scaler_config.json)."""
     scaler_scale: list[float]
     window: tuple[str, int] | None
     """The window and the key that gave it, when config.json has one."""
     step: int | None
     sample_rate_hz: float | None
+    mean_field: str = "scaler_mean"
+    """The field the mean came from: `scaler_mean` (config.json) or `mean` (scaler_config.json)."""
 
 
 @dataclass

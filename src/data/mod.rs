@@ -29,7 +29,9 @@ pub use load::{
     GAP_PERIODS, IGNORED_LABEL, LoadOptions, Loaded, Row, RowStream, load_csv, load_csv_from_reader, open_csv,
     open_input,
 };
-pub use npy::{NormalisationDecision, Normalised, WindowFile, WindowsReport, WindowsView, is_npy, labels_beside};
+pub use npy::{
+    NormalisationDecision, Normalised, WindowFile, WindowsReport, WindowsView, is_npy, labels_beside, labels_name,
+};
 pub use recording::{Recording, Window, Windowing, WindowingMode};
 pub use report::{BadRow, BadRowKind, ColumnsUsed, LoadReport, MAX_BAD_ROW_DETAILS};
 pub use scaler::{ScaleError, Scaler};

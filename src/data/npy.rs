@@ -52,8 +52,9 @@ pub struct NormalisationDecision {
     pub warning: Option<String>,
 }
 
-/// The distances are told apart when one is at most this share of the other.
-const CLEAR_RATIO: f64 = 0.7;
+/// The readings are told apart when their distances differ by more than this (a card scaler close to the
+/// identity makes them equal whatever the data).
+const CLEAR_MARGIN: f64 = 0.5;
 /// A distance above this fits poorly.
 const POOR_FIT: f64 = 1.0;
 
@@ -88,10 +89,9 @@ impl NormalisationDecision {
             Normalised::Auto => (distance_normalised <= distance_raw, false),
         };
         let best = distance_normalised.min(distance_raw);
-        let worst = distance_normalised.max(distance_raw);
         let warning = if is_forced {
             None
-        } else if best > CLEAR_RATIO * worst {
+        } else if (distance_normalised - distance_raw).abs() <= CLEAR_MARGIN {
             Some(format!(
                 "the statistics fit both readings about equally (distance {distance_normalised:.2} from mean 0 / std 1, \
                  {distance_raw:.2} from the card's scaler): the card's scaler may be close to the identity. Pass \
@@ -579,17 +579,68 @@ fn read_labels(path: &Path, windows: usize, card: &ModelCard) -> Result<(Vec<u16
 /// The labels file that belongs to `windows` by the thesis' naming: `test_X.npy` → `test_y.npy` (also `X.npy`
 /// → `y.npy`), when that file exists.
 pub fn labels_beside(windows: &Path) -> Option<PathBuf> {
-    let name = windows.file_name()?.to_str()?;
-    let stem = name.strip_suffix(".npy")?;
-    let candidate = if let Some(prefix) = stem.strip_suffix("_X") {
-        format!("{prefix}_y.npy")
-    } else if stem == "X" {
-        "y.npy".to_string()
-    } else {
-        return None;
-    };
-    let path = windows.with_file_name(candidate);
+    let path = windows.with_file_name(labels_name(windows)?);
     path.is_file().then_some(path)
+}
+
+/// The file name the labels of `windows` have by the thesis' naming (`test_X.npy` → `test_y.npy`, `X.npy` →
+/// `y.npy`); `None` for a name that does not follow it.
+pub fn labels_name(windows: &Path) -> Option<String> {
+    let name = windows.file_name()?.to_str()?;
+    let stem = name.strip_suffix(".npy").or_else(|| name.strip_suffix(".NPY"))?;
+    if let Some(prefix) = stem.strip_suffix("_X") {
+        Some(format!("{prefix}_y.npy"))
+    } else if stem == "X" {
+        Some("y.npy".to_string())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card() -> ModelCard {
+        let text = r#"{"classes": ["a", "b"], "channels": ["Ax", "Gx"], "sample_rate_hz": 50, "window": 4,
+                       "scaler": {"mean": [9.0, 0.5], "scale": [3.0, 40.0]}}"#;
+        ModelCard::from_json(text, Path::new("t.model.json")).unwrap()
+    }
+
+    #[test]
+    fn the_nearer_reading_wins_and_a_close_call_is_a_warning() {
+        let card = card();
+        let normalised = NormalisationDecision::decide(&card, vec![0.1, -0.2], vec![0.9, 1.1], Normalised::Auto);
+        assert!(normalised.normalised && !normalised.forced && normalised.warning.is_none(), "{normalised:?}");
+        let raw = NormalisationDecision::decide(&card, vec![8.5, 1.0], vec![2.5, 35.0], Normalised::Auto);
+        assert!(!raw.normalised && raw.warning.is_none(), "{raw:?}");
+        assert!(raw.distance_raw < 0.3 && raw.distance_normalised > 2.0, "{raw:?}");
+        // Raw statistics of another unit (milli-g) fit neither reading.
+        let odd = NormalisationDecision::decide(&card, vec![9000.0, 1.0], vec![3000.0, 35.0], Normalised::Auto);
+        assert!(odd.warning.as_deref().is_some_and(|w| w.contains("neither")), "{odd:?}");
+        // A scaler that is nearly the identity cannot tell the readings apart.
+        let mut identity = card.clone();
+        identity.scaler = crate::model::card::ScalerParams { mean: vec![0.05, 0.0], scale: vec![1.05, 1.0] };
+        let close = NormalisationDecision::decide(&identity, vec![0.0, 0.0], vec![1.0, 1.0], Normalised::Auto);
+        assert!(close.warning.as_deref().is_some_and(|w| w.contains("both")), "{close:?}");
+        let forced = NormalisationDecision::decide(&card, vec![0.0, 0.0], vec![1.0, 1.0], Normalised::No);
+        assert!(!forced.normalised && forced.forced && forced.warning.is_none());
+        assert!(forced.to_string().starts_with("raw units, scaled with the card's scaler (--normalised no)"));
+    }
+
+    #[test]
+    fn labels_are_found_by_the_thesis_naming() {
+        let dir = tempfile::tempdir().unwrap();
+        let x = dir.path().join("test_X.npy");
+        assert_eq!(labels_name(&x).as_deref(), Some("test_y.npy"));
+        assert_eq!(labels_beside(&x), None, "only when the file exists");
+        std::fs::write(dir.path().join("test_y.npy"), b"").unwrap();
+        assert_eq!(labels_beside(&x), Some(dir.path().join("test_y.npy")));
+        assert_eq!(labels_name(Path::new("X.npy")).as_deref(), Some("y.npy"));
+        assert_eq!(labels_name(Path::new("production.npy")), None);
+        assert_eq!(shape_text(&[7]), "(7,)");
+        assert_eq!(shape_text(&[8, 200, 6]), "(8, 200, 6)");
+    }
 }
 
 /// True when `path` names a NumPy `.npy` file (by its extension).

@@ -406,11 +406,14 @@ impl HarApp {
     fn start_evaluation(&mut self, path: PathBuf, remember: bool) {
         let data = DataInput::from_path(&path);
         if let DataInput::Windows { labels: None, .. } = &data {
+            let expected = crate::data::labels_name(&path)
+                .map(|name| format!("no {name} beside it"))
+                .unwrap_or_else(|| "none beside it".into());
             self.evaluation.refuse(
                 path.clone(),
                 format!(
-                    "{}: prepared windows need their labels. None were found beside it (the thesis names them \
-                     test_y.npy beside test_X.npy): choose the labels file (class indices or one-hot).",
+                    "{}: prepared windows need their labels, and there are {expected} (the thesis' naming: \
+                     test_y.npy beside test_X.npy). Choose the labels file (class indices or one-hot).",
                     path.display()
                 ),
             );
