@@ -597,6 +597,11 @@ pub fn labels_name(windows: &Path) -> Option<String> {
     }
 }
 
+/// True when `path` names a NumPy `.npy` file (by its extension).
+pub fn is_npy(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -641,9 +646,4 @@ mod tests {
         assert_eq!(shape_text(&[7]), "(7,)");
         assert_eq!(shape_text(&[8, 200, 6]), "(8, 200, 6)");
     }
-}
-
-/// True when `path` names a NumPy `.npy` file (by its extension).
-pub fn is_npy(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("npy"))
 }
