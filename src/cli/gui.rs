@@ -25,8 +25,9 @@ pub struct GuiArgs {
     /// Baud rate of --serial.
     #[arg(long, default_value_t = har_monitor::source::serial::DEFAULT_BAUD, value_name = "B")]
     pub baud: u32,
-    /// Evaluate this labeled CSV in the evaluation view.
-    #[arg(long, value_name = "LABELED.csv")]
+    /// Evaluate this labeled CSV in the evaluation view (or prepared windows NAME_X.npy, with the NAME_y.npy
+    /// beside them as labels).
+    #[arg(long, value_name = "LABELED.csv|X.npy")]
     pub evaluate: Option<PathBuf>,
     /// View to open: live, evaluation or drift.
     #[arg(long, value_name = "VIEW")]
