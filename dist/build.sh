@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the installable packages from a checkout into target/dist/ (docs/FORMATS.md §10):
+# Builds the installable packages from a checkout into target/dist/ (docs/FORMATS.md §11):
 #   har-monitor-<version>-x86_64-unknown-linux-gnu.tar.gz   the app, ONNX Runtime beside it, the demo, licences
 #   har-monitor_<version>-1_amd64.deb                        the same files in the usual places (cargo-deb)
 #   <each>.sha256                                           its SHA-256, as `sha256sum -c` reads it

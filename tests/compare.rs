@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use har_monitor::eval::compare::{Comparison, McNemar, McNemarMethod};
 use har_monitor::model::EngineOptions;
-use har_monitor::pipeline::batch::BatchOptions;
+use har_monitor::pipeline::batch::{BatchOptions, DataInput};
 use har_monitor::pipeline::compare::{CompareError, CompareRequest, compare_models};
 use serde::Deserialize;
 use serde_json::Value;
@@ -48,7 +48,7 @@ fn request(a: &Path, b: &Path, data: &Path) -> CompareRequest {
     CompareRequest {
         model_a: a.to_path_buf(),
         model_b: b.to_path_buf(),
-        data: data.to_path_buf(),
+        data: DataInput::Csv(data.to_path_buf()),
         engine: EngineOptions::default(),
         batch: BatchOptions::default(),
     }

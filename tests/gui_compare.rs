@@ -12,7 +12,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use har_monitor::gui::{GuiOptions, HarApp, View};
 use har_monitor::model::EngineOptions;
-use har_monitor::pipeline::batch::BatchOptions;
+use har_monitor::pipeline::batch::{BatchOptions, DataInput};
 use har_monitor::pipeline::compare::{CompareRequest, compare_models};
 
 use common::gui::{self, fixture_model, has_label, manifest};
@@ -45,7 +45,7 @@ fn two_models_compared_side_by_side_with_mcnemar() {
     let request = CompareRequest {
         model_a: fixture_model("keras_bilstm.onnx"),
         model_b: demo(),
-        data: data(),
+        data: DataInput::Csv(data()),
         engine: EngineOptions::default(),
         batch: BatchOptions::default(),
     };
@@ -114,7 +114,7 @@ fn a_registry_version_is_compared_with_the_evaluated_model() {
     let request = CompareRequest {
         model_a: v1.model_path.clone(),
         model_b: v2.model_path.clone(),
-        data: data(),
+        data: DataInput::Csv(data()),
         engine: EngineOptions::default(),
         batch: BatchOptions::default(),
     };

@@ -162,7 +162,7 @@ fn a_file_without_labels_is_refused_with_a_message() {
     let mut harness = app(Some(unlabeled), false);
     step_until(&mut harness, "the refusal", |h| has_label(h, "unlabeled.csv could not be evaluated"));
     assert!(harness.query_by_label_contains("no label column").is_some());
-    assert!(has_label(&harness, "Open labeled CSV…"), "the user can pick another file");
+    assert!(has_label(&harness, "Open labeled CSV or windows (.npy)…"), "the user can pick another file");
 }
 
 #[test]

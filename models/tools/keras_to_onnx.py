@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Converts a Keras 3 HAR model (`.keras`) plus the thesis' `config.json` and `label_mapping.json` into the pair
+"""Converts a Keras 3 HAR model (`.keras`) plus the thesis' `config.json` (or `scaler_config.json`) and
+`label_mapping.json` into the pair
 HAR Monitor loads: `<stem>.onnx` and its model card `<stem>.model.json` (docs/FORMATS.md §2, format har-model-card/1).
 
 The conversion is the one that works on saved `.keras` files (DESIGN.md, "Models in the field"): load the model,
@@ -53,14 +54,17 @@ EPILOG = """\
 inputs:
   MODEL.keras        a Keras 3 model file whose input is [batch, window, channels] (scaled windows, layout NTC)
                      and whose output is [batch, classes]. Legacy .h5 files that Keras 3 can load work too.
-  config.json        the thesis' preprocessing config. Required: "scaler_mean" and "scaler_scale", one number
+  config.json        the thesis' preprocessing config (data/prepared/config.json), or the scaler_config.json
+                     beside the thesis' retrained model, which spells the scaler "mean" and "scale".
+                     Required: "scaler_mean" and "scaler_scale" (or "mean" and "scale"), one number
                      per channel (a StandardScaler: the model input is (x - mean) / scale). Optional: the window
                      ("window_size", "window" or "time_steps"; must equal the model's input length), the step
                      ("step", "step_size" or "stride") and the sample rate ("sampling_rate", "sample_rate_hz",
                      "sample_rate" or "fs").
   label_mapping.json {"0": "ear_rubbing", "1": "forehead_rubbing", ...}: output index -> class name. Indices must
                      run 0, 1, 2, ... without gaps, and there must be one per model output.
-  Without --config/--labels, config.json and label_mapping.json beside MODEL.keras are used.
+  Without --config/--labels, config.json (else scaler_config.json) and label_mapping.json beside MODEL.keras
+  are used.
 
 outputs (in --out-dir, default: the folder of MODEL.keras):
   <stem>.onnx        the graph: dynamic batch, input [N, window, channels], output [N, classes], opset 15.
@@ -108,6 +112,8 @@ class ThesisConfig:
     """The window and the key that gave it, when config.json has one."""
     step: int | None
     sample_rate_hz: float | None
+    mean_field: str = "scaler_mean"
+    """The field the mean came from: `scaler_mean` (config.json) or `mean` (scaler_config.json)."""
 
 
 @dataclass
@@ -131,7 +137,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     add = parser.add_argument
     add("model", type=Path, metavar="MODEL.keras", help="the Keras model file to convert")
-    add("--config", type=Path, metavar="FILE", help="the thesis' config.json (default: beside MODEL.keras)")
+    add(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the thesis' config.json or scaler_config.json (default: config.json beside MODEL.keras, else "
+        "scaler_config.json)",
+    )
     add("--labels", type=Path, metavar="FILE", help="label_mapping.json (default: beside MODEL.keras)")
     add("--out-dir", type=Path, metavar="DIR", help="where to write the .onnx and card (default: MODEL's folder)")
     add("--stem", help="file name stem of the outputs (default: MODEL's stem)")
@@ -225,17 +237,32 @@ def _optional_int(path: Path, cfg: dict, keys: Sequence[str]) -> tuple[str, int]
 
 
 def read_config(path: Path) -> ThesisConfig:
-    cfg = read_json(path, "the thesis' config.json with scaler_mean and scaler_scale")
+    cfg = read_json(
+        path, "the thesis' config.json with scaler_mean and scaler_scale, or scaler_config.json with mean and scale"
+    )
     if not isinstance(cfg, dict):
-        raise InputError(f"{path}: must be a JSON object with `scaler_mean` and `scaler_scale`")
-    mean = _number_list(path, cfg, "scaler_mean")
-    scale = _number_list(path, cfg, "scaler_scale")
+        raise InputError(
+            f"{path}: must be a JSON object with `scaler_mean` and `scaler_scale` (config.json) or `mean` and "
+            "`scale` (scaler_config.json)"
+        )
+    # config.json spells the scaler scaler_mean/scaler_scale; the retrained model's scaler_config.json mean/scale.
+    if "scaler_mean" in cfg or "scaler_scale" in cfg or not ("mean" in cfg or "scale" in cfg):
+        mean_field, scale_field = "scaler_mean", "scaler_scale"
+    else:
+        mean_field, scale_field = "mean", "scale"
+    if mean_field not in cfg and scale_field not in cfg:
+        raise InputError(
+            f"{path}: field `scaler_mean` is missing: the scaler is `scaler_mean` and `scaler_scale` (config.json) "
+            "or `mean` and `scale` (scaler_config.json), one number per channel"
+        )
+    mean = _number_list(path, cfg, mean_field)
+    scale = _number_list(path, cfg, scale_field)
     for i, s in enumerate(scale):
         if s <= 0.0:
-            raise InputError(f"{path}: field `scaler_scale[{i}]` is {s}; a scale must be positive")
+            raise InputError(f"{path}: field `{scale_field}[{i}]` is {s}; a scale must be positive")
     if len(mean) != len(scale):
         raise InputError(
-            f"{path}: fields `scaler_mean` ({len(mean)} numbers) and `scaler_scale` ({len(scale)} numbers) "
+            f"{path}: fields `{mean_field}` ({len(mean)} numbers) and `{scale_field}` ({len(scale)} numbers) "
             "must have the same length"
         )
     rate = None
@@ -249,6 +276,7 @@ def read_config(path: Path) -> ThesisConfig:
     step = _optional_int(path, cfg, STEP_KEYS)
     return ThesisConfig(
         scaler_mean=mean,
+        mean_field=mean_field,
         scaler_scale=scale,
         window=_optional_int(path, cfg, WINDOW_KEYS),
         step=step[1] if step else None,
@@ -646,7 +674,10 @@ def build_card(
 
 def convert(args: argparse.Namespace) -> int:
     model_path: Path = args.model
-    args.config = args.config or model_path.parent / "config.json"
+    if args.config is None:
+        beside = model_path.parent / "config.json"
+        scaler_config = model_path.parent / "scaler_config.json"
+        args.config = scaler_config if not beside.exists() and scaler_config.exists() else beside
     args.labels = args.labels or model_path.parent / "label_mapping.json"
     out_dir: Path = args.out_dir or model_path.parent
     stem = args.stem or model_path.stem
@@ -665,7 +696,7 @@ def convert(args: argparse.Namespace) -> int:
     channels = parse_channels(args.channels)
     if len(config.scaler_mean) != len(channels):
         raise InputError(
-            f"{args.config}: field `scaler_mean` has {len(config.scaler_mean)} numbers but there are "
+            f"{args.config}: field `{config.mean_field}` has {len(config.scaler_mean)} numbers but there are "
             f"{len(channels)} channels ({', '.join(channels)}; see --channels)"
         )
 

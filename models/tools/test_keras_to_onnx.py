@@ -446,6 +446,44 @@ def test_archive_without_a_model_names_the_keras_error():
     expect_input_error(run(*base_args(model="empty_archive.keras")), "empty_archive.keras", "Keras cannot load it")
 
 
+def test_scaler_config_json_beside_the_model_gives_the_same_card():
+    """The thesis' retrained model sits beside scaler_config.json ({"mean", "scale"}), not config.json: the
+    converter finds it without --config and writes the same scaler and classes as from config.json."""
+    ws = workspace()
+    folder = fresh_dir("retrained")
+    shutil.copy(ws / "thesis.keras", folder / "retrained_model.keras")
+    shutil.copy(ws / "label_mapping.json", folder / "label_mapping.json")
+    write_json(folder / "scaler_config.json", {"mean": SCALER_MEAN, "scale": SCALER_SCALE})
+    result = run(folder / "retrained_model.keras", "--out-dir", folder / "out")
+    assert result.returncode == 0, result.stderr
+    card = json.loads((folder / "out" / "retrained_model.model.json").read_text())
+    assert card["scaler"] == {"mean": SCALER_MEAN, "scale": SCALER_SCALE}
+    assert card["classes"] == CLASSES
+    assert (card["window"], card["step"], card["sample_rate_hz"]) == (200, 100, 50.0), "window/2, 50 Hz defaults"
+    assert card["provenance"]["config"] == "scaler_config.json"
+    reference = json.loads((converted()[0] / "thesis.model.json").read_text())
+    assert card["scaler"] == reference["scaler"] and card["classes"] == reference["classes"]
+
+
+def test_scaler_config_without_scale_names_the_file_and_field():
+    write_json(workspace() / "scaler_config_no_scale.json", {"mean": SCALER_MEAN})
+    expect_input_error(
+        run(*base_args(config="scaler_config_no_scale.json")), "scaler_config_no_scale.json", "`scale`", "missing"
+    )
+
+
+def test_scaler_config_scale_not_positive():
+    bad = [3.1, 2.9, 3.3, -1.0, 52.0, 38.0]
+    write_json(workspace() / "scaler_config_bad.json", {"mean": SCALER_MEAN, "scale": bad})
+    expect_input_error(run(*base_args(config="scaler_config_bad.json")), "scaler_config_bad.json", "`scale[3]`")
+
+
+def test_a_config_with_neither_spelling_names_both():
+    write_json(workspace() / "no_scaler.json", {"window_size": 200})
+    line = expect_input_error(run(*base_args(config="no_scaler.json")), "no_scaler.json", "`scaler_mean`")
+    assert "`mean`" in line and "scaler_config.json" in line
+
+
 def test_nothing_is_written_on_bad_input():
     args = base_args(config=broken_config("c7.json", window_size=128))
     out = Path(args[-1])

@@ -11,7 +11,6 @@ use har_monitor::model::EngineOptions;
 use har_monitor::pipeline::compare::{CompareRequest, compare_models};
 use har_monitor::registry::resolve_model_arg;
 
-use super::outputs::Inputs;
 use super::score::DataArgs;
 use super::{InputError, limits};
 
@@ -45,12 +44,12 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         resolve_model_arg(spec).map(|r| r.path).with_context(|| format!("model {side} (--model {spec})"))
     };
     let (model_a, model_b) = (resolve("A", &spec_a)?, resolve("B", &spec_b)?);
-    let inputs = Inputs::new().with("data file", &args.data.data).with_model(&model_a, true).with_model(&model_b, true);
+    let inputs = args.data.inputs().with_model(&model_a, true).with_model(&model_b, true);
     inputs.refuse_in_dir("--out", &args.out, &COMPARE_FILES)?;
     let request = CompareRequest {
         model_a,
         model_b,
-        data: args.data.data.clone(),
+        data: args.data.input(),
         engine: EngineOptions {
             runtime_library: args.ort_lib.clone(),
             intra_threads: args.threads,

@@ -11,7 +11,6 @@ use har_monitor::pipeline::LoadedModel;
 use har_monitor::pipeline::batch::BatchError;
 use har_monitor::session::drift::{WindowClock, judge_report};
 
-use super::outputs::Inputs;
 use super::score::{DataArgs, open, run};
 use super::{InputError, ModelArgs, limits};
 
@@ -84,18 +83,18 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
             .into());
         }
     };
-    Inputs::new().with("data file", &args.data.data).with_model(&model, false).refuse_as_output("--out", &out)?;
+    args.data.inputs().with_model(&model, false).refuse_as_output("--out", &out)?;
     let (mut engines, scorer) = open(&args.model, &args.data)?;
     let card = engines.first().map(|e| e.card().clone()).context("no model session")?;
     let mut builder = BaselineBuilder::new(&card);
     let summary = run(&mut engines, scorer, &mut |w| builder.push(w.observation()).map_err(drift_error))?;
     let mut baseline = builder.finish()?;
-    baseline.source = args.data.data.display().to_string();
+    baseline.source = args.data.path().display().to_string();
     baseline.save(&out)?;
     println!(
         "wrote the baseline of {} windows from {} to {}",
         baseline.windows,
-        args.data.data.display(),
+        args.data.path().display(),
         out.display()
     );
     // The same rule as the other commands: skipped bad rows exit 2 unless --allow-bad-rows.
@@ -114,8 +113,8 @@ pub fn drift(args: DriftArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    Inputs::new()
-        .with("data file", &args.data.data)
+    args.data
+        .inputs()
         .with_model(&model_path, true)
         .with("baseline", &baseline_path)
         .refuse_as_output("--out", &args.out)?;

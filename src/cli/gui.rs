@@ -26,8 +26,9 @@ pub struct GuiArgs {
     /// Baud rate of --serial.
     #[arg(long, default_value_t = har_monitor::source::serial::DEFAULT_BAUD, value_name = "B")]
     pub baud: u32,
-    /// Evaluate this labeled CSV in the evaluation view.
-    #[arg(long, value_name = "LABELED.csv")]
+    /// Evaluate this labeled CSV in the evaluation view (or prepared windows NAME_X.npy, with the NAME_y.npy
+    /// beside them as labels).
+    #[arg(long, value_name = "LABELED.csv|X.npy")]
     pub evaluate: Option<PathBuf>,
     /// Compare the evaluated model with this model B on the --evaluate file (the evaluation view's comparison
     /// panel: deltas, both confusion matrices, McNemar's test): a file or a registry version, as --model.

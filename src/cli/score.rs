@@ -1,20 +1,22 @@
 //! `har-monitor predict` and `har-monitor evaluate`: score a file window by window, and (with labels) write the
 //! full evaluation report (docs/FORMATS.md §4).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use har_monitor::data::{LoadOptions, LoadReport, WindowingMode};
+use har_monitor::data::{LoadOptions, LoadReport, Normalised, WindowingMode};
 use har_monitor::eval::{
     EvaluationAccumulator, ModelInfo as ReportModel, PredictionColumns, PredictionWriter, REPORT_FILES, ReportContext,
     write_report_files,
 };
 use har_monitor::model::{AccelUnit, Engine, ModelCard};
 use har_monitor::output::AtomicFile;
-use har_monitor::pipeline::batch::{self, BatchError, BatchOptions, FileScorer, ScoredWindow, StreamSummary};
+use har_monitor::pipeline::batch::{
+    self, BatchError, BatchOptions, DataInput, FileScorer, ScoredWindow, StreamSummary,
+};
 use har_monitor::registry::{EvaluationSummary, Registry};
 
 use super::outputs::Inputs;
@@ -29,20 +31,41 @@ pub enum WindowingArg {
     Contiguous,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum NormalisedArg {
+    /// Decide from the windows' per-channel statistics (default).
+    #[default]
+    Auto,
+    /// Already scaled with the card's scaler: fed to the model as they are.
+    Yes,
+    /// In the card's raw units: scaled with the card's scaler first.
+    No,
+}
+
 /// Options shared by the commands that read a data file.
 #[derive(Debug, Args, Clone)]
 pub struct DataArgs {
     /// Sensor CSV (labeled or production schema, docs/FORMATS.md §1).
-    #[arg(long, value_name = "FILE.csv")]
-    pub data: PathBuf,
+    #[arg(long, value_name = "FILE.csv", required_unless_present = "windows", conflicts_with = "windows")]
+    pub data: Option<PathBuf>,
+    /// Prepared windows instead of a CSV: a NumPy array windows x window x channels (float32 or float64, the
+    /// thesis' test_X.npy), docs/FORMATS.md §3.
+    #[arg(long, value_name = "X.npy")]
+    pub windows: Option<PathBuf>,
+    /// Labels of --windows: one class index per window (int or float), or one-hot windows x classes.
+    #[arg(long, value_name = "y.npy", conflicts_with = "data")]
+    pub labels: Option<PathBuf>,
+    /// Whether --windows are already normalised with the card's scaler (auto: decided from their statistics).
+    #[arg(long, value_enum, value_name = "yes|no|auto", default_value_t = NormalisedArg::Auto, conflicts_with = "data")]
+    pub normalised: NormalisedArg,
     /// How windows are cut (docs/FORMATS.md §3).
     #[arg(long, value_enum, default_value_t = WindowingArg::Segments)]
     pub windowing: WindowingArg,
     /// The unit the file's accelerometer is in; overrides detection and the card (as-is, g, milli-g, m/s2).
-    #[arg(long, value_name = "UNIT")]
+    #[arg(long, value_name = "UNIT", conflicts_with = "windows")]
     pub accel_unit: Option<AccelUnit>,
     /// Keep rows whose label is not one of the model's classes (they are not scored) instead of refusing the file.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "windows")]
     pub ignore_unknown_labels: bool,
     /// Windows per inference call, 0 to 4096 (0: the default, 64; a fixed-batch model uses its own).
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = limits::count(limits::BATCH))]
@@ -54,6 +77,54 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
+    /// The data file (the windows, for --windows).
+    pub fn path(&self) -> &Path {
+        self.windows.as_deref().or(self.data.as_deref()).unwrap_or(Path::new(""))
+    }
+
+    /// What the command reads.
+    pub fn input(&self) -> DataInput {
+        match &self.windows {
+            Some(windows) => DataInput::Windows {
+                windows: windows.clone(),
+                labels: self.labels.clone(),
+                normalised: match self.normalised {
+                    NormalisedArg::Auto => Normalised::Auto,
+                    NormalisedArg::Yes => Normalised::Yes,
+                    NormalisedArg::No => Normalised::No,
+                },
+            },
+            None => DataInput::Csv(self.path().to_path_buf()),
+        }
+    }
+
+    /// The input files, for the check that no output replaces one of them.
+    pub fn inputs(&self) -> Inputs {
+        let inputs = Inputs::new().with("data file", self.path());
+        match &self.labels {
+            Some(labels) => inputs.with("labels file", labels),
+            None => inputs,
+        }
+    }
+
+    /// Why the data cannot be evaluated without labels, in words.
+    pub fn no_labels_message(&self) -> String {
+        if self.windows.is_some() {
+            let beside = har_monitor::data::labels_beside(self.path())
+                .map(|p| format!(" (such as {} beside it)", p.display()))
+                .unwrap_or_default();
+            format!(
+                "{}: no labels for these windows, so they cannot be evaluated; pass --labels y.npy{beside}",
+                self.path().display()
+            )
+        } else {
+            format!(
+                "{}: the file has no label column (`activity`, `label` or `class`), so it cannot be evaluated",
+                self.path().display()
+            )
+        }
+    }
+
     /// After the outputs are written: exit 2 when rows were skipped, unless the user accepts that.
     pub fn check_bad_rows(&self, load_report: &LoadReport) -> anyhow::Result<()> {
         let bad = load_report.bad_rows;
@@ -61,7 +132,7 @@ impl DataArgs {
             return Err(InputError(format!(
                 "{}: {bad} bad row{} skipped (listed above with their line numbers); the outputs were written \
                  without them. Pass --allow-bad-rows to accept such files with exit code 0",
-                self.data.display(),
+                self.path().display(),
                 if bad == 1 { " was" } else { "s were" }
             ))
             .into());
@@ -111,7 +182,7 @@ pub fn open(model: &ModelArgs, data: &DataArgs) -> anyhow::Result<(Vec<Engine>, 
     options.batch_size = data.batch;
     let path = model.model_path()?;
     let card = ModelCard::load_for_model(&path)?;
-    Ok(batch::open_with_model(&path, &card, options, &data.data, &data.batch_options())?)
+    Ok(batch::open_with_model(&path, &card, options, &data.input(), &data.batch_options())?)
 }
 
 /// Streams the file's windows through the model into `sink`, then prints what loading did.
@@ -149,7 +220,7 @@ fn write_error(path: &std::path::Path) -> impl Fn(har_monitor::eval::EvalError) 
 
 pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
     let model = args.model.model_path()?;
-    Inputs::new().with("data file", &args.data.data).with_model(&model, true).refuse_as_output("--out", &args.out)?;
+    args.data.inputs().with_model(&model, true).refuse_as_output("--out", &args.out)?;
     let (mut engines, scorer) = open(&args.model, &args.data)?;
     let classes = scorer_classes(&engines)?;
     let columns = PredictionColumns { true_label: scorer.has_labels(), user: false };
@@ -171,16 +242,12 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
 pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     let resolved = args.model.resolved()?;
     let model = resolved.path.clone();
-    let inputs = Inputs::new().with("data file", &args.data.data).with_model(&model, true);
+    let inputs = args.data.inputs().with_model(&model, true);
     inputs.refuse_in_dir("--out", &args.out, &REPORT_FILES)?;
     let mlflow = args.mlflow.client()?;
     let (mut engines, scorer) = open(&args.model, &args.data)?;
     if !scorer.has_labels() {
-        return Err(InputError(format!(
-            "{}: the file has no label column (`activity`, `label` or `class`), so it cannot be evaluated",
-            args.data.data.display()
-        ))
-        .into());
+        return Err(InputError(args.data.no_labels_message()).into());
     }
     let card = engines.first().map(|e| e.card().clone()).context("no model session")?;
     let model_path = engines.first().map(|e| e.model_path().display().to_string()).unwrap_or_default();
@@ -198,7 +265,7 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     let predictions_file = writer.finish().map_err(write_error(&predictions_path))?;
     let context = ReportContext {
         model: ReportModel { name: card.name.clone(), version: card.version.clone(), path: model_path },
-        data: args.data.data.display().to_string(),
+        data: args.data.path().display().to_string(),
         windows_skipped: summary.windowing.skipped_non_finite as u64,
         seconds: summary.timing.total,
         notes: summary.report_notes(),
@@ -207,7 +274,7 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     drop(engines);
     let mut report = accumulator
         .finish(context, &card.classes)
-        .map_err(|e| InputError(format!("{}: {e}", args.data.data.display())))?;
+        .map_err(|e| InputError(format!("{}: {e}", args.data.path().display())))?;
     // Every file is complete before any replaces an earlier report; report.json, written last, carries the timing.
     let mut timing = summary.timing;
     let files = write_report_files(&args.out, &mut report, &card.classes, predictions_file, |report| {
@@ -239,7 +306,7 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
             macro_f1: report.macro_avg.f1,
             cohen_kappa: report.cohen_kappa,
             windows: report.windows.used as u64,
-            data: args.data.data.display().to_string(),
+            data: args.data.path().display().to_string(),
             seconds: report.seconds,
         };
         Registry::open_default()?.record_evaluation(version, &args.out, &summary).with_context(|| {

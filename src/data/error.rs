@@ -58,6 +58,9 @@ pub enum DataError {
          reverse time order; sort the file by its timestamp column"
     )]
     TimeReversed { file: PathBuf, median_step: f64, steps: u64 },
+    /// A prepared window array (`.npy`) or its labels that cannot be used: the wrong shape, type or values.
+    #[error("{file}: {problem}")]
+    Npy { file: PathBuf, problem: String },
     #[error("{file}: no windows to score: {reason}")]
     NoWindows { file: PathBuf, reason: String },
 }
@@ -77,7 +80,8 @@ impl DataError {
             | DataError::NotAFile { file, .. }
             | DataError::Spool { file, .. }
             | DataError::TimeReversed { file, .. }
-            | DataError::NoWindows { file, .. } => file,
+            | DataError::NoWindows { file, .. }
+            | DataError::Npy { file, .. } => file,
         }
     }
 }

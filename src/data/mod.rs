@@ -6,11 +6,13 @@
 //! window(&recording, card, mode) -> Windowing                   windows of card.window rows, every card.step()
 //! Scaler::from_card(card).fill(&recording, &window, out)        (x - mean) / scale, [t][c]
 //! StreamWindower::new(card).push(t, values, label)              the same windows for live samples
+//! WindowFile::open(x_npy, y_npy, card, normalised)               prepared windows (windows x window x channels)
 //! ```
 
 mod columns;
 mod error;
 mod load;
+mod npy;
 mod recording;
 mod report;
 mod sample;
@@ -26,6 +28,9 @@ pub use error::DataError;
 pub use load::{
     GAP_PERIODS, IGNORED_LABEL, LoadOptions, Loaded, Row, RowStream, load_csv, load_csv_from_reader, open_csv,
     open_input,
+};
+pub use npy::{
+    NormalisationDecision, Normalised, WindowFile, WindowsReport, WindowsView, is_npy, labels_beside, labels_name,
 };
 pub use recording::{Recording, Window, Windowing, WindowingMode};
 pub use report::{BadRow, BadRowKind, ColumnsUsed, LoadReport, MAX_BAD_ROW_DETAILS};

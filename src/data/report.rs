@@ -123,11 +123,32 @@ pub struct LoadReport {
     pub notes: Vec<String>,
     /// Things that may make results wrong.
     pub warnings: Vec<String>,
+    /// Set when the input was a prepared window array (`.npy`) rather than a CSV file: what it held and the
+    /// normalisation decision. The row and column fields above then stay empty.
+    pub windows: Option<super::npy::WindowsReport>,
 }
 
 impl LoadReport {
     pub(crate) fn new(source: PathBuf) -> LoadReport {
         LoadReport { source, delimiter: b',', ..LoadReport::default() }
+    }
+
+    /// The report of a prepared window array (`rows_read`/`rows_kept` count its windows' rows).
+    pub fn of_windows(
+        source: PathBuf,
+        windows: super::npy::WindowsReport,
+        notes: Vec<String>,
+        warnings: Vec<String>,
+    ) -> LoadReport {
+        let rows = windows.windows * windows.window;
+        LoadReport {
+            rows_read: rows,
+            rows_kept: rows,
+            notes,
+            warnings,
+            windows: Some(windows),
+            ..LoadReport::new(source)
+        }
     }
 
     /// Records a skipped row.
@@ -173,6 +194,10 @@ impl LoadReport {
 
 impl fmt::Display for LoadReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(windows) = &self.windows {
+            // The notes repeat the decision for the evaluation report; the windows' report already says it.
+            return write!(f, "{}: {windows}", self.source.display());
+        }
         writeln!(
             f,
             "{}: {} rows read, {} kept, {} bad row{} skipped",

@@ -57,8 +57,10 @@ pub enum Action {
     // Native file dialogs.
     PickModel,
     PickReplay,
-    /// A labeled CSV to evaluate.
+    /// A labeled CSV, or prepared windows (`X.npy`), to evaluate.
     PickEvaluationData,
+    /// The labels (`y.npy`) of these prepared windows, which have none beside them.
+    PickEvaluationLabels(PathBuf),
     /// The folder to export the evaluation report into.
     PickExportFolder,
 
@@ -74,8 +76,14 @@ pub enum Action {
     RefreshRegistry,
 
     // The evaluation job.
-    /// Evaluate this labeled file with the current model.
+    /// Evaluate this labeled file with the current model (a `.npy` file: prepared windows, with the labels
+    /// beside them by the thesis' naming, `test_X.npy` → `test_y.npy`).
     Evaluate(PathBuf),
+    /// Evaluate prepared windows with these labels.
+    EvaluateWindows {
+        windows: PathBuf,
+        labels: PathBuf,
+    },
     CancelEvaluation,
 
     // Comparing two models (the evaluation view's comparison panel).

@@ -17,8 +17,9 @@ use super::live::LiveView;
 use super::mlflow::MlflowView;
 use super::settings::{STORAGE_KEY, Settings, View};
 use super::{GuiOptions, layout, palette, widgets};
+use crate::data::Normalised;
 use crate::model::EngineOptions;
-use crate::pipeline::batch::BatchOptions;
+use crate::pipeline::batch::{BatchOptions, DataInput};
 use crate::pipeline::recorder::RecordTarget;
 use crate::pipeline::{Command, Event, PipelineConfig, PipelineHandle};
 use crate::session::drift::DriftState;
@@ -49,6 +50,8 @@ enum Picked {
     Replay(PathBuf),
     /// A labeled file to evaluate.
     Evaluate(PathBuf),
+    /// The labels of prepared windows: `(windows, labels)`.
+    Labels(PathBuf, PathBuf),
     /// The folder to export the evaluation report into.
     ExportFolder(PathBuf),
     /// Model B of a comparison.
@@ -358,7 +361,7 @@ impl HarApp {
     }
 
     /// Applies what a view asked for.
-    fn apply(&mut self, action: Action) {
+    pub fn apply(&mut self, action: Action) {
         match action {
             Action::TogglePlay => self.send(Command::TogglePlay),
             Action::Restart => self.send(Command::Restart),
@@ -437,6 +440,7 @@ impl HarApp {
             Action::PickModel => self.pick_file(FileDialog::Model),
             Action::PickReplay => self.pick_file(FileDialog::Replay),
             Action::PickEvaluationData => self.pick_file(FileDialog::EvaluationData),
+            Action::PickEvaluationLabels(windows) => self.pick_file(FileDialog::EvaluationLabels(windows)),
             Action::PickExportFolder => self.pick_file(FileDialog::ExportFolder),
             Action::UseRegistryModel(spec) => match self.registry.choose(&spec) {
                 Ok(switch) => {
@@ -459,6 +463,11 @@ impl HarApp {
             }
             Action::RefreshRegistry => self.registry.refresh(),
             Action::Evaluate(path) => self.start_evaluation(path, true),
+            Action::EvaluateWindows { windows, labels } => self.start_evaluation_of(
+                windows.clone(),
+                DataInput::Windows { windows, labels: Some(labels), normalised: Normalised::Auto },
+                true,
+            ),
             Action::CancelEvaluation => self.evaluation.cancel(),
             Action::ShowCompare(open) => self.evaluation.show_compare(open),
             Action::PickCompareModel => self.pick_file(FileDialog::CompareModel),
@@ -469,7 +478,28 @@ impl HarApp {
 
     /// Evaluates a labeled file with the current model (the one the pipeline loaded, else the one asked for).
     /// `remember`: the file is offered again next time (chosen in the UI, not given on the command line).
+    /// A `.npy` file is prepared windows; its labels are the file beside it by the thesis' naming (`test_X.npy` →
+    /// `test_y.npy`), else the view asks for them.
     fn start_evaluation(&mut self, path: PathBuf, remember: bool) {
+        let data = DataInput::from_path(&path);
+        if let DataInput::Windows { labels: None, .. } = &data {
+            let expected = crate::data::labels_name(&path)
+                .map(|name| format!("no {name} beside it"))
+                .unwrap_or_else(|| "none beside it".into());
+            self.evaluation.refuse(
+                path.clone(),
+                format!(
+                    "{}: prepared windows need their labels, and there are {expected} (the thesis' naming: \
+                     test_y.npy beside test_X.npy). Choose the labels file (class indices or one-hot).",
+                    path.display()
+                ),
+            );
+            return;
+        }
+        self.start_evaluation_of(path, data, remember);
+    }
+
+    fn start_evaluation_of(&mut self, path: PathBuf, data: DataInput, remember: bool) {
         let model = self.live.model.as_ref().map(|m| m.path.clone()).or_else(|| self.model_path.clone());
         let Some(model) = model else {
             self.evaluation.refuse(path, "No model is loaded: open an ONNX model first (top bar).".into());
@@ -481,7 +511,7 @@ impl HarApp {
             self.current.last_evaluation = Some(path.clone());
         }
         let request =
-            JobRequest { model, data: path, engine: self.evaluation_engine.clone(), batch: BatchOptions::default() };
+            JobRequest { model, data, engine: self.evaluation_engine.clone(), batch: BatchOptions::default() };
         self.evaluation.start(&self.ctx, request);
     }
 
@@ -650,8 +680,13 @@ impl HarApp {
             }
             // A recording dropped on the evaluation view is evaluated; elsewhere it is replayed.
             Some("csv") | Some("txt") if self.current.view == View::Evaluation => self.start_evaluation(path, true),
+            // Prepared windows are only evaluated (they have no time line to replay).
+            Some("npy") => {
+                self.apply(Action::ShowView(View::Evaluation));
+                self.start_evaluation(path, true);
+            }
             Some("csv") | Some("txt") => self.apply(Action::OpenSource(SourceSpec::Replay { path })),
-            _ => self.toast(format!("{}: not a .csv recording or an .onnx model", path.display()), true),
+            _ => self.toast(format!("{}: not a .csv recording, .npy windows or an .onnx model", path.display()), true),
         }
     }
 
@@ -666,6 +701,7 @@ impl HarApp {
             }
             FileDialog::Replay => self.current.replay.clone(),
             FileDialog::EvaluationData | FileDialog::ExportFolder => self.current.last_evaluation.clone(),
+            FileDialog::EvaluationLabels(ref windows) => Some(windows.clone()),
         };
         let start_dir = start.and_then(|p| p.parent().map(Path::to_path_buf));
         let _ = std::thread::Builder::new().name("file-dialog".into()).spawn(move || {
@@ -685,10 +721,15 @@ impl HarApp {
                     .pick_file()
                     .map(Picked::Replay),
                 FileDialog::EvaluationData => files
-                    .add_filter("Labeled sensor CSV", &["csv", "txt"])
-                    .set_title("Evaluate the model on a labeled recording")
+                    .add_filter("Labeled sensor CSV or prepared windows", &["csv", "txt", "npy"])
+                    .set_title("Evaluate the model on a labeled recording or prepared windows (X.npy)")
                     .pick_file()
                     .map(Picked::Evaluate),
+                FileDialog::EvaluationLabels(windows) => files
+                    .add_filter("Labels (NumPy)", &["npy"])
+                    .set_title(format!("The labels of {}", windows.display()))
+                    .pick_file()
+                    .map(|labels| Picked::Labels(windows, labels)),
                 FileDialog::ExportFolder => files
                     .set_title("Export the evaluation report into a folder")
                     .pick_folder()
@@ -764,6 +805,7 @@ impl HarApp {
                 }
                 Picked::Replay(path) => self.apply(Action::OpenSource(SourceSpec::Replay { path })),
                 Picked::Evaluate(p) => self.start_evaluation(p, true),
+                Picked::Labels(windows, labels) => self.apply(Action::EvaluateWindows { windows, labels }),
                 Picked::ExportFolder(dir) => self.evaluation.export_to(ctx, dir),
                 Picked::CompareModel(p) => self.evaluation.start_compare(ctx, p),
             }
@@ -917,11 +959,13 @@ impl HarApp {
 }
 
 /// The native dialogs the app opens.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum FileDialog {
     Model,
     Replay,
     EvaluationData,
+    /// The labels of these prepared windows.
+    EvaluationLabels(PathBuf),
     ExportFolder,
     CompareModel,
 }

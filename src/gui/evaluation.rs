@@ -69,7 +69,7 @@ impl Drop for EvaluationView {
 impl EvaluationView {
     /// Starts evaluating `request.data` (a running evaluation is cancelled first).
     pub fn start(&mut self, ctx: &egui::Context, request: JobRequest) {
-        let file = request.data.clone();
+        let file = request.data.path().to_path_buf();
         self.job = None;
         self.started = Some(Instant::now());
         self.last_request = Some(request.clone());
@@ -107,7 +107,7 @@ impl EvaluationView {
             engine: request.engine.clone(),
             batch: request.batch.clone(),
         };
-        self.compare.started(request.model, model_b, request.data);
+        self.compare.started(request.model, model_b, request.data.path().to_path_buf());
         let wake = ctx.clone();
         match CompareJob::spawn(compare, move || wake.request_repaint_after(PROGRESS_REPAINT)) {
             Ok(job) => self.compare_job = Some(job),
@@ -288,6 +288,12 @@ impl EvaluationView {
                         );
                         ui.add_space(4.0);
                         ui.label(RichText::new(message).color(palette::BAD));
+                        if crate::data::is_npy(&file) {
+                            ui.add_space(6.0);
+                            if ui.button("Choose the labels file (y.npy)…").clicked() {
+                                actions.push(Action::PickEvaluationLabels(file.clone()));
+                            }
+                        }
                     });
                     ui.add_space(16.0);
                     self.choices_ui(ui, settings, model, actions);
@@ -327,7 +333,7 @@ impl EvaluationView {
             None => ui.label(RichText::new("No model is loaded: open one first (top bar).").color(palette::WARN)),
         };
         ui.add_space(8.0);
-        if ui.button(RichText::new("Open labeled CSV…").size(16.0)).clicked() {
+        if ui.button(RichText::new("Open labeled CSV or windows (.npy)…").size(16.0)).clicked() {
             actions.push(Action::PickEvaluationData);
         }
         if let Some(demo) = crate::assets::demo_data(crate::assets::DEMO_LABELED)
@@ -346,6 +352,11 @@ impl EvaluationView {
         ui.add_space(8.0);
         ui.label(
             RichText::new("or drop a .csv on this window · columns timestamp, Ax_w … Gz_w, activity, User")
+                .small()
+                .weak(),
+        );
+        ui.label(
+            RichText::new("or prepared windows: test_X.npy (windows × 200 × 6), labels test_y.npy beside it")
                 .small()
                 .weak(),
         );
@@ -1011,6 +1022,9 @@ fn file_name(path: &Path) -> String {
 /// What loading the file did, for the hover on the file name.
 fn load_summary(result: &Evaluation) -> String {
     let load = &result.scored.load_report;
+    if load.windows.is_some() {
+        return load.to_string().trim_end().to_string();
+    }
     let windowing = &result.scored.windowing;
     format!(
         "{}\n{} rows read, {} kept, {} bad\n{} windows in {} segments",
@@ -1114,7 +1128,7 @@ mod tests {
         let data = fixtures.join("gui/labeled_small.csv");
         let request = JobRequest {
             model: fixtures.join("models/keras_bilstm.onnx"),
-            data: data.clone(),
+            data: crate::pipeline::batch::DataInput::Csv(data.clone()),
             engine: EngineOptions::default(),
             batch: BatchOptions::default(),
         };

@@ -233,7 +233,8 @@ impl ModelCard {
     }
 
     /// Builds a card from the thesis project's `config.json` (`scaler_mean`, `scaler_scale`, optionally
-    /// `window_size`, `step`/`step_size`, `sampling_rate`) and `label_mapping.json` (`{"0": "ear_rubbing", ...}`).
+    /// `window_size`, `step`/`step_size`, `sampling_rate`) or the retrained model's `scaler_config.json` (`mean`,
+    /// `scale`, the same optional keys), and `label_mapping.json` (`{"0": "ear_rubbing", ...}`).
     pub fn from_thesis_files(config: &Path, label_mapping: &Path) -> Result<ModelCard, CardError> {
         let read_json = |p: &Path| -> Result<serde_json::Value, CardError> {
             let text = std::fs::read_to_string(p).map_err(|source| CardError::Io { path: p.to_path_buf(), source })?;
@@ -246,16 +247,40 @@ impl ModelCard {
             field,
             problem: problem.to_string(),
         };
+        // `config.json` spells the scaler `scaler_mean`/`scaler_scale`; the retrained model's `scaler_config.json`
+        // spells it `mean`/`scale`. Whichever spelling the file uses, both lists must be in it.
+        let thesis_names = cfg.get("scaler_mean").is_some() || cfg.get("scaler_scale").is_some();
+        let bare_names = cfg.get("mean").is_some() || cfg.get("scale").is_some();
+        if !cfg.is_object() {
+            return Err(invalid(
+                config,
+                "scaler_mean",
+                "cannot be read: the file is not a JSON object with `scaler_mean`/`scaler_scale` (config.json) or \
+                 `mean`/`scale` (scaler_config.json)",
+            ));
+        }
+        if !thesis_names && !bare_names {
+            return Err(invalid(
+                config,
+                "scaler_mean",
+                "is missing: the scaler is `scaler_mean` and `scaler_scale` (config.json) or `mean` and `scale` \
+                 (scaler_config.json), one number per channel",
+            ));
+        }
+        let (mean_field, scale_field) = if thesis_names { ("scaler_mean", "scaler_scale") } else { ("mean", "scale") };
         let numbers = |field: &'static str| -> Result<Vec<f64>, CardError> {
-            cfg.get(field)
-                .and_then(|v| v.as_array())
-                .ok_or_else(|| invalid(config, field, "is missing or not a list of numbers"))?
+            let value = cfg.get(field).ok_or_else(|| {
+                invalid(config, field, "is missing (the scaler needs both lists, one number per channel)")
+            })?;
+            value
+                .as_array()
+                .ok_or_else(|| invalid(config, field, "is not a list of numbers"))?
                 .iter()
                 .map(|v| v.as_f64().ok_or_else(|| invalid(config, field, "holds a value that is not a number")))
                 .collect()
         };
-        let mean = numbers("scaler_mean")?;
-        let scale = numbers("scaler_scale")?;
+        let mean = numbers(mean_field)?;
+        let scale = numbers(scale_field)?;
         let map = labels
             .as_object()
             .ok_or_else(|| invalid(label_mapping, "label_mapping", "must be an object {\"0\": \"class\", ...}"))?;
@@ -455,5 +480,42 @@ mod tests {
         assert_eq!(card.scaler.mean[5], 6.0);
         std::fs::write(&map, r#"{"0": "a", "2": "c"}"#).unwrap();
         assert!(ModelCard::from_thesis_files(&cfg, &map).is_err());
+    }
+
+    #[test]
+    fn scaler_config_json_maps_onto_the_same_card() {
+        let dir = tempfile::tempdir().unwrap();
+        let map = dir.path().join("label_mapping.json");
+        std::fs::write(&map, r#"{"1": "b", "0": "a", "2": "c"}"#).unwrap();
+        let cfg = dir.path().join("config.json");
+        std::fs::write(&cfg, r#"{"scaler_mean": [1,2,3,4,5,6], "scaler_scale": [1,1,1,2,2,2]}"#).unwrap();
+        let scaler_cfg = dir.path().join("scaler_config.json");
+        std::fs::write(&scaler_cfg, r#"{"mean": [1,2,3,4,5,6], "scale": [1,1,1,2,2,2]}"#).unwrap();
+        let from_config = ModelCard::from_thesis_files(&cfg, &map).unwrap();
+        let from_scaler_config = ModelCard::from_thesis_files(&scaler_cfg, &map).unwrap();
+        assert_eq!(from_config, from_scaler_config);
+        assert_eq!(from_scaler_config.scaler.scale, vec![1.0, 1.0, 1.0, 2.0, 2.0, 2.0]);
+        assert_eq!((from_scaler_config.window, from_scaler_config.step()), (200, 100));
+    }
+
+    #[test]
+    fn a_scaler_list_missing_is_named_with_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let map = dir.path().join("label_mapping.json");
+        std::fs::write(&map, r#"{"0": "a"}"#).unwrap();
+        let cfg = dir.path().join("scaler_config.json");
+        for (text, field) in [
+            (r#"{"mean": [1,2,3,4,5,6]}"#, "`scale`"),
+            (r#"{"scaler_scale": [1,1,1,1,1,1]}"#, "`scaler_mean`"),
+            (r#"{"window_size": 200}"#, "`scaler_mean`"),
+            (r#"[1, 2]"#, "`scaler_mean`"),
+        ] {
+            std::fs::write(&cfg, text).unwrap();
+            let err = ModelCard::from_thesis_files(&cfg, &map).unwrap_err().to_string();
+            assert!(err.contains("scaler_config.json") && err.contains(field), "{text}: {err}");
+        }
+        std::fs::write(&cfg, r#"{"window_size": 200}"#).unwrap();
+        let err = ModelCard::from_thesis_files(&cfg, &map).unwrap_err().to_string();
+        assert!(err.contains("`mean`") && err.contains("missing"), "{err}");
     }
 }

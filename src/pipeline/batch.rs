@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::data::{self, DataError, GAP_PERIODS, LoadOptions, LoadReport, Recording, Scaler, Windowing, WindowingMode};
+use crate::data::{
+    self, DataError, GAP_PERIODS, LoadOptions, LoadReport, Normalised, Recording, Scaler, WindowFile, Windowing,
+    WindowingMode,
+};
 use crate::eval::{EvaluationReport, ModelInfo as ReportModel, ReportContext, Timing, WindowPrediction};
 use crate::model::{Engine, EngineOptions, ModelCard, ModelError};
 use crate::monitor::WindowObservation;
@@ -230,11 +233,53 @@ impl StreamSummary {
     }
 }
 
-/// A file after the first pass, ready to be scored window by window ([`open_scoring`]).
+/// What a scoring job reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataInput {
+    /// A sensor CSV (docs/FORMATS.md §1), windowed as §3 says.
+    Csv(PathBuf),
+    /// Prepared windows: `X.npy` of windows × window × channels, optional labels (class indices or one-hot).
+    Windows { windows: PathBuf, labels: Option<PathBuf>, normalised: Normalised },
+}
+
+impl DataInput {
+    /// The data file (the windows, for a window array).
+    pub fn path(&self) -> &Path {
+        match self {
+            DataInput::Csv(path) => path,
+            DataInput::Windows { windows, .. } => windows,
+        }
+    }
+
+    /// The input a path names: a `.npy` file is a window array with the labels beside it by the thesis' naming
+    /// (`test_X.npy` → `test_y.npy`, when it exists) and the normalisation detected; anything else a CSV file.
+    pub fn from_path(path: &Path) -> DataInput {
+        if data::is_npy(path) {
+            DataInput::Windows {
+                windows: path.to_path_buf(),
+                labels: data::labels_beside(path),
+                normalised: Normalised::Auto,
+            }
+        } else {
+            DataInput::Csv(path.to_path_buf())
+        }
+    }
+}
+
+/// Where the windows of a [`FileScorer`] come from.
+#[derive(Debug)]
+enum Source {
+    /// The rows of a CSV file, cut into windows as they stream.
+    Rows(data::RowStream),
+    /// A prepared window array, with its load report.
+    Windows(WindowFile, LoadReport),
+}
+
+/// A file after the first pass, ready to be scored window by window ([`open_scoring`], [`open_data`]).
 #[derive(Debug)]
 pub struct FileScorer {
     path: PathBuf,
-    rows: data::RowStream,
+    source: Source,
     windowing: WindowingMode,
     started: Instant,
     load_seconds: f64,
@@ -249,12 +294,49 @@ pub fn open_scoring(card: &ModelCard, path: &Path, options: &BatchOptions) -> Re
     let rows = data::open_csv(path, card, &options.load)?;
     Ok(FileScorer {
         path: path.to_path_buf(),
-        rows,
+        source: Source::Rows(rows),
         windowing: options.windowing,
         started,
         load_seconds: started.elapsed().as_secs_f64(),
         keep_recording: false,
     })
+}
+
+/// Opens a CSV file ([`open_scoring`]) or a window array (checked against the card: shape, finite values, labels;
+/// the normalisation decided) for scoring.
+pub fn open_data(card: &ModelCard, data: &DataInput, options: &BatchOptions) -> Result<FileScorer, BatchError> {
+    match data {
+        DataInput::Csv(path) => open_scoring(card, path, options),
+        DataInput::Windows { windows, labels, normalised } => {
+            let started = Instant::now();
+            let file = WindowFile::open(windows, labels.as_deref(), card, *normalised)?;
+            let report = windows_load_report(&file);
+            Ok(FileScorer {
+                path: windows.clone(),
+                source: Source::Windows(file, report),
+                windowing: options.windowing,
+                started,
+                load_seconds: started.elapsed().as_secs_f64(),
+                keep_recording: false,
+            })
+        }
+    }
+}
+
+/// The load report of a window array: what it holds, the normalisation decision (a note for the evaluation
+/// report), its warning.
+fn windows_load_report(file: &WindowFile) -> LoadReport {
+    let report = file.report();
+    let mut notes = vec![format!("{}: {}", file.path().display(), report.normalisation)];
+    if file.is_normalised() {
+        notes.push(
+            "drift and baseline statistics of already normalised windows are taken in the card's units: the \
+             windows scaled back with the card's scaler"
+                .into(),
+        );
+    }
+    let warnings = report.normalisation.warning.iter().cloned().collect();
+    LoadReport::of_windows(file.path().to_path_buf(), report.clone(), notes, warnings)
 }
 
 /// Model sessions at most when scoring a file (one per core).
@@ -284,7 +366,7 @@ pub fn open_with_model(
     model: &Path,
     card: &ModelCard,
     options: EngineOptions,
-    data: &Path,
+    data: &DataInput,
     batch: &BatchOptions,
 ) -> Result<(Vec<Engine>, FileScorer), BatchError> {
     let (sessions, options) = session_layout(options);
@@ -295,7 +377,7 @@ pub fn open_with_model(
         })
         .collect::<Result<_, _>>()
         .map_err(|e| BatchError::Output(format!("cannot start the model-loading threads: {e}")))?;
-    let scorer = open_scoring(card, data, batch);
+    let scorer = open_data(card, data, batch);
     let mut engines = Vec::with_capacity(sessions);
     for handle in loading {
         engines.push(handle.join().map_err(|_| BatchError::Output("a model-loading thread failed".into()))??);
@@ -313,11 +395,17 @@ struct PendingBatch {
 
 impl FileScorer {
     pub fn has_labels(&self) -> bool {
-        self.rows.has_labels()
+        match &self.source {
+            Source::Rows(rows) => rows.has_labels(),
+            Source::Windows(file, _) => file.labels().is_some(),
+        }
     }
 
     pub fn has_users(&self) -> bool {
-        self.rows.has_users()
+        match &self.source {
+            Source::Rows(rows) => rows.has_users(),
+            Source::Windows(..) => false,
+        }
     }
 
     /// Keeps every row and window in memory while scoring (the evaluation view shows any window's signals); the
@@ -330,14 +418,20 @@ impl FileScorer {
     /// Windows the file will give at most (its kept rows in one segment), known after the first pass: an upper
     /// bound for progress; segment breaks and non-finite windows make the real count smaller.
     pub fn windows_hint(&self, card: &ModelCard) -> usize {
-        let rows = self.rows.rows_hint();
+        let rows = match &self.source {
+            Source::Rows(rows) => rows.rows_hint(),
+            Source::Windows(file, _) => return file.windows(),
+        };
         let (size, step) = (card.window.max(1), card.step().max(1));
         if rows < size { 0 } else { (rows - size) / step + 1 }
     }
 
     /// The load report of the first pass (timestamp statistics come with the summary).
     pub fn load_report(&self) -> &LoadReport {
-        self.rows.report()
+        match &self.source {
+            Source::Rows(rows) => rows.report(),
+            Source::Windows(_, report) => report,
+        }
     }
 
     /// Streams rows → windows → batches → engine, handing each scored window to `sink` in window order.
@@ -367,7 +461,6 @@ impl FileScorer {
         let sessions = engines.len();
         let scaler = Scaler::from_card(&card);
         let period = 1.0 / card.sample_rate_hz;
-        let user_names = self.rows.user_names().to_vec();
         let mut windower = data::RowWindower::new(&card, self.windowing);
         let mut timing = Timing { load: self.load_seconds, ..Timing::default() };
         let pass_started = Instant::now();
@@ -375,9 +468,12 @@ impl FileScorer {
         let scale_error = |e: data::ScaleError| BatchError::Input { path: path.clone(), problem: e.to_string() };
         let mut scored = 0usize;
         let mut busy = 0.0f64;
-        let mut recording = self.keep_recording.then(|| self.rows.empty_recording(&card));
+        let mut recording = self.keep_recording.then(|| match &self.source {
+            Source::Rows(rows) => rows.empty_recording(&card),
+            Source::Windows(file, _) => windows_recording(file, &card),
+        });
         let mut kept_windows = Vec::new();
-        let rows = &mut self.rows;
+        let source = &mut self.source;
         std::thread::scope(|scope| -> Result<(), BatchError> {
             let mut lanes = Vec::with_capacity(sessions);
             for engine in engines.iter_mut() {
@@ -444,44 +540,94 @@ impl FileScorer {
                 in_flight.push_back((lane, full));
                 Ok(())
             };
-            while let Some(row) = rows.next_row()? {
-                if let Some(recording) = recording.as_mut() {
-                    recording.push_row(&row);
-                }
-                let Some(cut) = windower.push(&row) else { continue };
-                let i = pending.windows.len();
-                if pending.input.len() < batch * per {
-                    pending.input.resize(batch * per, 0.0);
-                }
-                let (Some(input), Some(raw)) =
-                    (pending.input.get_mut(i * per..(i + 1) * per), pending.raw.get_mut(i * per..(i + 1) * per))
-                else {
-                    return Err(BatchError::Output("a window does not fit the batch".into()));
+            // Takes one window into the batch: its raw values (the card's units, `[t][c]`) and, when the input is
+            // already scaled, the model input; sends the batch when it is full. The one path of every window,
+            // whether cut from CSV rows or read from a window array.
+            let mut accept =
+                |raw_values: &[f32], scaled: Option<&[f32]>, mut meta: WindowPrediction| -> Result<(), BatchError> {
+                    let i = pending.windows.len();
+                    if pending.input.len() < batch * per {
+                        pending.input.resize(batch * per, 0.0);
+                    }
+                    let (Some(input), Some(raw)) =
+                        (pending.input.get_mut(i * per..(i + 1) * per), pending.raw.get_mut(i * per..(i + 1) * per))
+                    else {
+                        return Err(BatchError::Output("a window does not fit the batch".into()));
+                    };
+                    if raw_values.len() != per || scaled.is_some_and(|s| s.len() != per) {
+                        let channels = card.channels.len();
+                        return Err(scale_error(data::ScaleError::RaggedRows { found: raw_values.len(), channels }));
+                    }
+                    match scaled {
+                        Some(scaled) => input.copy_from_slice(scaled),
+                        None => scaler.fill_rows(raw_values, input).map_err(scale_error)?,
+                    }
+                    raw.copy_from_slice(raw_values);
+                    meta.window = counted;
+                    pending.windows.push(meta);
+                    counted += 1;
+                    if pending.windows.len() == batch {
+                        submit(&mut pending, &mut in_flight, &mut spare, &mut next_lane)?;
+                        if in_flight.len() >= sessions {
+                            scored += finish_oldest(&mut in_flight, &mut spare, &mut timing, &mut busy)?;
+                        }
+                    }
+                    Ok(())
                 };
-                if cut.raw.len() != per {
-                    let channels = card.channels.len();
-                    return Err(scale_error(data::ScaleError::RaggedRows { found: cut.raw.len(), channels }));
+            match source {
+                Source::Rows(rows) => {
+                    let user_names = rows.user_names().to_vec();
+                    while let Some(row) = rows.next_row()? {
+                        if let Some(recording) = recording.as_mut() {
+                            recording.push_row(&row);
+                        }
+                        let Some(cut) = windower.push(&row) else { continue };
+                        let meta = WindowPrediction {
+                            window: 0,
+                            start_row: cut.first_file_row as usize,
+                            end_row: cut.last_file_row as usize + 1,
+                            t_start: cut.first_time,
+                            t_end: cut.last_time + period,
+                            probabilities: Vec::new(),
+                            true_label: cut.window.label,
+                            user: cut.window.user.and_then(|u| user_names.get(u as usize).cloned()),
+                        };
+                        accept(cut.raw, None, meta)?;
+                        if recording.is_some() {
+                            kept_windows.push(cut.window);
+                        }
+                    }
                 }
-                scaler.fill_rows(cut.raw, input).map_err(scale_error)?;
-                raw.copy_from_slice(cut.raw);
-                pending.windows.push(WindowPrediction {
-                    window: counted,
-                    start_row: cut.first_file_row as usize,
-                    end_row: cut.last_file_row as usize + 1,
-                    t_start: cut.first_time,
-                    t_end: cut.last_time + period,
-                    probabilities: Vec::new(),
-                    true_label: cut.window.label,
-                    user: cut.window.user.and_then(|u| user_names.get(u as usize).cloned()),
-                });
-                counted += 1;
-                if recording.is_some() {
-                    kept_windows.push(cut.window);
-                }
-                if pending.windows.len() == batch {
-                    submit(&mut pending, &mut in_flight, &mut spare, &mut next_lane)?;
-                    if in_flight.len() >= sessions {
-                        scored += finish_oldest(&mut in_flight, &mut spare, &mut timing, &mut busy)?;
+                Source::Windows(file, _) => {
+                    let view = file.view()?;
+                    let normalised = file.is_normalised();
+                    let mut values = vec![0.0f32; per];
+                    let mut raw = vec![0.0f32; per];
+                    let size = card.window;
+                    for i in 0..file.windows() {
+                        view.copy_window(i, &mut values);
+                        let label = file.labels().and_then(|l| l.get(i)).map(|&l| usize::from(l));
+                        let meta = window_meta(i, size, period, label);
+                        let raw = if normalised {
+                            // Drift and baselines are measured in the card's units: undo the card's scaler.
+                            scaler.unscale_rows(&values, &mut raw).map_err(scale_error)?;
+                            accept(&raw, Some(&values), meta)?;
+                            &raw
+                        } else {
+                            accept(&values, None, meta)?;
+                            &values
+                        };
+                        if let Some(recording) = recording.as_mut() {
+                            let (start, end) = (i * size, (i + 1) * size);
+                            let code = label.map(|l| l as u16);
+                            for (t, values) in raw.chunks_exact(card.channels.len()).enumerate() {
+                                let row = start + t;
+                                let time = row as f64 * period;
+                                let file_row = u32::try_from(row).unwrap_or(u32::MAX);
+                                recording.push_row(&data::Row { values, time, file_row, label: code, user: None });
+                            }
+                            kept_windows.push(data::Window { start, end, label, user: None, segment: i as u32 });
+                        }
                     }
                 }
             }
@@ -495,25 +641,70 @@ impl FileScorer {
             Ok(())
         })?;
         timing.inference = busy / sessions as f64;
-        let tally = windower.tally();
-        let mut windowing = windower.finish();
-        windowing.windows = kept_windows;
-        let load_report = self.rows.finish();
         let pass = pass_started.elapsed().as_secs_f64();
         timing.windowing = (pass - timing.inference - timing.writing).max(0.0);
         timing.total = self.started.elapsed().as_secs_f64();
-        if scored == 0 {
-            let reason = no_windows_reason(
-                tally.rows,
-                tally.longest_segment,
-                card.window,
-                &windowing,
-                &load_report,
-                self.windowing,
-            );
-            return Err(DataError::NoWindows { file: self.path, reason }.into());
-        }
+        let (load_report, windowing) = match self.source {
+            Source::Rows(rows) => {
+                let tally = windower.tally();
+                let mut windowing = windower.finish();
+                windowing.windows = kept_windows;
+                let load_report = rows.finish();
+                if scored == 0 {
+                    let reason = no_windows_reason(
+                        tally.rows,
+                        tally.longest_segment,
+                        card.window,
+                        &windowing,
+                        &load_report,
+                        self.windowing,
+                    );
+                    return Err(DataError::NoWindows { file: self.path, reason }.into());
+                }
+                (load_report, windowing)
+            }
+            Source::Windows(file, load_report) => {
+                // Every window is its own segment: nothing is known of what lies between them.
+                let windowing = Windowing {
+                    windows: kept_windows,
+                    skipped_non_finite: 0,
+                    segments: file.windows(),
+                    short_segments: 0,
+                };
+                (load_report, windowing)
+            }
+        };
         Ok(StreamSummary { path: self.path, load_report, windowing, windows: scored, timing, recording })
+    }
+}
+
+/// A window of a window array as a prediction row (docs/FORMATS.md §4): the windows are taken as laid end to end
+/// at the card's rate, so window `i` covers rows `i·window .. (i+1)·window` of the array read as
+/// (windows·window) × channels, and `t_start`/`t_end` are those rows in seconds from the first.
+fn window_meta(i: usize, window: usize, period: f64, label: Option<usize>) -> WindowPrediction {
+    let (start, end) = (i * window, (i + 1) * window);
+    WindowPrediction {
+        window: i,
+        start_row: start,
+        end_row: end,
+        t_start: start as f64 * period,
+        t_end: end as f64 * period,
+        probabilities: Vec::new(),
+        true_label: label,
+        user: None,
+    }
+}
+
+/// An empty recording for the rows of a window array (laid end to end, as [`window_meta`] counts them), to be
+/// filled while scoring when the caller keeps the recording.
+fn windows_recording(file: &WindowFile, card: &ModelCard) -> Recording {
+    let rows = file.windows() * card.window;
+    Recording {
+        source: file.path().to_path_buf(),
+        channel_names: card.channels.clone(),
+        channels: vec![Vec::with_capacity(rows); card.channels.len()],
+        labels: file.labels().map(|_| Vec::with_capacity(rows)),
+        ..Recording::default()
     }
 }
 

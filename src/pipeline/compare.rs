@@ -11,7 +11,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::batch::{BatchError, BatchOptions, StreamSummary, open_with_model};
+use super::batch::{BatchError, BatchOptions, DataInput, StreamSummary, open_with_model};
 use crate::eval::compare::{CompareMismatch, class_difference};
 use crate::eval::{
     Comparison, EvaluationAccumulator, EvaluationReport, ModelInfo as ReportModel, PairedCounts, ReportContext,
@@ -39,7 +39,7 @@ impl fmt::Display for Side {
 pub struct CompareRequest {
     pub model_a: PathBuf,
     pub model_b: PathBuf,
-    pub data: PathBuf,
+    pub data: DataInput,
     pub engine: EngineOptions,
     pub batch: BatchOptions,
 }
@@ -222,7 +222,7 @@ fn score_side(
     let (mut engines, scorer) =
         open_with_model(model, card, request.engine.clone(), &request.data, &request.batch).map_err(scoring)?;
     if !scorer.has_labels() {
-        return Err(CompareError::NoLabels { path: request.data.clone() });
+        return Err(CompareError::NoLabels { path: request.data.path().to_path_buf() });
     }
     let total = scorer.windows_hint(card);
     if !progress(CompareProgress { side, done: 0, total: Some(total) }) {
@@ -258,14 +258,14 @@ fn score_side(
     drop(engines);
     let context = ReportContext {
         model: ReportModel { name: card.name.clone(), version: card.version.clone(), path: model_path },
-        data: request.data.display().to_string(),
+        data: request.data.path().display().to_string(),
         windows_skipped: summary.windowing.skipped_non_finite as u64,
         seconds: summary.timing.total,
         notes: summary.report_notes(),
     };
     let mut report = accumulator
         .finish(context, &card.classes)
-        .map_err(|e| CompareError::Report { path: request.data.clone(), problem: e.to_string() })?;
+        .map_err(|e| CompareError::Report { path: request.data.path().to_path_buf(), problem: e.to_string() })?;
     report.timing = Some(summary.timing);
     Ok((report, summary, keys))
 }

@@ -102,7 +102,7 @@ impl CompareJob {
             Err(mpsc::TryRecvError::Disconnected) => {
                 return CompareStatus::Finished(Err(JobError::Failed(format!(
                     "{}: the comparison stopped unexpectedly",
-                    self.request.data.display()
+                    self.request.data.path().display()
                 ))));
             }
             Err(mpsc::TryRecvError::Empty) => {}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::eval::{EvaluationReport, Timing, WindowPrediction};
 use crate::model::{EngineOptions, ModelCard};
-use crate::pipeline::batch::{BatchError, BatchOptions, ScoredFile, ScoredWindow, open_with_model};
+use crate::pipeline::batch::{BatchError, BatchOptions, DataInput, ScoredFile, ScoredWindow, open_with_model};
 
 /// A finished evaluation: the report and the scored file behind it (recording, windows, predictions).
 #[derive(Debug, Clone)]
@@ -25,7 +25,8 @@ pub struct Evaluation {
 #[derive(Debug, Clone)]
 pub struct JobRequest {
     pub model: PathBuf,
-    pub data: PathBuf,
+    /// A labeled CSV, or prepared windows with their labels.
+    pub data: DataInput,
     pub engine: EngineOptions,
     pub batch: BatchOptions,
 }
@@ -102,7 +103,7 @@ impl EvaluationJob {
     pub fn spawn(request: JobRequest, wake: impl Fn() + Send + 'static) -> std::io::Result<EvaluationJob> {
         let shared = Arc::new(Shared::default());
         let (tx, rx) = mpsc::channel();
-        let data = request.data.clone();
+        let data = request.data.path().to_path_buf();
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new().name("har-evaluation".into()).spawn(move || {
             let outcome = run(&request, &thread_shared, &wake);
@@ -249,7 +250,7 @@ mod tests {
     fn request(data: PathBuf) -> JobRequest {
         JobRequest {
             model: fixture("models/keras_bilstm.onnx"),
-            data,
+            data: DataInput::Csv(data),
             engine: EngineOptions::default(),
             batch: BatchOptions::default(),
         }
