@@ -30,7 +30,7 @@ pub fn places() -> Vec<Place> {
         let exists = path.exists();
         places.push(Place { what, path, exists });
     };
-    if let Some(exe) = std::env::current_exe().ok() {
+    if let Ok(exe) = std::env::current_exe() {
         push("program", exe);
     }
     if let Some(model) = crate::assets::demo_model() {
