@@ -67,24 +67,17 @@ impl Scaler {
     /// The inverse: standardised rows (`[t][c]`) back to raw values, `x * scale + mean` (in `f64`, narrowed to
     /// `f32`), into `out` of the same length.
     pub fn unscale_rows(&self, rows: &[f32], out: &mut [f32]) -> Result<(), ScaleError> {
-        let channels = self.channels();
-        if channels == 0 || !rows.len().is_multiple_of(channels) {
-            return Err(ScaleError::RaggedRows { found: rows.len(), channels });
-        }
-        if out.len() != rows.len() {
-            let n = rows.len() / channels;
-            return Err(ScaleError::OutputLength { found: out.len(), needed: rows.len(), rows: n, channels });
-        }
-        for (row_in, row_out) in rows.chunks_exact(channels).zip(out.chunks_exact_mut(channels)) {
-            for (((slot, &x), &mean), &scale) in row_out.iter_mut().zip(row_in).zip(&self.mean).zip(&self.scale) {
-                *slot = (f64::from(x) * scale + mean) as f32;
-            }
-        }
-        Ok(())
+        self.map_rows(rows, out, |x, mean, scale| (f64::from(x) * scale + mean) as f32)
     }
 
     /// Scales raw rows (`[t][c]`, as a `StreamWindow` holds them) into `out` of the same length.
     pub fn fill_rows(&self, rows: &[f32], out: &mut [f32]) -> Result<(), ScaleError> {
+        self.map_rows(rows, out, Self::apply)
+    }
+
+    /// `f(x, mean, scale)` for every value of `rows` (`[t][c]`) into `out` of the same length, after checking
+    /// that both are whole rows of this scaler's channels.
+    fn map_rows(&self, rows: &[f32], out: &mut [f32], f: impl Fn(f32, f64, f64) -> f32) -> Result<(), ScaleError> {
         let channels = self.channels();
         if channels == 0 || !rows.len().is_multiple_of(channels) {
             return Err(ScaleError::RaggedRows { found: rows.len(), channels });
@@ -95,7 +88,7 @@ impl Scaler {
         }
         for (row_in, row_out) in rows.chunks_exact(channels).zip(out.chunks_exact_mut(channels)) {
             for (((slot, &x), &mean), &scale) in row_out.iter_mut().zip(row_in).zip(&self.mean).zip(&self.scale) {
-                *slot = Self::apply(x, mean, scale);
+                *slot = f(x, mean, scale);
             }
         }
         Ok(())
