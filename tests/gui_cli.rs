@@ -1,6 +1,6 @@
 //! `har-monitor gui` as a user runs it, in a real window under Xvfb (`xvfb-run`; the tests say so and pass when it
-//! is not installed): a screenshot that cannot be written exits 2 naming the file, and a startup error reaches
-//! stderr.
+//! is not installed): a screenshot that cannot be written exits 2 naming the file, a startup error reaches
+//! stderr, and `--evaluate` evaluates the file with the model the app opens.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -78,4 +78,34 @@ fn a_startup_error_goes_to_stderr() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(stderr(&output).contains("error: no model card for"), "{}", stderr(&output));
     assert!(stderr(&output).contains("no_card.model.json"), "{}", stderr(&output));
+}
+
+/// `gui --evaluate FILE --model M`: the evaluation started while the window opens (`gui::early`) is the one the
+/// view shows: the model asked for, on the file asked for, with as many windows as `har-monitor evaluate` scores.
+#[test]
+fn the_evaluation_asked_for_at_start_is_shown_with_the_model_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixture_model("keras_bilstm.onnx");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gui/labeled_small.csv");
+    let shot = dir.path().join("shot.png");
+    let (model_text, data_text, shot_text) =
+        (model.display().to_string(), data.display().to_string(), shot.display().to_string());
+    let Some(output) =
+        gui(&["--model", &model_text, "--evaluate", &data_text, "--screenshot", &shot_text, "--screenshot-after", "6"])
+    else {
+        return;
+    };
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let cli_out = dir.path().join("cli");
+    let cli = Command::new(env!("CARGO_BIN_EXE_har-monitor"))
+        .args(["evaluate", "--model", &model_text, "--data", &data_text, "--out"])
+        .arg(&cli_out)
+        .output()
+        .unwrap();
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cli_out.join("report.json")).unwrap()).unwrap();
+    let windows = report["windows"]["used"].as_u64().unwrap();
+    let expected = format!("evaluated {data_text} with {model_text}: {windows} windows in");
+    assert!(stderr(&output).contains(&expected), "wanted {expected:?} in:\n{}", stderr(&output));
 }

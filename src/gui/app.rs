@@ -163,6 +163,17 @@ impl HarApp {
         options: GuiOptions,
         outcome: Arc<std::sync::Mutex<RunOutcome>>,
     ) -> Self {
+        Self::with_early_evaluation(cc, options, outcome, None)
+    }
+
+    /// Like [`HarApp::with_outcome`], adopting the evaluation `gui::run` started before the window opened when it
+    /// is the one this app wants.
+    pub(crate) fn with_early_evaluation(
+        cc: &eframe::CreationContext<'_>,
+        options: GuiOptions,
+        outcome: Arc<std::sync::Mutex<RunOutcome>>,
+        early: Option<super::early::EarlyEvaluation>,
+    ) -> Self {
         let stored: Option<Settings> =
             if options.fresh { None } else { cc.storage.and_then(|s| eframe::get_value(s, STORAGE_KEY)) };
         let remembered = stored.unwrap_or_default();
@@ -241,7 +252,7 @@ impl HarApp {
             evaluation: EvaluationView::default(),
             // The job runs as `evaluate` does (one single-threaded model session per core on alternate batches,
             // `pipeline::batch::session_layout`); while it runs, the UI redraws only every few seconds.
-            evaluation_engine: EngineOptions { runtime_library: options.ort_lib.clone(), ..Default::default() },
+            evaluation_engine: super::early::evaluation_engine(options.ort_lib.clone()),
             ctx: cc.egui_ctx.clone(),
             sensor: SensorState::default(),
             mlflow,
@@ -301,7 +312,14 @@ impl HarApp {
             None => app.live_error("no model: the bundled demo model (models/demo) was not found".into()),
         }
         if let Some(path) = options.evaluate.clone() {
-            app.start_evaluation(path, false);
+            let adopted = early.and_then(|e| e.adopt(&app.ctx, app.model_path.as_deref(), &path));
+            match adopted {
+                Some((job, request)) => {
+                    app.current.last_evaluation = Some(path);
+                    app.evaluation.adopt(job, request);
+                }
+                None => app.start_evaluation(path, false),
+            }
         }
         if let Some(model_b) = options.compare.clone() {
             app.evaluation.queue_compare(model_b);

@@ -34,7 +34,7 @@ const SIDE_WIDTH: f32 = 600.0;
 const SIDE_SHARE: f32 = 0.47;
 /// How often the view redraws to show a running job's progress. A frame rendered in software (Mesa's lavapipe,
 /// no GPU) costs ~90 ms of CPU at 1280×800 on a 2-core machine: at 1 Hz the job keeps ~95 % of the machine.
-const PROGRESS_REPAINT: Duration = Duration::from_millis(1000);
+pub(crate) const PROGRESS_REPAINT: Duration = Duration::from_millis(1000);
 /// How often the view looks for the result once the job is about to end.
 const FINISHING_POLL: Duration = Duration::from_millis(40);
 
@@ -80,6 +80,15 @@ impl EvaluationView {
             Ok(job) => self.job = Some(job),
             Err(e) => self.state.failed_to_start(file, format!("the evaluation thread could not start: {e}")),
         }
+    }
+
+    /// Shows `job`, started for `request` before the view existed (`gui --evaluate`: see `gui::early`), as if
+    /// [`EvaluationView::start`] had started it.
+    pub(crate) fn adopt(&mut self, job: EvaluationJob, request: JobRequest) {
+        self.started = Some(job.started());
+        self.state.started(request.data.path().to_path_buf());
+        self.last_request = Some(request);
+        self.job = Some(job);
     }
 
     /// Whether an evaluation is running.
@@ -183,9 +192,11 @@ impl EvaluationView {
                     self.job = None;
                     if let (Ok(evaluation), Some(started)) = (&outcome, self.started.take()) {
                         // Until the result is on screen, as the user waits for it (stderr, for scripts and benches).
+                        let model = self.last_request.as_ref().map(|r| r.model.display().to_string());
                         eprintln!(
-                            "evaluated {}: {} windows in {:.2} s",
+                            "evaluated {} with {}: {} windows in {:.2} s",
                             file.display(),
+                            model.unwrap_or_default(),
                             evaluation.report.windows.used,
                             started.elapsed().as_secs_f64()
                         );

@@ -6,6 +6,7 @@ mod action;
 mod app;
 pub mod capture;
 mod drift;
+mod early;
 mod evaluation;
 mod layout;
 mod live;
@@ -82,7 +83,7 @@ pub fn icon() -> Result<egui::IconData, image::ImageError> {
 pub fn run(options: GuiOptions) -> anyhow::Result<RunOutcome> {
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("HAR Monitor")
-        .with_app_id("har-monitor")
+        .with_app_id(early::APP_ID)
         .with_inner_size(DEFAULT_SIZE)
         .with_min_inner_size([960.0, 640.0])
         .with_drag_and_drop(true);
@@ -94,10 +95,12 @@ pub fn run(options: GuiOptions) -> anyhow::Result<RunOutcome> {
     let native = eframe::NativeOptions { viewport, persist_window: !options.fresh, ..Default::default() };
     let outcome = std::sync::Arc::new(std::sync::Mutex::new(RunOutcome::default()));
     let app_outcome = std::sync::Arc::clone(&outcome);
+    // `--evaluate`: the job reads and scores the file while the window opens.
+    let early = early::EarlyEvaluation::start(&options);
     eframe::run_native(
         "har-monitor",
         native,
-        Box::new(move |cc| Ok(Box::new(HarApp::with_outcome(cc, options, app_outcome)))),
+        Box::new(move |cc| Ok(Box::new(HarApp::with_early_evaluation(cc, options, app_outcome, early)))),
     )
     .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))?;
     let outcome = outcome.lock().map(|o| o.clone()).unwrap_or_default();

@@ -121,6 +121,11 @@ impl EvaluationJob {
         })
     }
 
+    /// When the job was started.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
     /// The file being evaluated.
     pub fn data(&self) -> &Path {
         &self.data
