@@ -4,37 +4,31 @@
 //! through atomics each frame; cancelling sets a flag checked after every batch.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use crate::eval::compare::{Comparison, Delta, McNemarMethod, format_p};
 use crate::pipeline::compare::{CompareError, CompareOutcome, CompareProgress, CompareRequest, Side, compare_models};
 
-pub use crate::session::evaluation::JobError;
-
-/// Least time between two wake-ups of the UI from the job thread.
-const WAKE_INTERVAL: Duration = Duration::from_millis(50);
+use crate::session::job::Job;
+pub use crate::session::job::JobError;
 
 /// `total` while a side is still loading.
 const UNKNOWN: usize = usize::MAX;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shared {
     /// 0 for model A, 1 for model B.
     side: AtomicUsize,
     done: AtomicUsize,
     total: AtomicUsize,
-    cancel: AtomicBool,
 }
 
 /// A comparison running on its own thread.
 #[derive(Debug)]
 pub struct CompareJob {
     request: CompareRequest,
-    shared: Arc<Shared>,
-    result: mpsc::Receiver<Result<Box<CompareOutcome>, JobError>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    job: Job<Box<CompareOutcome>, Shared>,
 }
 
 /// What [`CompareJob::poll`] found.
@@ -56,27 +50,20 @@ impl From<CompareError> for JobError {
 impl CompareJob {
     /// Starts the job. `wake` is called (at most every 50 ms) when there is news for the UI.
     pub fn spawn(request: CompareRequest, wake: impl Fn() + Send + 'static) -> std::io::Result<CompareJob> {
-        let shared = Arc::new(Shared { total: AtomicUsize::new(UNKNOWN), ..Shared::default() });
-        let (tx, rx) = mpsc::channel();
-        let thread_shared = Arc::clone(&shared);
+        let shared = Shared { side: AtomicUsize::new(0), done: AtomicUsize::new(0), total: AtomicUsize::new(UNKNOWN) };
         let thread_request = request.clone();
-        let thread = std::thread::Builder::new().name("har-compare".into()).spawn(move || {
-            let mut last_wake: Option<Instant> = None;
+        let job = Job::spawn("har-compare", shared, wake, move |context| {
             let outcome = compare_models(&thread_request, &mut |p: CompareProgress| {
-                thread_shared.side.store(usize::from(p.side == Side::B), Ordering::Relaxed);
-                thread_shared.total.store(p.total.unwrap_or(UNKNOWN), Ordering::Relaxed);
-                thread_shared.done.store(p.done, Ordering::Relaxed);
-                if last_wake.is_none_or(|t| t.elapsed() >= WAKE_INTERVAL) {
-                    last_wake = Some(Instant::now());
-                    wake();
-                }
-                !thread_shared.cancel.load(Ordering::Relaxed)
+                let shared = context.progress;
+                shared.side.store(usize::from(p.side == Side::B), Ordering::Relaxed);
+                shared.total.store(p.total.unwrap_or(UNKNOWN), Ordering::Relaxed);
+                shared.done.store(p.done, Ordering::Relaxed);
+                context.wake_throttled();
+                !context.cancelled()
             });
-            // The receiver is gone when the view started another job or closed: nobody wants this result.
-            let _ = tx.send(outcome.map(Box::new).map_err(JobError::from));
-            wake();
+            outcome.map(Box::new).map_err(JobError::from)
         })?;
-        Ok(CompareJob { request, shared, result: rx, thread: Some(thread) })
+        Ok(CompareJob { request, job })
     }
 
     pub fn request(&self) -> &CompareRequest {
@@ -85,43 +72,28 @@ impl CompareJob {
 
     /// Asks the job to stop after the current batch.
     pub fn cancel(&self) {
-        self.shared.cancel.store(true, Ordering::Relaxed);
+        self.job.cancel();
     }
 
     /// Cancels the job and waits for its thread to end.
-    pub fn cancel_and_wait(mut self) {
-        self.cancel();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    pub fn cancel_and_wait(self) {
+        self.job.cancel_and_wait();
     }
 
     pub fn poll(&mut self) -> CompareStatus {
-        match self.result.try_recv() {
-            Ok(outcome) => return CompareStatus::Finished(outcome),
-            Err(mpsc::TryRecvError::Disconnected) => {
-                return CompareStatus::Finished(Err(JobError::Failed(format!(
-                    "{}: the comparison stopped unexpectedly",
-                    self.request.data.path().display()
-                ))));
-            }
-            Err(mpsc::TryRecvError::Empty) => {}
+        let data = self.request.data.path();
+        if let Some(outcome) = self.job.result(|| format!("{}: the comparison stopped unexpectedly", data.display())) {
+            return CompareStatus::Finished(outcome);
         }
-        let side = if self.shared.side.load(Ordering::Relaxed) == 1 { Side::B } else { Side::A };
-        let total = self.shared.total.load(Ordering::Relaxed);
+        let shared = self.job.progress();
+        let side = if shared.side.load(Ordering::Relaxed) == 1 { Side::B } else { Side::A };
+        let total = shared.total.load(Ordering::Relaxed);
         let progress = CompareProgress {
             side,
-            done: self.shared.done.load(Ordering::Relaxed),
+            done: shared.done.load(Ordering::Relaxed),
             total: (total != UNKNOWN).then_some(total),
         };
-        CompareStatus::Running { progress, cancelling: self.shared.cancel.load(Ordering::Relaxed) }
-    }
-}
-
-impl Drop for CompareJob {
-    /// A job nobody watches any more stops at its next batch.
-    fn drop(&mut self) {
-        self.cancel();
+        CompareStatus::Running { progress, cancelling: self.job.cancelling() }
     }
 }
 

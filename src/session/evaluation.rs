@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+
 use std::time::{Duration, Instant};
 
 use crate::eval::{EvaluationReport, Timing, WindowPrediction};
@@ -31,15 +31,8 @@ pub struct JobRequest {
     pub batch: BatchOptions,
 }
 
-/// Why a job ended without an evaluation.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum JobError {
-    #[error("cancelled")]
-    Cancelled,
-    /// The message names the file and the problem (it comes from the library's errors).
-    #[error("{0}")]
-    Failed(String),
-}
+pub use super::job::JobError;
+use super::job::{Job, JobContext};
 
 impl From<BatchError> for JobError {
     fn from(e: BatchError) -> Self {
@@ -80,50 +73,28 @@ struct Shared {
     /// Set once the file's first pass ended (`total` holds the most windows it can give from then on, and the
     /// exact count at the end).
     scoring: AtomicBool,
-    cancel: AtomicBool,
 }
 
 /// A running evaluation on its own thread.
 #[derive(Debug)]
 pub struct EvaluationJob {
     data: PathBuf,
-    shared: Arc<Shared>,
-    started: Instant,
+    job: Job<Box<Evaluation>, Shared>,
     /// When the UI first saw scoring under way, and how many windows were done then (for the time left).
     scoring_seen: Option<(Instant, usize)>,
-    result: mpsc::Receiver<Result<Box<Evaluation>, JobError>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
-
-/// Least time between two wake-ups of the UI from the job thread.
-const WAKE_INTERVAL: Duration = Duration::from_millis(50);
 
 impl EvaluationJob {
     /// Starts the job. `wake` is called (at most every 50 ms) when there is news for the UI.
     pub fn spawn(request: JobRequest, wake: impl Fn() + Send + 'static) -> std::io::Result<EvaluationJob> {
-        let shared = Arc::new(Shared::default());
-        let (tx, rx) = mpsc::channel();
         let data = request.data.path().to_path_buf();
-        let thread_shared = Arc::clone(&shared);
-        let thread = std::thread::Builder::new().name("har-evaluation".into()).spawn(move || {
-            let outcome = run(&request, &thread_shared, &wake);
-            // The receiver is gone when the view started another job or closed: nobody wants this result.
-            let _ = tx.send(outcome);
-            wake();
-        })?;
-        Ok(EvaluationJob {
-            data,
-            shared,
-            started: Instant::now(),
-            scoring_seen: None,
-            result: rx,
-            thread: Some(thread),
-        })
+        let job = Job::spawn("har-evaluation", Shared::default(), wake, move |context| run(&request, context))?;
+        Ok(EvaluationJob { data, job, scoring_seen: None })
     }
 
     /// When the job was started.
     pub fn started(&self) -> Instant {
-        self.started
+        self.job.started()
     }
 
     /// The file being evaluated.
@@ -133,33 +104,25 @@ impl EvaluationJob {
 
     /// Asks the job to stop after the current batch (or as soon as loading ends).
     pub fn cancel(&self) {
-        self.shared.cancel.store(true, Ordering::Relaxed);
+        self.job.cancel();
     }
 
     /// Cancels the job and waits for its thread to end.
-    pub fn cancel_and_wait(mut self) {
-        self.cancel();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    pub fn cancel_and_wait(self) {
+        self.job.cancel_and_wait();
     }
 
     /// The result when the job has ended, else its progress.
     pub fn poll(&mut self) -> JobStatus {
-        match self.result.try_recv() {
-            Ok(outcome) => return JobStatus::Finished(outcome),
-            Err(mpsc::TryRecvError::Disconnected) => {
-                return JobStatus::Finished(Err(JobError::Failed(format!(
-                    "{}: the evaluation stopped unexpectedly",
-                    self.data.display()
-                ))));
-            }
-            Err(mpsc::TryRecvError::Empty) => {}
+        let data = &self.data;
+        if let Some(outcome) = self.job.result(|| format!("{}: the evaluation stopped unexpectedly", data.display())) {
+            return JobStatus::Finished(outcome);
         }
         let now = Instant::now();
-        let scoring = self.shared.scoring.load(Ordering::Acquire);
-        let done = self.shared.done.load(Ordering::Relaxed);
-        let total = scoring.then(|| self.shared.total.load(Ordering::Relaxed));
+        let shared = self.job.progress();
+        let scoring = shared.scoring.load(Ordering::Acquire);
+        let done = shared.done.load(Ordering::Relaxed);
+        let total = scoring.then(|| shared.total.load(Ordering::Relaxed));
         let mut left = None;
         if let Some(total) = total {
             let (since, done_then) = *self.scoring_seen.get_or_insert((now, done));
@@ -168,17 +131,10 @@ impl EvaluationJob {
         JobStatus::Running(EvaluationProgress {
             done,
             total,
-            elapsed: now.duration_since(self.started),
+            elapsed: now.duration_since(self.job.started()),
             left,
-            cancelling: self.shared.cancel.load(Ordering::Relaxed),
+            cancelling: self.job.cancelling(),
         })
-    }
-}
-
-impl Drop for EvaluationJob {
-    /// A job nobody watches any more stops at its next batch.
-    fn drop(&mut self) {
-        self.cancel();
     }
 }
 
@@ -193,31 +149,28 @@ pub fn time_left(done_then: usize, since: Duration, done: usize, total: usize) -
     Some(Duration::from_secs_f64(total.saturating_sub(done) as f64 / rate))
 }
 
-fn run(request: &JobRequest, shared: &Shared, wake: &dyn Fn()) -> Result<Box<Evaluation>, JobError> {
-    if shared.cancel.load(Ordering::Relaxed) {
+fn run(request: &JobRequest, context: &mut JobContext<'_, Shared>) -> Result<Box<Evaluation>, JobError> {
+    if context.cancelled() {
         return Err(JobError::Cancelled);
     }
+    let shared = context.progress;
     let started = Instant::now();
     let card = ModelCard::load_for_model(&request.model).map_err(|e| JobError::Failed(e.to_string()))?;
     // The same start as `har-monitor evaluate`: the model's sessions load while the first pass reads the file.
     let (mut engines, scorer) =
         open_with_model(&request.model, &card, request.engine.clone(), &request.data, &request.batch)?;
-    if shared.cancel.load(Ordering::Relaxed) {
+    if context.cancelled() {
         return Err(JobError::Cancelled);
     }
     shared.total.store(scorer.windows_hint(&card), Ordering::Relaxed);
     shared.scoring.store(true, Ordering::Release);
-    wake();
+    context.wake();
     let mut predictions: Vec<WindowPrediction> = Vec::new();
-    let mut last_wake = Some(Instant::now());
     let mut sink = |window: ScoredWindow<'_>| {
         predictions.push(window.prediction.clone());
         shared.done.store(predictions.len(), Ordering::Relaxed);
-        if last_wake.is_none_or(|t| t.elapsed() >= WAKE_INTERVAL) {
-            last_wake = Some(Instant::now());
-            wake();
-        }
-        if shared.cancel.load(Ordering::Relaxed) { Err(BatchError::Cancelled) } else { Ok(()) }
+        context.wake_throttled();
+        if context.cancelled() { Err(BatchError::Cancelled) } else { Ok(()) }
     };
     let summary = scorer.keeping_recording().run_on(&mut engines, &mut sink)?;
     shared.total.store(predictions.len(), Ordering::Relaxed);

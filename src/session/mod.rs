@@ -5,6 +5,7 @@
 pub mod compare;
 pub mod drift;
 pub mod evaluation;
+pub mod job;
 pub mod live;
 pub mod metrics;
 pub mod mlflow;
