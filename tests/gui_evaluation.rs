@@ -14,7 +14,7 @@ use har_monitor::gui::{GuiOptions, HarApp, View};
 use har_monitor::model::{Engine, EngineOptions};
 use har_monitor::pipeline::batch::{BatchOptions, score_file};
 
-use common::gui::{self, fixture_model, has_label, manifest};
+use common::gui::{self, Dropped, fixture_model, has_label, manifest};
 
 fn fixture(relative: &str) -> PathBuf {
     manifest("tests/fixtures").join(relative)
@@ -172,20 +172,6 @@ fn unknown_labels_are_named_in_the_message() {
     let mut harness = app(Some(odd), false);
     step_until(&mut harness, "the refusal", |h| has_label(h, "odd_labels.csv could not be evaluated"));
     assert!(harness.query_by_label_contains("pen_chewing").is_some());
-}
-
-/// A file dropped on the window, as the windowing layer hands it to egui.
-#[derive(Debug)]
-struct Dropped(PathBuf);
-
-impl egui::DroppedFile for Dropped {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        std::fs::read(&self.0).map_err(|e| e.to_string())
-    }
 }
 
 #[test]

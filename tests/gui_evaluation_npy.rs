@@ -13,7 +13,7 @@ use har_monitor::gui::{Action, GuiOptions, HarApp, View};
 use har_monitor::model::{Engine, EngineOptions};
 use har_monitor::pipeline::batch::{BatchOptions, score_file};
 
-use common::gui::{self, has_label, manifest};
+use common::gui::{self, Dropped, has_label, manifest};
 
 fn fixture(name: &str) -> PathBuf {
     manifest("tests/fixtures/npy").join(name)
@@ -31,20 +31,6 @@ fn app(evaluate: Option<PathBuf>) -> Harness<'static, HarApp> {
 
 fn step_until(harness: &mut Harness<'_, HarApp>, what: &str, done: impl Fn(&Harness<'_, HarApp>) -> bool) {
     assert!(gui::step_until_shown(harness, Duration::from_secs(180), done), "timed out waiting for {what}");
-}
-
-/// A file dropped on the window.
-#[derive(Debug)]
-struct Dropped(PathBuf);
-
-impl egui::DroppedFile for Dropped {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        std::fs::read(&self.0).map_err(|e| e.to_string())
-    }
 }
 
 /// The thesis' naming: `test_X.npy` and `test_y.npy` side by side (copies of the fixtures).

@@ -4,8 +4,8 @@
 //! through atomics each frame; cancelling sets a flag checked after every batch.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::eval::compare::{Comparison, Delta, McNemarMethod, format_p};
 use crate::pipeline::compare::{CompareError, CompareOutcome, CompareProgress, CompareRequest, Side, compare_models};

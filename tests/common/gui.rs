@@ -77,3 +77,17 @@ pub fn step_for(h: &mut Harness<'_, HarApp>, duration: Duration) {
 pub fn has_label(h: &Harness<'_, HarApp>, label: &str) -> bool {
     h.query_all_by_label(label).next().is_some()
 }
+
+/// A file dropped on the window, as the windowing layer hands it to egui.
+#[derive(Debug)]
+pub struct Dropped(pub PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
