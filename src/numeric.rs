@@ -68,6 +68,32 @@ pub fn argmax(scores: &[f32]) -> Option<(usize, f32)> {
     best
 }
 
+/// Smallest and largest temperature a fit may return.
+pub const TEMPERATURE_RANGE: (f64, f64) = (0.05, 20.0);
+
+/// Rescales one window's probabilities by a temperature: softmax(ln p / T). T > 1 softens an overconfident
+/// model, T < 1 sharpens; T = 1 changes nothing and the predicted class never changes. A zero probability stays
+/// zero; a row that is not a distribution (all zero, NaN) is left as it is.
+pub fn apply_temperature(row: &mut [f32], temperature: f64) {
+    if temperature == 1.0 || !temperature.is_finite() || temperature <= 0.0 {
+        return;
+    }
+    let beta = 1.0 / temperature;
+    let logs: Vec<f64> = row.iter().map(|&p| f64::from(p).ln() * beta).collect();
+    let Some(top) = logs.iter().copied().filter(|l| !l.is_nan()).reduce(f64::max) else { return };
+    if !top.is_finite() {
+        return;
+    }
+    let exps: Vec<f64> = logs.iter().map(|&l| (l - top).exp()).collect();
+    let sum: f64 = exps.iter().sum();
+    if !(sum.is_finite() && sum > 0.0) {
+        return;
+    }
+    for (p, e) in row.iter_mut().zip(exps) {
+        *p = (e / sum) as f32;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

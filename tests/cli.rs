@@ -64,7 +64,14 @@ fn evaluate_writes_the_report_directory() {
     let (code, stdout, err) = evaluate(&data, &out, &[]);
     assert_eq!(code, 0, "{err}");
     assert!(stdout.contains("accuracy"), "{stdout}");
-    for f in ["report.json", "confusion_matrix.csv", "confusion_matrix.png", "per_class.csv", "predictions.csv"] {
+    for f in [
+        "report.json",
+        "confusion_matrix.csv",
+        "confusion_matrix.png",
+        "per_class.csv",
+        "predictions.csv",
+        "reliability.png",
+    ] {
         assert!(out.join(f).is_file(), "{f} written");
     }
     let report: serde_json::Value =

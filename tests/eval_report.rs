@@ -62,6 +62,7 @@ fn context() -> ReportContext {
             name: "demo-1dcnn-bilstm".into(),
             version: "1.0.0".into(),
             path: "models/demo/m.onnx".into(),
+            temperature: None,
         },
         data: "data/demo/labeled.csv".into(),
         windows_skipped: 4,

@@ -218,3 +218,36 @@ fn the_evaluation_view_fits_a_small_window() {
     let support = harness.get_by_label("support").rect();
     assert!(support.right() <= 1024.0, "the table's support column is clipped: {support:?}");
 }
+
+/// The Calibration tab shows the report's calibration block: the verdict, the numbers and the reliability diagram
+/// (the demo model on the demo's unseen users, as the README shows it).
+#[test]
+fn the_calibration_tab_shows_the_reports_reliability_and_verdict() {
+    let data = manifest("data/demo/labeled_unseen_users.csv");
+    let demo = manifest("models/demo/demo-1dcnn-bilstm.onnx");
+    let mut engine = Engine::load(&demo, &EngineOptions::default()).unwrap();
+    let scored = score_file(&mut engine, &data, &BatchOptions::default(), &mut |_, _| true).unwrap();
+    let report = scored.evaluation_report(&engine).unwrap();
+    let calibration = report.calibration.clone().expect("a labeled evaluation has a calibration block");
+
+    let options =
+        GuiOptions { model: Some(demo), evaluate: Some(data), view: Some(View::Evaluation), ..Default::default() };
+    let mut harness = gui::harness(gui::SIZE, options);
+    step_until(&mut harness, "the evaluation", |h| has_label(h, "accuracy"));
+    harness.get_by_label("Calibration").click();
+    harness.run_steps(4);
+    assert!(has_label(&harness, &calibration.verdict()), "the verdict is shown");
+    for value in [
+        format!("{:.4}", calibration.ece),
+        format!("{:.4}", calibration.ece_equal_mass),
+        format!("{:.4}", calibration.brier),
+        format!("{:.4}", calibration.log_loss),
+    ] {
+        assert!(has_label(&harness, &value), "calibration value {value} not shown");
+    }
+    assert!(has_label(&harness, "Per class (one versus rest)"));
+    harness.remove_cursor();
+    harness.run_steps(4);
+    mask_what_changes(&mut harness);
+    harness.snapshot_options("evaluation_calibration", &snapshot_options());
+}

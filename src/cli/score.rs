@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use har_monitor::data::{LoadOptions, LoadReport, Normalised, WindowingMode};
+use har_monitor::eval::calibration::{DEFAULT_BINS, TemperatureReport, temperature_report};
 use har_monitor::eval::{
     EvaluationAccumulator, ModelInfo as ReportModel, PredictionColumns, PredictionWriter, REPORT_FILES, ReportContext,
     write_report_files,
@@ -173,6 +174,26 @@ pub struct EvaluateArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub mlflow: super::mlflow::EvaluateLogArgs,
+    #[command(flatten)]
+    pub temperature: TemperatureArgs,
+}
+
+/// Temperature scaling (docs/FORMATS.md §4, `calibration.fit`).
+#[derive(Debug, Args, Clone)]
+pub struct TemperatureArgs {
+    /// Fit the temperature that calibrates the model's probabilities (the lowest log loss on labeled windows) and
+    /// write it into the model card as `temperature`, which every command, the app and `serve` then apply. The
+    /// report shows ECE, log loss and Brier on --data before and after.
+    #[arg(long)]
+    pub fit_temperature: bool,
+    /// Fit on this labeled CSV instead of --data, so the numbers after are held out (without it they are
+    /// in-sample, and the report says so).
+    #[arg(long, value_name = "FILE.csv", requires = "fit_temperature")]
+    pub fit_on: Option<PathBuf>,
+    /// Write the card with the new temperature to this file instead of beside the model (needed for a registry
+    /// version or the bundled demo model, which are not changed in place).
+    #[arg(long, value_name = "CARD.model.json", requires = "fit_temperature")]
+    pub card_out: Option<PathBuf>,
 }
 
 /// Loads the model (one session per core) and reads the file once (the first pass: every row checked,
@@ -242,8 +263,23 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
 pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     let resolved = args.model.resolved()?;
     let model = resolved.path.clone();
-    let inputs = args.data.inputs().with_model(&model, true);
+    let mut inputs = args.data.inputs().with_model(&model, true);
+    if let Some(fit_on) = &args.temperature.fit_on {
+        inputs = inputs.with("--fit-on file", fit_on);
+    }
     inputs.refuse_in_dir("--out", &args.out, &REPORT_FILES)?;
+    let card_target = if args.temperature.fit_temperature {
+        let target = card_target(&args.temperature, &model, resolved.version.is_some())?;
+        // The card itself is what --fit-temperature rewrites; every other input must survive.
+        let mut others = args.data.inputs().with("model", &model);
+        if let Some(fit_on) = &args.temperature.fit_on {
+            others = others.with("--fit-on file", fit_on);
+        }
+        others.refuse_as_output("--card-out", &target)?;
+        Some(target)
+    } else {
+        None
+    };
     let mlflow = args.mlflow.client()?;
     let (mut engines, scorer) = open(&args.model, &args.data)?;
     if !scorer.has_labels() {
@@ -264,17 +300,29 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     let written = Instant::now();
     let predictions_file = writer.finish().map_err(write_error(&predictions_path))?;
     let context = ReportContext {
-        model: ReportModel { name: card.name.clone(), version: card.version.clone(), path: model_path },
+        model: ReportModel {
+            name: card.name.clone(),
+            version: card.version.clone(),
+            path: model_path,
+            temperature: card.temperature,
+        },
         data: args.data.path().display().to_string(),
         windows_skipped: summary.windowing.skipped_non_finite as u64,
         seconds: summary.timing.total,
         notes: summary.report_notes(),
+    };
+    let fit = match &card_target {
+        Some(target) => Some(fit_temperature(&args, &accumulator, &card, target)?),
+        None => None,
     };
     // The model's memory is not needed for the report files: free it before the figure is drawn.
     drop(engines);
     let mut report = accumulator
         .finish(context, &card.classes)
         .map_err(|e| InputError(format!("{}: {e}", args.data.path().display())))?;
+    if let (Some(calibration), Some(fit)) = (report.calibration.as_mut(), fit) {
+        calibration.fit = Some(fit);
+    }
     // Every file is complete before any replaces an earlier report; report.json, written last, carries the timing.
     let mut timing = summary.timing;
     let files = write_report_files(&args.out, &mut report, &card.classes, predictions_file, |report| {
@@ -296,8 +344,35 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
         "time: load {:.2} s, windowing {:.2} s, inference {:.2} s, writing {:.2} s, total {:.2} s",
         timing.load, timing.windowing, timing.inference, timing.writing, timing.total
     );
+    if let Some(c) = &report.calibration {
+        println!(
+            "calibration: ECE {:.4} (equal-mass {:.4})  MCE {:.4}  Brier {:.4}  log loss {:.4}  mean confidence {:.4}",
+            c.ece, c.ece_equal_mass, c.mce, c.brier, c.log_loss, c.mean_confidence
+        );
+        if let Some(fit) = &c.fit {
+            println!(
+                "temperature {:.4} (was {:.4}) fitted on {} ({} windows{}): on {}, ECE {:.4} -> {:.4}, log loss {:.4} -> {:.4}",
+                fit.temperature,
+                fit.previous_temperature,
+                fit.fitted_on,
+                fit.windows,
+                if fit.held_out { "" } else { ", the evaluated file itself: in-sample" },
+                c.data,
+                fit.ece_before,
+                fit.ece_after,
+                fit.log_loss_before,
+                fit.log_loss_after,
+            );
+        }
+    }
     for f in files {
         println!("wrote {}", f.display());
+    }
+    if let (Some(target), Some(fit)) = (&card_target, report.calibration.as_ref().and_then(|c| c.fit.as_ref())) {
+        write_temperature(&model, target, fit.temperature).with_context(|| {
+            format!("the report was written to {}, but the card with the temperature was not", args.out.display())
+        })?;
+        println!("wrote {} (temperature {:.4})", target.display(), fit.temperature);
     }
     // A registry version keeps the run with it (`models show` lists them).
     if let Some(version) = &resolved.version {
@@ -331,4 +406,82 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
         args.mlflow.log(client, &args.out, &card, params)?;
     }
     args.data.check_bad_rows(&summary.load_report)
+}
+
+/// Where `--fit-temperature` writes the card: `--card-out`, else the card beside the model, which is refused for a
+/// registry version (its files are fixed by their SHA-256) and for the bundled demo model.
+fn card_target(args: &TemperatureArgs, model: &Path, registry_version: bool) -> anyhow::Result<PathBuf> {
+    if let Some(out) = &args.card_out {
+        return Ok(out.clone());
+    }
+    let beside = ModelCard::path_for_model(model);
+    let is_demo = har_monitor::assets::demo_model()
+        .and_then(|demo| demo.canonicalize().ok())
+        .is_some_and(|demo| model.canonicalize().is_ok_and(|m| m == demo));
+    if registry_version || is_demo {
+        let what = if registry_version {
+            "a registry version's files are fixed"
+        } else {
+            "the bundled demo model is not changed"
+        };
+        return Err(InputError(format!(
+            "--fit-temperature: {what}; pass --card-out FILE.model.json to write the card with the temperature \
+             elsewhere (copy the model beside it, or `har-monitor models import` the pair as a new version)"
+        ))
+        .into());
+    }
+    Ok(beside)
+}
+
+/// Fits the temperature (on --fit-on, else on the evaluated windows) and measures it on the evaluated windows; the
+/// card is written by [`write_temperature`] once the report is.
+fn fit_temperature(
+    args: &EvaluateArgs,
+    evaluated: &EvaluationAccumulator,
+    card: &ModelCard,
+    target: &Path,
+) -> anyhow::Result<TemperatureReport> {
+    let previous = card.temperature.unwrap_or(1.0);
+    let n = card.classes.len();
+    let fit_accumulator;
+    let (fit, fitted_on, held_out) = match &args.temperature.fit_on {
+        Some(fit_on) => {
+            let mut data = args.data.clone();
+            data.data = Some(fit_on.clone());
+            data.windows = None;
+            data.labels = None;
+            let (mut engines, scorer) = open(&args.model, &data)?;
+            if !scorer.has_labels() {
+                return Err(InputError(format!("--fit-on: {}", data.no_labels_message())).into());
+            }
+            let mut accumulator = EvaluationAccumulator::new(n);
+            run(&mut engines, scorer, &mut |w| accumulator.add(w.prediction).map_err(eval_error))?;
+            fit_accumulator = accumulator;
+            (fit_accumulator.labelled(), fit_on.display().to_string(), true)
+        }
+        None => (evaluated.labelled(), args.data.path().display().to_string(), false),
+    };
+    let mut report = temperature_report(fit, evaluated.labelled(), n, &fitted_on, held_out, previous, DEFAULT_BINS)
+        .map_err(|e| InputError(format!("--fit-temperature on {fitted_on}: {e}")))?;
+    report.card = Some(target.display().to_string());
+    Ok(report)
+}
+
+/// Writes the card of `model` with `temperature` set to `target`: the card's JSON as it was, with that one field
+/// changed, written to a temporary file and renamed (a failed write keeps the card as it was).
+fn write_temperature(model: &Path, target: &Path, temperature: f64) -> anyhow::Result<()> {
+    let source = ModelCard::path_for_model(model);
+    let text = std::fs::read_to_string(&source).with_context(|| format!("reading {}", source.display()))?;
+    let mut json: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", source.display()))?;
+    let Some(object) = json.as_object_mut() else {
+        return Err(InputError(format!("{}: a model card is a JSON object", source.display())).into());
+    };
+    object.insert("temperature".to_owned(), serde_json::json!(temperature));
+    let mut out = serde_json::to_string_pretty(&json)?;
+    out.push('\n');
+    let mut file = AtomicFile::create(target)?;
+    std::io::Write::write_all(&mut file, out.as_bytes()).with_context(|| format!("writing {}", target.display()))?;
+    file.commit()?;
+    Ok(())
 }

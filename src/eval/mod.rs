@@ -2,6 +2,7 @@
 //! predictions and their CSV, and the evaluation report directory (`report.json`, CSVs, `confusion_matrix.png`)
 //! that `har-monitor evaluate`/`predict` write and the GUI's evaluation view shows (docs/FORMATS.md §4).
 
+pub mod calibration;
 pub mod compare;
 mod confusion;
 mod error;
@@ -17,7 +18,10 @@ pub use error::EvalError;
 pub use metrics::{
     AveragedMetrics, ClassMetrics, ClassificationMetrics, UserAccuracy, natural_cmp, per_user, per_user_from_counts,
 };
-pub use plot::{COMPARE_FIGURE_SIZE, CompareFigure, ConfusionFigure, DEFAULT_FIGURE_SIZE};
+pub use plot::{
+    COMPARE_FIGURE_SIZE, CompareFigure, ConfusionFigure, DEFAULT_FIGURE_SIZE, RELIABILITY_FIGURE_SIZE,
+    ReliabilityFigure,
+};
 pub use prediction::{
     PredictionColumns, PredictionWriter, WindowPrediction, format_float, windows_in_cell, write_predictions,
     write_predictions_csv,

@@ -14,8 +14,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 mod compare;
+mod reliability;
 
 pub use compare::{COMPARE_FIGURE_SIZE, CompareFigure};
+pub use reliability::{RELIABILITY_FIGURE_SIZE, ReliabilityFigure};
 
 use super::text::{Anchor, Direction, TextLook, Typesetter, Weight};
 use super::{ConfusionMatrix, EvalError, EvaluationReport};

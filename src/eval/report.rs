@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::calibration::{CalibrationReport, DEFAULT_BINS};
 use super::metrics::per_user_from_counts;
-use super::plot::{ConfusionFigure, DEFAULT_FIGURE_SIZE};
+use super::plot::{ConfusionFigure, DEFAULT_FIGURE_SIZE, ReliabilityFigure};
 use super::prediction::{PredictionColumns, WindowPrediction, format_float, write_predictions};
 use super::{AveragedMetrics, ClassificationMetrics, ConfusionMatrix, EvalError, UserAccuracy};
 use crate::output::{AtomicFile, OutputError, commit_all};
@@ -20,6 +21,9 @@ pub struct ModelInfo {
     pub version: String,
     /// The ONNX file, as given.
     pub path: String,
+    /// The card's temperature, when it has one (its probabilities were rescaled by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
 }
 
 /// Windows scored and windows left out.
@@ -84,6 +88,10 @@ pub struct EvaluationReport {
     pub confusion_matrix_normalized: Vec<Vec<f64>>,
     /// Plain-language notes about the data and the numbers.
     pub notes: Vec<String>,
+    /// Whether the probabilities can be believed: reliability, ECE, Brier, log loss (absent in reports written
+    /// before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<CalibrationReport>,
 }
 
 /// Where the time of an evaluation went, seconds (an addition to docs/FORMATS.md §4's keys): `load` is the first pass over
@@ -108,6 +116,10 @@ pub struct EvaluationAccumulator {
     users: HashMap<String, (u64, u64)>,
     unlabelled: u64,
     labelled_without_user: u64,
+    /// The labelled windows' probabilities (`n_classes` each) and labels, for the calibration measures, which
+    /// need every window (equal-mass bins sort them; a temperature fit revisits them): 4 bytes a class and a label.
+    probabilities: Vec<f32>,
+    labels: Vec<usize>,
 }
 
 impl EvaluationAccumulator {
@@ -118,7 +130,14 @@ impl EvaluationAccumulator {
             users: HashMap::new(),
             unlabelled: 0,
             labelled_without_user: 0,
+            probabilities: Vec::new(),
+            labels: Vec::new(),
         }
+    }
+
+    /// The labelled windows so far: their probabilities (`n_classes` per window) and true classes.
+    pub fn labelled(&self) -> (&[f32], &[usize]) {
+        (&self.probabilities, &self.labels)
     }
 
     /// Counts one window's prediction. Errors: a probability count other than the class count, or a true label
@@ -137,6 +156,8 @@ impl EvaluationAccumulator {
         };
         let predicted = p.predicted();
         self.matrix.add(true_class, predicted)?;
+        self.probabilities.extend_from_slice(&p.probabilities);
+        self.labels.push(true_class);
         match &p.user {
             Some(user) => {
                 let entry = match self.users.get_mut(user.as_str()) {
@@ -160,6 +181,14 @@ impl EvaluationAccumulator {
         }
 
         let metrics = ClassificationMetrics::from_confusion(&matrix);
+        let calibration = CalibrationReport::compute(
+            &context.data,
+            context.model.temperature.unwrap_or(1.0),
+            &self.probabilities,
+            &self.labels,
+            classes,
+            DEFAULT_BINS,
+        );
         let mut notes = context.notes;
         if unlabelled > 0 {
             notes.push(format!(
@@ -221,6 +250,7 @@ impl EvaluationAccumulator {
             timing: None,
             classes: classes.to_vec(),
             notes,
+            calibration,
         })
     }
 }
@@ -309,13 +339,20 @@ fn json_to(writer: &mut AtomicFile, path: &Path, report: &EvaluationReport) -> R
     writer.write_all(text.as_bytes()).map_err(|source| EvalError::Io { path: path.to_owned(), source })
 }
 
-/// The files of a report directory, in the order [`write_report_dir`] returns them.
-pub const REPORT_FILES: [&str; 5] =
-    ["report.json", "confusion_matrix.csv", "per_class.csv", "predictions.csv", "confusion_matrix.png"];
+/// The files of a report directory, in the order [`write_report_dir`] returns them (`reliability.png` when the
+/// report has its calibration block, which every report of labelled windows has).
+pub const REPORT_FILES: [&str; 6] = [
+    "report.json",
+    "confusion_matrix.csv",
+    "per_class.csv",
+    "predictions.csv",
+    "confusion_matrix.png",
+    "reliability.png",
+];
 
 /// Creates `dir` (and its parents) and writes the report directory of `evaluate` into it. Returns the files
-/// written: `report.json`, `confusion_matrix.csv`, `per_class.csv`, `predictions.csv`, `confusion_matrix.png`.
-/// All five are written to temporary files first and replace the earlier ones only when every one is complete,
+/// written: `report.json`, `confusion_matrix.csv`, `per_class.csv`, `predictions.csv`, `confusion_matrix.png`,
+/// `reliability.png`. All are written to temporary files first and replace the earlier ones only when every one is complete,
 /// so a failed write (a full disk) leaves an earlier report whole.
 pub fn write_report_dir(
     dir: &Path,
@@ -336,8 +373,8 @@ pub fn write_report_dir(
 
 /// Writes the report directory around a `predictions.csv` that the caller has already written (a streaming
 /// `evaluate` writes it as the windows come) but not yet committed: `confusion_matrix.csv`, `per_class.csv` and
-/// `confusion_matrix.png` are written, then `before_json` may complete the report (e.g. its timing), then
-/// `report.json`; only when all five are complete do they replace the earlier files, so a failed write leaves an
+/// `confusion_matrix.png` and `reliability.png` are written, then `before_json` may complete the report (e.g. its
+/// timing), then `report.json`; only when all are complete do they replace the earlier files, so a failed write leaves an
 /// earlier report whole. `dir` must exist. Returns the files in [`REPORT_FILES`] order.
 pub fn write_report_files(
     dir: &Path,
@@ -356,10 +393,29 @@ pub fn write_report_files(
     per_class_csv_to(&mut per_class_file, &per_class, &report.per_class)?;
     let (png, mut png_file) = create("confusion_matrix.png")?;
     ConfusionFigure::from_report(report).encode_png(&mut png_file, &png, DEFAULT_FIGURE_SIZE)?;
+    let reliability = match &report.calibration {
+        Some(calibration) => {
+            let (path, mut file) = create("reliability.png")?;
+            let model = if report.model.version.is_empty() {
+                report.model.name.clone()
+            } else {
+                format!("{} {}", report.model.name, report.model.version)
+            };
+            ReliabilityFigure { calibration, model }.encode_png(&mut file, &path)?;
+            Some((path, file))
+        }
+        None => None,
+    };
     before_json(report);
     let (json, mut json_file) = create("report.json")?;
     json_to(&mut json_file, &json, report)?;
     let predictions_csv = predictions.path().to_path_buf();
-    commit_all(vec![json_file, confusion_file, per_class_file, predictions, png_file]).map_err(output_error)?;
-    Ok(vec![json, confusion, per_class, predictions_csv, png])
+    let mut files = vec![json_file, confusion_file, per_class_file, predictions, png_file];
+    let mut paths = vec![json, confusion, per_class, predictions_csv, png];
+    if let Some((path, file)) = reliability {
+        files.push(file);
+        paths.push(path);
+    }
+    commit_all(files).map_err(output_error)?;
+    Ok(paths)
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use super::GuiOptions;
-use super::evaluation::{EvaluationJob, JobRequest, PROGRESS_REPAINT};
+use super::evaluation::{EvaluationJob, JobRequest, repaint_for};
 use super::settings::{STORAGE_KEY, Settings};
 use crate::model::EngineOptions;
 use crate::pipeline::batch::{BatchOptions, DataInput};
@@ -48,9 +48,9 @@ impl EarlyEvaluation {
         };
         let ctx: Arc<OnceLock<egui::Context>> = Arc::default();
         let wake_ctx = Arc::clone(&ctx);
-        let job = EvaluationJob::spawn(request.clone(), move || {
+        let job = EvaluationJob::spawn(request.clone(), move |news| {
             if let Some(ctx) = wake_ctx.get() {
-                ctx.request_repaint_after(PROGRESS_REPAINT);
+                repaint_for(ctx, news);
             }
         })
         .ok()?;

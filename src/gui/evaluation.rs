@@ -3,6 +3,7 @@
 //! their six signals and class probabilities. The numbers come from the batch scorer and report that
 //! `har-monitor evaluate` uses; the job runs on its own thread and this view only draws its state.
 
+mod calibration;
 mod compare;
 mod matrix;
 mod state;
@@ -15,7 +16,7 @@ use egui::{Align, Color32, Layout, RichText, Sense, Ui, vec2};
 use egui_extras::{Column, TableBuilder};
 use egui_plot::{AxisHints, Line, Plot, PlotPoints};
 
-pub use crate::session::evaluation::{Evaluation, EvaluationJob, EvaluationProgress, JobRequest, JobStatus};
+pub use crate::session::evaluation::{Evaluation, EvaluationJob, EvaluationProgress, JobRequest, JobStatus, Wake};
 pub use state::{ClassColumn, EvaluationState, ExportStatus, Phase, SideTab, WindowColumn};
 
 use super::action::Action;
@@ -32,11 +33,19 @@ use crate::session::registry::PickerModel;
 const SIDE_WIDTH: f32 = 600.0;
 /// The side panel's share of the view's width when the window is narrow.
 const SIDE_SHARE: f32 = 0.47;
+
+/// How the view answers a job's news: progress is drawn at most once a second ([`PROGRESS_REPAINT`]), the result
+/// at once.
+pub(crate) fn repaint_for(ctx: &egui::Context, news: Wake) {
+    match news {
+        Wake::Progress => ctx.request_repaint_after(PROGRESS_REPAINT),
+        Wake::Finished => ctx.request_repaint(),
+    }
+}
+
 /// How often the view redraws to show a running job's progress. A frame rendered in software (Mesa's lavapipe,
 /// no GPU) costs ~90 ms of CPU at 1280×800 on a 2-core machine: at 1 Hz the job keeps ~95 % of the machine.
 pub(crate) const PROGRESS_REPAINT: Duration = Duration::from_millis(1000);
-/// How often the view looks for the result once the job is about to end.
-const FINISHING_POLL: Duration = Duration::from_millis(40);
 
 #[derive(Debug, Default)]
 pub struct EvaluationView {
@@ -76,7 +85,7 @@ impl EvaluationView {
         self.state.started(file.clone());
         let wake = ctx.clone();
         // The job's news is shown a few times a second: redrawing on every batch would take the cores it scores on.
-        match EvaluationJob::spawn(request, move || wake.request_repaint_after(PROGRESS_REPAINT)) {
+        match EvaluationJob::spawn(request, move |news| repaint_for(&wake, news)) {
             Ok(job) => self.job = Some(job),
             Err(e) => self.state.failed_to_start(file, format!("the evaluation thread could not start: {e}")),
         }
@@ -118,7 +127,7 @@ impl EvaluationView {
         };
         self.compare.started(request.model, model_b, request.data.path().to_path_buf());
         let wake = ctx.clone();
-        match CompareJob::spawn(compare, move || wake.request_repaint_after(PROGRESS_REPAINT)) {
+        match CompareJob::spawn(compare, move |news| repaint_for(&wake, news)) {
             Ok(job) => self.compare_job = Some(job),
             Err(e) => self.compare.refused(format!("the comparison thread could not start: {e}")),
         }
@@ -265,23 +274,13 @@ impl EvaluationView {
             None => layout::central_ui(ui, |ui| self.start_ui(ui, settings, model, &mut actions)),
         }
         if self.job.is_some() {
-            ui.ctx().request_repaint_after(self.next_progress_frame());
+            ui.ctx().request_repaint_after(PROGRESS_REPAINT);
         }
         if self.compare_job.is_some() {
             ui.ctx().request_repaint_after(PROGRESS_REPAINT);
         }
         drop_hint(ui.ctx());
         actions
-    }
-
-    /// When to draw the running job's progress next: once a second, but when the job is about to end (by the
-    /// estimated time left, or scoring done and the report being built) soon enough that the result shows at once.
-    fn next_progress_frame(&self) -> Duration {
-        let Phase::Running { progress: Some(progress), .. } = &self.state.phase else { return PROGRESS_REPAINT };
-        if progress.total.is_some_and(|total| progress.done >= total) {
-            return FINISHING_POLL;
-        }
-        progress.left.map_or(PROGRESS_REPAINT, |left| left.clamp(FINISHING_POLL, PROGRESS_REPAINT))
     }
 
     /// Before there is a result: what to do, the running job, or why the last one failed.
@@ -402,7 +401,9 @@ impl EvaluationView {
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 if ui
                     .button("Export report…")
-                    .on_hover_text("report.json, CSVs and confusion_matrix.png, as `har-monitor evaluate` writes them")
+                    .on_hover_text(
+                        "report.json, CSVs, confusion_matrix.png and reliability.png, as `har-monitor evaluate` writes them",
+                    )
                     .clicked()
                 {
                     actions.push(Action::PickExportFolder);
@@ -527,6 +528,12 @@ impl EvaluationView {
             if ui.selectable_label(self.state.tab == SideTab::Cell, RichText::new(cell_tab).size(15.0)).clicked() {
                 self.state.tab = SideTab::Cell;
             }
+            let calibration = ui
+                .selectable_label(self.state.tab == SideTab::Calibration, RichText::new("Calibration").size(15.0))
+                .on_hover_text("Can the confidence be believed? Reliability diagram, ECE, Brier score, log loss");
+            if calibration.clicked() {
+                self.state.tab = SideTab::Calibration;
+            }
         });
         ui.separator();
         match self.state.tab {
@@ -542,6 +549,12 @@ impl EvaluationView {
                 );
             }
             SideTab::Cell => self.cell_ui(ui, result),
+            SideTab::Calibration => {
+                egui::ScrollArea::vertical()
+                    .id_salt("eval_calibration_scroll")
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| calibration::calibration_ui(ui, &result.report));
+            }
         }
     }
 
@@ -1110,7 +1123,14 @@ mod tests {
         let names: Vec<String> = files.iter().map(|f| file_name(f)).collect();
         assert_eq!(
             names,
-            ["report.json", "confusion_matrix.csv", "per_class.csv", "predictions.csv", "confusion_matrix.png"]
+            [
+                "report.json",
+                "confusion_matrix.csv",
+                "per_class.csv",
+                "predictions.csv",
+                "confusion_matrix.png",
+                "reliability.png"
+            ]
         );
         assert!(files.iter().all(|f| f.is_file()));
         let json: serde_json::Value =

@@ -175,6 +175,10 @@ pub struct ModelCard {
     pub scaler: ScalerParams,
     #[serde(default)]
     pub output: OutputKind,
+    /// Temperature scaling of the model's probabilities (softmax(ln p / T)), fitted by `evaluate
+    /// --fit-temperature`; applied by the engine, so by every face. Absent = 1 (the model as trained).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
     /// File name of the drift baseline, relative to the card.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<String>,
@@ -321,6 +325,7 @@ impl ModelCard {
             input_layout: InputLayout::Ntc,
             scaler: ScalerParams { mean, scale },
             output: OutputKind::Probabilities,
+            temperature: None,
             baseline: None,
             provenance: serde_json::Value::Null,
         };
@@ -389,6 +394,12 @@ impl ModelCard {
         }
         if let Some((i, m)) = self.scaler.mean.iter().enumerate().find(|(_, m)| !m.is_finite()) {
             return Err(invalid("scaler", format!("`mean[{i}]` must be a finite number, not {m}")));
+        }
+        if let Some(t) = self.temperature {
+            let (low, high) = crate::numeric::TEMPERATURE_RANGE;
+            if !(t.is_finite() && (low..=high).contains(&t)) {
+                return Err(invalid("temperature", format!("must be a number from {low} to {high}, not {t}")));
+            }
         }
         Ok(())
     }

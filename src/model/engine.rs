@@ -266,6 +266,11 @@ impl Engine {
                 softmax_in_place(row);
             }
         }
+        if let Some(temperature) = self.card.temperature {
+            for row in out[start..].chunks_exact_mut(k) {
+                crate::numeric::apply_temperature(row, temperature);
+            }
+        }
         Ok(())
     }
 }

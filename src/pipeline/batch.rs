@@ -168,6 +168,7 @@ impl ScoredFile {
                 name: card.name.clone(),
                 version: card.version.clone(),
                 path: engine.model_path().display().to_string(),
+                temperature: card.temperature,
             },
             data: self.path.display().to_string(),
             windows_skipped: self.windowing.skipped_non_finite as u64,

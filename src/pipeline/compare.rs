@@ -257,7 +257,12 @@ fn score_side(
         .map_err(scoring)?;
     drop(engines);
     let context = ReportContext {
-        model: ReportModel { name: card.name.clone(), version: card.version.clone(), path: model_path },
+        model: ReportModel {
+            name: card.name.clone(),
+            version: card.version.clone(),
+            path: model_path,
+            temperature: card.temperature,
+        },
         data: request.data.path().display().to_string(),
         windows_skipped: summary.windowing.skipped_non_finite as u64,
         seconds: summary.timing.total,

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::eval::compare::{Comparison, Delta, McNemarMethod, format_p};
 use crate::pipeline::compare::{CompareError, CompareOutcome, CompareProgress, CompareRequest, Side, compare_models};
 
-use crate::session::job::Job;
 pub use crate::session::job::JobError;
+use crate::session::job::{Job, Wake};
 
 /// `total` while a side is still loading.
 const UNKNOWN: usize = usize::MAX;
@@ -48,8 +48,8 @@ impl From<CompareError> for JobError {
 }
 
 impl CompareJob {
-    /// Starts the job. `wake` is called (at most every 50 ms) when there is news for the UI.
-    pub fn spawn(request: CompareRequest, wake: impl Fn() + Send + 'static) -> std::io::Result<CompareJob> {
+    /// Starts the job. `wake` is called (at most every 50 ms) when there is progress, and when it has ended.
+    pub fn spawn(request: CompareRequest, wake: impl Fn(Wake) + Send + 'static) -> std::io::Result<CompareJob> {
         let shared = Shared { side: AtomicUsize::new(0), done: AtomicUsize::new(0), total: AtomicUsize::new(UNKNOWN) };
         let thread_request = request.clone();
         let job = Job::spawn("har-compare", shared, wake, move |context| {
@@ -296,7 +296,12 @@ mod tests {
             })
             .collect();
         let context = ReportContext {
-            model: ModelInfo { name: name.into(), version: "1".into(), path: format!("{name}.onnx") },
+            model: ModelInfo {
+                name: name.into(),
+                version: "1".into(),
+                path: format!("{name}.onnx"),
+                temperature: None,
+            },
             data: "d.csv".into(),
             windows_skipped: 0,
             seconds: 0.0,

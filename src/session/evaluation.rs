@@ -32,6 +32,7 @@ pub struct JobRequest {
 }
 
 pub use super::job::JobError;
+pub use super::job::Wake;
 use super::job::{Job, JobContext};
 
 impl From<BatchError> for JobError {
@@ -85,8 +86,8 @@ pub struct EvaluationJob {
 }
 
 impl EvaluationJob {
-    /// Starts the job. `wake` is called (at most every 50 ms) when there is news for the UI.
-    pub fn spawn(request: JobRequest, wake: impl Fn() + Send + 'static) -> std::io::Result<EvaluationJob> {
+    /// Starts the job. `wake` is called (at most every 50 ms) when there is progress, and when it has ended.
+    pub fn spawn(request: JobRequest, wake: impl Fn(Wake) + Send + 'static) -> std::io::Result<EvaluationJob> {
         let data = request.data.path().to_path_buf();
         let job = Job::spawn("har-evaluation", Shared::default(), wake, move |context| run(&request, context))?;
         Ok(EvaluationJob { data, job, scoring_seen: None })
@@ -242,7 +243,7 @@ mod tests {
         use crate::pipeline::batch::score_file;
 
         let data = fixture("gui/labeled_small.csv");
-        let mut job = EvaluationJob::spawn(request(data.clone()), || {}).unwrap();
+        let mut job = EvaluationJob::spawn(request(data.clone()), |_| {}).unwrap();
         let evaluation = wait(&mut job).unwrap();
 
         let mut engine = Engine::load(&fixture("models/keras_bilstm.onnx"), &EngineOptions::default()).unwrap();
@@ -261,14 +262,14 @@ mod tests {
 
     #[test]
     fn a_cancelled_job_ends_as_cancelled() {
-        let mut job = EvaluationJob::spawn(request(fixture("gui/labeled_small.csv")), || {}).unwrap();
+        let mut job = EvaluationJob::spawn(request(fixture("gui/labeled_small.csv")), |_| {}).unwrap();
         job.cancel();
         assert_eq!(wait(&mut job).unwrap_err(), JobError::Cancelled);
     }
 
     #[test]
     fn a_missing_file_is_a_message_naming_it() {
-        let mut job = EvaluationJob::spawn(request(fixture("gui/no_such_file.csv")), || {}).unwrap();
+        let mut job = EvaluationJob::spawn(request(fixture("gui/no_such_file.csv")), |_| {}).unwrap();
         match wait(&mut job) {
             Err(JobError::Failed(message)) => assert!(message.contains("no_such_file.csv"), "{message}"),
             other => panic!("expected a failure, got {other:?}"),

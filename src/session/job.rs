@@ -16,6 +16,15 @@ pub enum JobError {
     Failed(String),
 }
 
+/// Why a job wakes the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// Progress to show; the UI may show it a little later (redrawing takes the CPU the job runs on).
+    Progress,
+    /// The result is there: show it now.
+    Finished,
+}
+
 /// Least time between two wake-ups of the UI from a job thread.
 const WAKE_INTERVAL: Duration = Duration::from_millis(50);
 
@@ -23,7 +32,7 @@ const WAKE_INTERVAL: Duration = Duration::from_millis(50);
 pub struct JobContext<'a, P> {
     pub progress: &'a P,
     cancel: &'a AtomicBool,
-    wake: &'a (dyn Fn() + Send),
+    wake: &'a (dyn Fn(Wake) + Send),
     last_wake: Option<Instant>,
 }
 
@@ -33,13 +42,13 @@ impl<P> JobContext<'_, P> {
         self.cancel.load(Ordering::Relaxed)
     }
 
-    /// Wakes the UI now (news it should show at once, such as the end of loading).
+    /// Tells the UI there is progress to show (such as the end of loading).
     pub fn wake(&mut self) {
         self.last_wake = Some(Instant::now());
-        (self.wake)();
+        (self.wake)(Wake::Progress);
     }
 
-    /// Wakes the UI unless it was woken less than 50 ms ago (news after every batch).
+    /// Tells the UI there is progress unless it was told less than 50 ms ago (news after every batch).
     pub fn wake_throttled(&mut self) {
         if self.last_wake.is_none_or(|t| t.elapsed() >= WAKE_INTERVAL) {
             self.wake();
@@ -58,12 +67,12 @@ pub struct Job<T, P> {
 }
 
 impl<T: Send + 'static, P: Send + Sync + 'static> Job<T, P> {
-    /// Runs `work` on a thread named `name`. `wake` is called when there is news for the UI (through
-    /// [`JobContext`]) and once more when the result is there.
+    /// Runs `work` on a thread named `name`. `wake` is called with [`Wake::Progress`] when there is news for the UI
+    /// (through [`JobContext`]) and with [`Wake::Finished`] once the result is there.
     pub fn spawn(
         name: &str,
         progress: P,
-        wake: impl Fn() + Send + 'static,
+        wake: impl Fn(Wake) + Send + 'static,
         work: impl FnOnce(&mut JobContext<'_, P>) -> Result<T, JobError> + Send + 'static,
     ) -> std::io::Result<Job<T, P>> {
         let progress = Arc::new(progress);
@@ -76,7 +85,7 @@ impl<T: Send + 'static, P: Send + Sync + 'static> Job<T, P> {
             let outcome = work(&mut context);
             // The receiver is gone when the view started another job or closed: nobody wants this result.
             let _ = tx.send(outcome);
-            wake();
+            wake(Wake::Finished);
         })?;
         Ok(Job { progress, cancel, started: Instant::now(), result: rx, thread: Some(thread) })
     }
@@ -154,8 +163,10 @@ mod tests {
         let mut job = Job::spawn(
             "test-job",
             AtomicUsize::new(0),
-            move || {
-                counter.fetch_add(1, Ordering::Relaxed);
+            move |wake| {
+                if wake == Wake::Finished {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
             },
             |c| {
                 c.progress.store(7, Ordering::Relaxed);
@@ -165,7 +176,7 @@ mod tests {
         .unwrap();
         assert_eq!(wait(&mut job), Ok(42));
         assert_eq!(job.progress().load(Ordering::Relaxed), 7);
-        assert!(woken.load(Ordering::Relaxed) >= 1);
+        assert_eq!(woken.load(Ordering::Relaxed), 1, "one wake-up for the result");
     }
 
     /// Cancelling is seen by the work, and a thread that panics is reported as stopped, not waited for forever.
@@ -174,7 +185,7 @@ mod tests {
         let mut job = Job::spawn(
             "test-cancel",
             (),
-            || {},
+            |_| {},
             |c| {
                 while !c.cancelled() {
                     std::thread::sleep(Duration::from_millis(1));
@@ -186,7 +197,7 @@ mod tests {
         job.cancel();
         assert_eq!(wait(&mut job), Err(JobError::Cancelled));
 
-        let mut job = Job::spawn("test-panic", (), || {}, |_| -> Result<(), JobError> { panic!("boom") }).unwrap();
+        let mut job = Job::spawn("test-panic", (), |_| {}, |_| -> Result<(), JobError> { panic!("boom") }).unwrap();
         assert_eq!(wait(&mut job), Err(JobError::Failed("stopped".into())));
     }
 }

@@ -79,6 +79,8 @@ pub enum SideTab {
     Classes,
     /// The windows of the selected cell and the picked window.
     Cell,
+    /// The reliability diagram and calibration numbers.
+    Calibration,
 }
 
 /// Where the last export of the report stands.
@@ -325,7 +327,7 @@ pub(super) mod tests {
         }
         let classes: Vec<String> = CLASSES.iter().map(|s| s.to_string()).collect();
         let context = ReportContext {
-            model: ModelInfo { name: "m".into(), version: "1".into(), path: "m.onnx".into() },
+            model: ModelInfo { name: "m".into(), version: "1".into(), path: "m.onnx".into(), temperature: None },
             data: "test.csv".into(),
             windows_skipped: 0,
             seconds: 0.0,
