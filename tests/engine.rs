@@ -108,3 +108,38 @@ fn unreadable_model_is_an_input_error() {
     assert!(matches!(err, ModelError::Open { .. }) && err.is_input_error(), "{err}");
     assert!(err.to_string().contains("broken.onnx"));
 }
+
+/// A card's `temperature` rescales every window's probabilities after the graph (and after the softmax of a
+/// logits model): p_k^(1/T) / Σ_j p_j^(1/T), the predicted class unchanged.
+#[test]
+fn a_card_temperature_rescales_the_probabilities_of_both_model_shapes() {
+    for (model, reference) in [
+        ("keras_bilstm", "keras_bilstm.ort_probabilities.f32"),
+        ("torch_style_nct", "torch_style_nct.ort_probabilities.f32"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join(format!("{model}.onnx"));
+        std::fs::copy(fixture(&format!("{model}.onnx")), &copy).unwrap();
+        let mut card: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture(&format!("{model}.model.json"))).unwrap()).unwrap();
+        card["temperature"] = serde_json::json!(2.0);
+        std::fs::write(dir.path().join(format!("{model}.model.json")), card.to_string()).unwrap();
+
+        let mut engine = Engine::load(&copy, &EngineOptions::default()).unwrap();
+        assert_eq!(engine.card().temperature, Some(2.0));
+        let got = engine.predict(&read_f32("reference_windows.f32")).unwrap();
+        let raw = read_f32(reference);
+        let expected: Vec<f32> = raw
+            .chunks_exact(11)
+            .flat_map(|row| {
+                let powered: Vec<f64> = row.iter().map(|&p| f64::from(p).powf(0.5)).collect();
+                let sum: f64 = powered.iter().sum();
+                powered.into_iter().map(move |p| (p / sum) as f32)
+            })
+            .collect();
+        let diff = max_abs_diff(&got, &expected);
+        assert!(diff < 1e-5, "{model}: max abs difference to p^(1/T) normalised: {diff}");
+        assert_eq!(argmaxes(&got, 11), argmaxes(&raw, 11), "{model}: the predicted classes do not change");
+        assert!(max_abs_diff(&got, &raw) > 1e-3, "{model}: T = 2 does change the probabilities");
+    }
+}

@@ -248,6 +248,11 @@ fn the_calibration_tab_shows_the_reports_reliability_and_verdict() {
     assert!(has_label(&harness, "Per class (one versus rest)"));
     harness.remove_cursor();
     harness.run_steps(4);
+    // The README's picture of the tab, unmasked: `HAR_MONITOR_DOCS_SCREENSHOTS=1 cargo test --test gui_evaluation`.
+    if std::env::var_os("HAR_MONITOR_DOCS_SCREENSHOTS").is_some() {
+        let image = harness.render().expect("rendered");
+        image.save(manifest("docs/evaluation_calibration.png")).expect("docs/evaluation_calibration.png written");
+    }
     mask_what_changes(&mut harness);
     harness.snapshot_options("evaluation_calibration", &snapshot_options());
 }

@@ -38,6 +38,10 @@ pub fn run(args: InfoArgs) -> anyhow::Result<()> {
     let fmt = |v: &[f64]| v.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(", ");
     println!("scaler     mean [{}]", fmt(&card.scaler.mean));
     println!("           scale [{}]", fmt(&card.scaler.scale));
+    match card.temperature {
+        Some(t) => println!("calibration temperature T = {t} (probabilities rescaled as softmax(ln p / T))"),
+        None => println!("calibration no temperature (`evaluate --fit-temperature` fits one)"),
+    }
     println!("classes    {}", card.classes.len());
     for (i, c) in card.classes.iter().enumerate() {
         println!("  {i:>3}  {c}");
