@@ -193,7 +193,7 @@ fn baseline_then_drift_writes_the_spec_report() {
     let dir = tempfile::tempdir().unwrap();
     let data = labeled(dir.path());
     let baseline = dir.path().join("b.json");
-    let (code, _, err) = run(bin()
+    let (code, out, err) = run(bin()
         .arg("baseline")
         .arg("--model")
         .arg(fixture_model())
@@ -202,6 +202,15 @@ fn baseline_then_drift_writes_the_spec_report() {
         .arg("--out")
         .arg(&baseline));
     assert_eq!(code, 0, "{err}");
+    // Labeled reference data: the baseline keeps how the model did on it (issue 13).
+    assert!(out.contains("reference performance on 118 labeled windows: accuracy "), "{out}");
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
+    let reference = &written["reference_performance"];
+    assert_eq!(reference["windows"], 118, "{reference}");
+    assert_eq!(reference["ece_bins"], 15);
+    for key in ["accuracy", "macro_f1", "ece"] {
+        assert!(reference[key].as_f64().is_some_and(|v| (0.0..=1.0).contains(&v)), "{key}: {reference}");
+    }
     let out = dir.path().join("drift.json");
     let (code, _, err) = run(bin()
         .arg("drift")
@@ -226,4 +235,16 @@ fn baseline_then_drift_writes_the_spec_report() {
     let dist: f64 = chunks[0]["class_distribution"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).sum();
     assert!((dist - 1.0).abs() < 1e-9);
     assert_eq!(chunks[0]["input_drift"], false, "the same data as the baseline is no input drift");
+    // Each chunk's label-free estimate, with the realised accuracy of the labeled file beside it.
+    for chunk in chunks {
+        let p = &chunk["performance"];
+        assert_eq!(p["windows"], chunk["windows"], "{p}");
+        let estimated = p["estimated_accuracy"].as_f64().unwrap();
+        assert!((estimated - chunk["mean_confidence"].as_f64().unwrap()).abs() < 1e-12, "the mean top probability");
+        assert!(p["realised_accuracy"].as_f64().is_some(), "a labeled file: {p}");
+        assert_eq!(p["reference_accuracy"], reference["accuracy"]);
+        assert!(p["untrusted_because"].is_array());
+    }
+    // The last chunk holds 18 windows: too few for a trusted estimate.
+    assert!(chunks[2]["performance"]["untrusted_because"].as_array().unwrap().contains(&"too_few_windows".into()));
 }

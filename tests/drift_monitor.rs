@@ -477,6 +477,8 @@ fn report_json_has_exactly_the_spec_keys_and_a_short_last_chunk_has_no_verdict()
     let mut spec_chunk = common::spec::DRIFT_CHUNK_KEYS.to_vec();
     // docs/FORMATS.md §4's keys, and `input_checks`: the measurements behind `input_drift` (an addition the original contract is silent on).
     spec_chunk.push("input_checks");
+    // And `performance`: the label-free performance estimate (issue 13).
+    spec_chunk.push("performance");
     spec_chunk.sort();
     let mut spec_channel = common::spec::DRIFT_CHANNEL_KEYS.to_vec();
     spec_channel.sort();
@@ -696,4 +698,94 @@ fn a_rotation_is_found_in_one_chunk_as_long_as_a_whole_upload() {
     let rotation = chunk.evidence.rotation.unwrap();
     assert!((rotation.angle_deg - 40.0).abs() <= 5.0, "estimated {}°", rotation.angle_deg);
     assert!(rotation.windows > 600, "every window that took part is counted: {}", rotation.windows);
+}
+
+#[test]
+fn chunks_carry_the_label_free_estimate_beside_the_realised_accuracy() {
+    use har_monitor::monitor::UntrustedReason;
+    use har_monitor::monitor::estimate::MAX_REFERENCE_ECE;
+
+    let setup = setup();
+    // The baseline was built from labeled windows: it knows how the model did on them.
+    let reference = setup.baseline.reference_performance.clone().expect("a labeled reference has its performance");
+    let reference_stream = stream(2, 1650, 6, None, SensorChange::default());
+    let right = reference_stream
+        .iter()
+        .filter(|s| {
+            let p = setup.model.probabilities(&s.raw);
+            har_monitor::numeric::argmax(&p).map(|(c, _)| c) == Some(s.label)
+        })
+        .count();
+    assert_eq!(reference.windows, 1650);
+    assert!((reference.accuracy - right as f64 / 1650.0).abs() < 1e-12, "{reference:?}");
+    assert!(reference.ece.is_finite() && reference.ece >= 0.0);
+
+    // New wearers, labeled; then the watch turned 90°.
+    let mut samples = stream(40, 300, 3, None, SensorChange::default());
+    samples.extend(stream(41, 150, 3, None, SensorChange { rotate_z_deg: 90.0, ..Default::default() }));
+    let probabilities: Vec<Vec<f32>> = samples.iter().map(|s| setup.model.probabilities(&s.raw)).collect();
+    let observations = samples.iter().zip(&probabilities).map(|(s, p)| WindowObservation {
+        raw: &s.raw,
+        probabilities: p,
+        true_label: Some(s.label),
+    });
+    let report =
+        drift_report(setup.baseline.clone(), "synthetic.baseline.json", DriftConfig::default(), observations).unwrap();
+    assert_eq!(report.chunks.len(), 3);
+    assert!(report.notes.iter().any(|n| n.starts_with("performance: ")), "{:#?}", report.notes);
+    let miscalibrated = reference.ece > MAX_REFERENCE_ECE;
+    for (i, chunk) in report.chunks.iter().enumerate() {
+        let e = chunk.performance.as_ref().expect("every chunk has an estimate");
+        assert_eq!(e.windows, 150);
+        // The mean top probability of the chunk's windows, and the share predicted right.
+        let span = chunk.start_window..chunk.end_window();
+        let top: f64 =
+            probabilities[span.clone()].iter().map(|p| f64::from(p.iter().copied().fold(0.0, f32::max))).sum();
+        assert!((e.estimated_accuracy - top / 150.0).abs() < 1e-9);
+        let right = span
+            .clone()
+            .filter(|&w| har_monitor::numeric::argmax(&probabilities[w]).map(|(c, _)| c) == Some(samples[w].label))
+            .count();
+        assert!((e.realised_accuracy.unwrap() - right as f64 / 150.0).abs() < 1e-12);
+        assert_eq!(e.reference_accuracy, Some(reference.accuracy));
+        assert!(e.accuracy_lower <= e.estimated_accuracy && e.estimated_accuracy <= e.accuracy_upper);
+        assert_eq!(e.untrusted_because.contains(&UntrustedReason::ReferenceMiscalibrated), miscalibrated);
+        assert_eq!(e.untrusted_because.contains(&UntrustedReason::InputDrift), chunk.input_drift, "chunk {i}");
+        assert_eq!(e.trusted, e.untrusted_because.is_empty());
+    }
+    assert!(report.chunks[2].input_drift, "{}", describe(&report.chunks[2]));
+    assert!(!report.chunks[2].performance.as_ref().unwrap().trusted, "a turned watch's estimate is not trusted");
+
+    // Without labels in the reference, no reference calibration: nothing is trusted.
+    let mut unlabeled = setup.baseline.clone();
+    unlabeled.reference_performance = None;
+    let json = serde_json::to_string(&unlabeled).unwrap();
+    assert!(!json.contains("reference_performance"), "an absent block is not written");
+    let observations = samples.iter().zip(&probabilities).take(150).map(|(s, p)| WindowObservation {
+        raw: &s.raw,
+        probabilities: p,
+        true_label: None,
+    });
+    let report = drift_report(unlabeled, "b.json", DriftConfig::default(), observations).unwrap();
+    let e = report.chunks[0].performance.as_ref().unwrap();
+    assert!(e.untrusted_because.contains(&UntrustedReason::NoReferenceCalibration));
+    assert_eq!(e.realised_accuracy, None);
+    assert_eq!(e.reference_accuracy, None);
+}
+
+#[test]
+fn a_baseline_written_before_the_estimate_still_loads() {
+    // The bundled demo baseline predates `reference_performance`.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo/demo-1dcnn-bilstm.baseline.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let baseline = Baseline::load(&path).unwrap();
+    assert_eq!(baseline.reference_performance.is_some(), text.contains("\"reference_performance\""));
+    // And a baseline with the block reads it back as written.
+    let setup = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("b.json");
+    setup.baseline.save(&saved).unwrap();
+    let back = Baseline::load(&saved).unwrap();
+    assert_eq!(back.reference_performance, setup.baseline.reference_performance);
+    assert!(back.reference_performance.is_some());
 }

@@ -13,6 +13,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use har_monitor::gui::{GuiOptions, HarApp, View};
 use har_monitor::monitor::alerts::AlertKind;
+use har_monitor::monitor::{PerformanceEstimate, UntrustedReason};
 use har_monitor::session::drift::{SensorCheck, VerdictLevel};
 
 use common::gui::{self, manifest, step_until};
@@ -36,6 +37,22 @@ fn drift_clip(dir: &Path) -> PathBuf {
     }
     out.flush().unwrap();
     path
+}
+
+/// The estimate panel's headline for an estimate.
+fn estimate_headline(e: &PerformanceEstimate) -> String {
+    if e.trusted {
+        format!(
+            "Estimated accuracy {:.0}% (95% band {:.0}–{:.0}%) · macro-F1 ≈ {:.2}",
+            100.0 * e.estimated_accuracy,
+            100.0 * e.accuracy_lower,
+            100.0 * e.accuracy_upper,
+            e.estimated_macro_f1
+        )
+    } else {
+        let reasons: Vec<&str> = e.untrusted_because.iter().map(|r| r.short()).collect();
+        format!("Estimated accuracy not trusted: {}", reasons.join(", "))
+    }
 }
 
 fn harness(options: GuiOptions) -> Harness<'static, HarApp> {
@@ -62,6 +79,10 @@ fn a_turned_watch_shows_as_input_drift_in_the_drift_view() {
     let first_verdict = h.state().drift_state().verdict();
     assert_ne!(first_verdict.level, VerdictLevel::NoBaseline);
     assert!(h.query_by_label(&first_verdict.headline).is_some(), "the verdict `{}` is shown", first_verdict.headline);
+    // The label-free estimate of the unturned chunk: no input drift against it.
+    let first_estimate = h.state().drift_state().estimate().cloned().expect("an estimate of the first chunk");
+    assert!(!first_estimate.untrusted_because.contains(&UntrustedReason::InputDrift), "{first_estimate:?}");
+    assert!(h.query_by_label(&estimate_headline(&first_estimate)).is_some(), "{}", estimate_headline(&first_estimate));
 
     // The replay ends on the second chunk: the rotated five minutes.
     let ended =
@@ -85,6 +106,19 @@ fn a_turned_watch_shows_as_input_drift_in_the_drift_view() {
     let alerts: Vec<_> =
         h.state().live_state().alerts.iter().filter(|a| a.alert.kind == AlertKind::InputDrift).collect();
     assert!(alerts.iter().any(|a| a.alert.message.contains("rotated")), "an input-drift alert names the rotation");
+    // The estimate of the turned watch is not a confident number: it says why not to trust it.
+    let drift = h.state().drift_state();
+    let estimate = drift.estimate().cloned().expect("an estimate of the last chunk");
+    assert!(!estimate.trusted);
+    assert!(estimate.untrusted_because.contains(&UntrustedReason::InputDrift), "{estimate:?}");
+    assert!(
+        drift.history.iter().filter(|p| p.closed).all(|p| p.performance.is_some()),
+        "every chunk's estimate is kept"
+    );
+    let headline = estimate_headline(&estimate);
+    assert!(headline.starts_with("Estimated accuracy not trusted: ") && headline.contains("input drift"), "{headline}");
+    assert!(h.query_by_label(&headline).is_some(), "`{headline}` is shown");
+    assert!(h.query_by_label_contains("it would read").is_some(), "the untrusted number is only an aside");
 
     // The banner shows for a few seconds after the alert; dismiss it so that the snapshot does not depend on time.
     if let Some(dismiss) = h.query_by_label("Dismiss") {
@@ -96,6 +130,113 @@ fn a_turned_watch_shows_as_input_drift_in_the_drift_view() {
     // The status bar holds measured latencies and rates, which differ from run to run.
     h.mask(egui::Rect::from_min_max(egui::pos2(0.0, 770.0), egui::pos2(1280.0, 800.0)));
     h.snapshot_options("drift_view", &egui_kittest::SnapshotOptions::new().max_failed_pixels(200));
+}
+
+/// A copy of the demo model in `dir` whose baseline is the demo's (the same sensor checks) with a reference
+/// calibration measured on a simulated labeled recording of other users (`reference_performance`, as `har-monitor
+/// baseline` writes it from labeled data); `card_extra` is merged into the copy of the card.
+fn demo_with_reference_calibration(dir: &Path, card_extra: serde_json::Value) -> PathBuf {
+    use har_monitor::model::{Engine, EngineOptions};
+    use har_monitor::monitor::{Baseline, ReferencePerformance};
+    use har_monitor::pipeline::batch::{BatchOptions, score_file};
+
+    let model = dir.join("calibrated.onnx");
+    std::fs::copy(manifest("models/demo/demo-1dcnn-bilstm.onnx"), &model).unwrap();
+    let mut card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(manifest("models/demo/demo-1dcnn-bilstm.model.json")).unwrap())
+            .unwrap();
+    card["baseline"] = "calibrated.baseline.json".into();
+    if let (Some(card), Some(extra)) = (card.as_object_mut(), card_extra.as_object()) {
+        card.extend(extra.clone());
+    }
+    std::fs::write(dir.join("calibrated.model.json"), card.to_string()).unwrap();
+
+    let reference = dir.join("reference.csv");
+    let (code, _, err) = common::cli::run(
+        common::cli::bin()
+            .args(["simulate", "--users", "4", "--minutes-per-user", "4", "--seed", "31", "--first-user", "701"])
+            .arg("--out")
+            .arg(&reference),
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut engine = Engine::load(&model, &EngineOptions::default()).unwrap();
+    let scored = score_file(&mut engine, &reference, &BatchOptions::default(), &mut |_, _| true).unwrap();
+    let labeled = scored.predictions.iter().filter_map(|p| Some((p.probabilities.as_slice(), p.true_label?)));
+    let performance = ReferencePerformance::measure(labeled, engine.card().classes.len()).unwrap();
+    let mut baseline = Baseline::load(&manifest("models/demo/demo-1dcnn-bilstm.baseline.json")).unwrap();
+    baseline.reference_performance = Some(performance);
+    baseline.save(&dir.join("calibrated.baseline.json")).unwrap();
+    model
+}
+
+/// A labeled simulated recording of one user the model never saw, cut to exactly two drift chunks (300 windows:
+/// one user has no gap, so rows = 200 + 299 × 100), so the replay ends on a closed chunk.
+fn labeled_clip(dir: &Path) -> PathBuf {
+    let full = dir.join("unseen_user.csv");
+    let (code, _, err) = common::cli::run(
+        common::cli::bin()
+            .args(["simulate", "--users", "1", "--minutes-per-user", "10.5", "--seed", "41", "--first-user", "801"])
+            .arg("--out")
+            .arg(&full),
+    );
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&full).unwrap();
+    let clip: Vec<&str> = text.lines().take(1 + CLIP_ROWS).collect();
+    assert_eq!(clip.len(), 1 + CLIP_ROWS);
+    let path = dir.join("unseen_user_clip.csv");
+    std::fs::write(&path, clip.join("\n") + "\n").unwrap();
+    path
+}
+
+#[test]
+fn a_labeled_replay_shows_the_estimate_with_its_band_beside_the_realised_accuracy() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = demo_with_reference_calibration(dir.path(), serde_json::json!({}));
+    let mut h = harness(GuiOptions {
+        model: Some(model),
+        replay: Some(labeled_clip(dir.path())),
+        speed: Some(100.0),
+        ..Default::default()
+    });
+    let ended =
+        step_until(&mut h, Duration::from_secs(60), |a| a.live_state().ended && a.drift_state().chunks_closed == 2);
+    assert!(
+        ended,
+        "the labeled clip (300 windows) ends with two chunks closed: ended {}, {} chunks",
+        h.state().live_state().ended,
+        h.state().drift_state().chunks_closed
+    );
+    step_until(&mut h, Duration::from_millis(300), |_| false);
+
+    let drift = h.state().drift_state();
+    let reference = drift.reference_performance().cloned().expect("the baseline's reference calibration");
+    let full: Vec<&PerformanceEstimate> =
+        drift.history.iter().filter(|p| p.closed && p.windows == 150).filter_map(|p| p.performance.as_ref()).collect();
+    assert_eq!(full.len(), 2, "two full chunks of 150 windows");
+    for e in &full {
+        // A labeled replay: the realised accuracy of each chunk beside its estimate.
+        let realised = e.realised_accuracy.expect("labeled windows have a realised accuracy");
+        assert!((0.0..=1.0).contains(&realised));
+        assert!(e.accuracy_lower < e.estimated_accuracy && e.estimated_accuracy <= e.accuracy_upper, "{e:?}");
+        assert_eq!(e.reference_accuracy, Some(reference.accuracy));
+        // Unseen users on the sensor of the baseline: nothing but the reference calibration can stand against it.
+        assert!(
+            e.untrusted_because.iter().all(|r| *r == UntrustedReason::ReferenceMiscalibrated),
+            "{:?}",
+            e.untrusted_because
+        );
+        assert_eq!(e.trusted, reference.ece <= har_monitor::monitor::estimate::MAX_REFERENCE_ECE);
+    }
+    let shown = drift.estimate().cloned().expect("the shown report's estimate");
+    assert!(h.query_by_label(&estimate_headline(&shown)).is_some(), "`{}` is shown", estimate_headline(&shown));
+    assert!(h.query_by_label_contains(&format!("reference {:.0}% (ECE", 100.0 * reference.accuracy)).is_some());
+    let realised = format!("realised {:.0}%", 100.0 * shown.realised_accuracy.expect("a labeled report"));
+    assert!(h.query_by_label(&realised).is_some(), "`{realised}` is shown beside the estimate");
+
+    h.remove_cursor();
+    h.run_steps(3);
+    h.mask(egui::Rect::from_min_max(egui::pos2(0.0, 770.0), egui::pos2(1280.0, 800.0)));
+    h.snapshot_options("drift_view_estimate", &egui_kittest::SnapshotOptions::new().max_failed_pixels(200));
 }
 
 #[test]
@@ -129,7 +270,7 @@ fn the_symbols_of_the_drift_view_are_in_the_app_fonts() {
     let mut output = ctx.run_ui(egui::RawInput::default(), |_| {});
     output.textures_delta.clear();
     for (font, symbols) in
-        [(egui::FontId::proportional(14.0), "✔⚠ℹ⏳×°σ≥≤…–·χ²|"), (egui::FontId::monospace(14.0), "×°–·")]
+        [(egui::FontId::proportional(14.0), "✔⚠ℹ⏳×°σ≥≤…–·χ²|≈"), (egui::FontId::monospace(14.0), "×°–·")]
     {
         for c in symbols.chars() {
             assert!(ctx.fonts_mut(|f| f.has_glyph(&font, c)), "{c:?} is missing from {font:?}");

@@ -189,6 +189,23 @@ fn every_endpoint_answers_as_the_thesis_service_and_agrees_with_predict() {
     assert_eq!(l3["channel_drift"].as_object().map(|o| o.len()), Some(6), "{l3}");
     let stats = &up["confidence_stats"];
     assert!(stats["min"].as_f64() <= stats["mean"].as_f64() && stats["mean"].as_f64() <= stats["max"].as_f64());
+    // The label-free estimate over the upload's windows: the expected accuracy is the mean top probability.
+    let performance = &l3["performance"];
+    let estimated = performance["estimated_accuracy"].as_f64().expect("an estimate");
+    assert!((estimated - stats["mean"].as_f64().unwrap()).abs() < 1e-4, "{performance} vs {stats}");
+    let (lower, upper) =
+        (performance["accuracy_lower"].as_f64().unwrap(), performance["accuracy_upper"].as_f64().unwrap());
+    assert!(lower <= estimated && estimated <= upper, "{performance}");
+    assert_eq!(performance["realised_accuracy"], Value::Null, "an unlabeled upload has no realised accuracy");
+    let demo_baseline = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo/demo-1dcnn-bilstm.baseline.json"),
+    )
+    .unwrap();
+    let reasons = performance["untrusted_because"].as_array().expect("reasons");
+    if !demo_baseline.contains("\"reference_performance\"") {
+        assert!(reasons.contains(&json!("no_reference_calibration")), "{performance}");
+    }
+    assert_eq!(performance["trusted"].as_bool(), Some(reasons.is_empty()));
 
     // What was served is counted.
     let (s, metrics) = send("GET", &u("/metrics"), None, &[], b"");
@@ -201,6 +218,16 @@ fn every_endpoint_answers_as_the_thesis_service_and_agrees_with_predict() {
     assert!(metrics.contains("har_inference_latency_seconds_count 6\n"));
     assert!(metrics.contains("har_drift_psi{feature=\"Ax\"}"));
     assert!(metrics.contains("har_baseline_age_days "));
+    // The last upload's estimate, as the upload's JSON gave it.
+    let gauge = |name: &str| -> Option<f64> {
+        metrics.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).and_then(|v| v.parse().ok())
+    };
+    assert_eq!(gauge("har_estimated_accuracy"), Some(estimated), "{metrics}");
+    assert_eq!(gauge("har_estimated_accuracy_lower"), Some(lower));
+    assert_eq!(gauge("har_estimated_accuracy_upper"), Some(upper));
+    assert_eq!(gauge("har_estimated_macro_f1"), performance["estimated_macro_f1"].as_f64());
+    assert_eq!(gauge("har_estimated_accuracy_trusted"), Some(if reasons.is_empty() { 1.0 } else { 0.0 }));
+    assert_eq!(gauge("har_reference_accuracy"), performance["reference_accuracy"].as_f64());
     let (s, t) = send("GET", &u("/openapi.json"), None, &[], b"");
     assert_eq!(s, 200);
     assert_eq!(json_of(&t)["paths"]["/api/upload"]["post"]["requestBody"]["required"], true);

@@ -97,6 +97,30 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
         args.data.path().display(),
         out.display()
     );
+    let max_ece = har_monitor::monitor::estimate::MAX_REFERENCE_ECE;
+    match &baseline.reference_performance {
+        Some(r) => println!(
+            "reference performance on {} labeled windows: accuracy {:.3}, macro-F1 {:.3}, calibration error (ECE, {} \
+             bins) {:.3}{}",
+            r.windows,
+            r.accuracy,
+            r.macro_f1,
+            r.ece_bins,
+            r.ece,
+            if r.ece > max_ece {
+                format!(
+                    " (above {max_ece}: drift's label-free accuracy estimates will not be trusted; a `temperature` in \
+                     the model card can calibrate the probabilities)"
+                )
+            } else {
+                String::new()
+            }
+        ),
+        None => println!(
+            "the reference data has no labels: no reference calibration, so drift's label-free accuracy estimates \
+             will not be trusted"
+        ),
+    }
     // The same rule as the other commands: skipped bad rows exit 2 unless --allow-bad-rows.
     args.data.check_bad_rows(&summary.load_report)
 }
@@ -138,19 +162,35 @@ pub fn drift(args: DriftArgs) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(&judged).context("serialising the drift report")?;
     har_monitor::output::write_bytes(&args.out, json.as_bytes())?;
     println!(
-        "{:>8} {:>7} {:>7} {:>7} {:>9} {:>10} {:>6}",
-        "window", "windows", "JS", "PSI", "mean conf", "prediction", "input"
+        "{:>8} {:>7} {:>7} {:>7} {:>9} {:>10} {:>6} {:>17} {:>8}  {}",
+        "window", "windows", "JS", "PSI", "mean conf", "prediction", "input", "est. acc (95%)", "realised", "estimate"
     );
     for c in &report.chunks {
+        let (estimate, realised, trust) = match &c.performance {
+            Some(p) => (
+                format!("{:.3} ({:.2}–{:.2})", p.estimated_accuracy, p.accuracy_lower, p.accuracy_upper),
+                p.realised_accuracy.map_or_else(|| "–".to_string(), |a| format!("{a:.3}")),
+                if p.trusted {
+                    "trusted".to_string()
+                } else {
+                    let reasons: Vec<&str> = p.untrusted_because.iter().map(|r| r.short()).collect();
+                    format!("untrusted: {}", reasons.join(", "))
+                },
+            ),
+            None => ("–".to_string(), "–".to_string(), String::new()),
+        };
         println!(
-            "{:>8} {:>7} {:>7.3} {:>7.3} {:>9.3} {:>10} {:>6}",
+            "{:>8} {:>7} {:>7.3} {:>7.3} {:>9.3} {:>10} {:>6} {:>17} {:>8}  {}",
             c.start_window,
             c.windows,
             c.js_distance,
             c.psi,
             c.mean_confidence,
             if c.prediction_drift { "DRIFT" } else { "ok" },
-            if c.input_drift { "DRIFT" } else { "ok" }
+            if c.input_drift { "DRIFT" } else { "ok" },
+            estimate,
+            realised,
+            trust
         );
     }
     for note in &report.notes {

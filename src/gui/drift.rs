@@ -1,11 +1,15 @@
 //! The drift view: is the sensor still the one the model was built for? The verdict first (largest), then the four
 //! sensor checks with their numbers against their thresholds, the drift distances over the session, the raw
-//! channels, and the predicted-class mix and confidence of recent windows beside the baseline's (information, not
-//! an alarm). Without a baseline the view says how to build one.
+//! channels, the label-free estimate of the model's accuracy over time (with its band, and shown as untrusted where
+//! it should not be believed), and the predicted-class mix and confidence of recent windows beside the baseline's
+//! (information, not an alarm). Without a baseline the view says how to build one.
 
 use egui::{Align, Align2, Color32, FontId, Layout, Rect, RichText, Sense, Shape, Stroke, Ui, pos2, vec2};
 use egui_extras::{Size, StripBuilder};
-use egui_plot::{GridInput, GridMark, HLine, HoverPosition, Line, LineStyle, Plot, PlotPoints, Points, Span, VLine};
+use egui_plot::{
+    AxisHints, GridInput, GridMark, HLine, HoverPosition, Line, LineStyle, Plot, PlotPoints, Points, Polygon, Span,
+    VLine,
+};
 
 use super::action::Action;
 use super::layout;
@@ -220,15 +224,18 @@ fn body_ui(ui: &mut Ui, drift: &DriftState, live: &LiveState) {
             });
         });
         strip.strip(|builder| {
-            builder.size(Size::relative(0.42)).size(Size::remainder()).vertical(|mut strip| {
-                strip.cell(|ui| history_ui(ui, drift, t_max));
-                strip.strip(|builder| {
-                    builder.size(Size::relative(0.56)).size(Size::remainder()).horizontal(|mut strip| {
-                        strip.cell(|ui| classes_ui(ui, drift));
-                        strip.cell(|ui| confidence_ui(ui, drift));
+            builder.size(Size::relative(0.28)).size(Size::relative(0.36)).size(Size::remainder()).vertical(
+                |mut strip| {
+                    strip.cell(|ui| history_ui(ui, drift, t_max));
+                    strip.cell(|ui| estimate_ui(ui, drift, t_max));
+                    strip.strip(|builder| {
+                        builder.size(Size::relative(0.56)).size(Size::remainder()).horizontal(|mut strip| {
+                            strip.cell(|ui| classes_ui(ui, drift));
+                            strip.cell(|ui| confidence_ui(ui, drift));
+                        });
                     });
-                });
-            });
+                },
+            );
         });
     });
 }
@@ -437,8 +444,9 @@ fn history_ui(ui: &mut Ui, drift: &DriftState, t_max: f64) {
             .allow_boxed_zoom(false)
             .allow_double_click_reset(false)
             .show_x(true)
-            .y_axis_label("JS distance")
-            .y_axis_min_width(40.0)
+            .custom_y_axes(vec![compact_y_axis("JS distance", |v| {
+                format!("{v:.2}").trim_end_matches('0').trim_end_matches('.').to_string()
+            })])
             .x_axis_formatter(|mark, _| clock(mark.value))
             .x_grid_spacer(clock_grid)
             .y_grid_spacer(distance_grid)
@@ -511,6 +519,175 @@ fn history_ui(ui: &mut Ui, drift: &DriftState, t_max: f64) {
     });
 }
 
+/// The label-free estimate of the model's accuracy: the current report's number with its band (or why it is not to
+/// be trusted), and over the session the estimate per chunk with its band, the realised accuracy when the data is
+/// labeled, and the reference's realised accuracy as a line. Untrusted chunks are drawn grey and dashed.
+fn estimate_ui(ui: &mut Ui, drift: &DriftState, t_max: f64) {
+    let subtitle = "from the model's probabilities: no labels needed (CBPE)";
+    titled_panel_ui(ui, "Estimated accuracy", subtitle, |ui| {
+        let reference = drift.reference_performance();
+        let estimate = drift.estimate();
+        ui.horizontal(|ui| {
+            let (summary, color, hover) = match estimate {
+                None => ("Estimated accuracy: no report yet".to_string(), MUTED, String::new()),
+                Some(e) if e.trusted => (
+                    format!(
+                        "Estimated accuracy {:.0}% (95% band {:.0}–{:.0}%) · macro-F1 ≈ {:.2}",
+                        100.0 * e.estimated_accuracy,
+                        100.0 * e.accuracy_lower,
+                        100.0 * e.accuracy_upper,
+                        e.estimated_macro_f1
+                    ),
+                    ui.visuals().strong_text_color(),
+                    format!("over the last {} windows", e.windows),
+                ),
+                Some(e) => {
+                    let reasons: Vec<&str> = e.untrusted_because.iter().map(|r| r.short()).collect();
+                    (
+                        format!("Estimated accuracy not trusted: {}", reasons.join(", ")),
+                        palette::WARN,
+                        format!("{}.", e.untrusted_text()),
+                    )
+                }
+            };
+            let response =
+                ui.add(egui::Label::new(RichText::new(&summary).size(13.5).strong().color(color)).truncate());
+            if !hover.is_empty() {
+                response.on_hover_text(hover);
+            }
+            if let Some(e) = estimate {
+                if let Some(realised) = e.realised_accuracy {
+                    ui.label(RichText::new(format!("realised {:.0}%", 100.0 * realised)).color(palette::OK));
+                }
+                if !e.trusted {
+                    ui.label(
+                        RichText::new(format!("(it would read {:.0}%)", 100.0 * e.estimated_accuracy)).small().weak(),
+                    );
+                }
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.spacing_mut().item_spacing.x = 4.0;
+            legend_swatch_ui(ui, palette::ACCENT, "estimate per chunk ±95%");
+            ui.add_space(6.0);
+            legend_swatch_ui(ui, MUTED, "untrusted (dashed)");
+            if drift.history.iter().any(|p| p.performance.as_ref().is_some_and(|e| e.realised_accuracy.is_some())) {
+                ui.add_space(6.0);
+                legend_swatch_ui(ui, palette::OK, "realised");
+            }
+            ui.add_space(6.0);
+            let reference_text = match reference {
+                Some(r) => format!("reference {:.0}% (ECE {:.3})", 100.0 * r.accuracy, r.ece),
+                None => "no reference calibration in the baseline".to_string(),
+            };
+            legend_swatch_ui(ui, BASELINE_COLOR, &reference_text);
+        });
+        // The axis starts a little under the lowest value shown (in steps of 10 %), so that estimates near 100 %
+        // stay apart.
+        let lowest = drift
+            .history
+            .iter()
+            .filter_map(|p| p.performance.as_ref())
+            .flat_map(|e| [Some(e.accuracy_lower), e.realised_accuracy])
+            .flatten()
+            .chain(reference.map(|r| r.accuracy))
+            .fold(1.0, f64::min);
+        let y_min = (((lowest - 0.05) * 10.0).floor() / 10.0).clamp(0.0, 0.8);
+        let now = drift.now;
+        let now_color = ui.visuals().strong_text_color();
+        Plot::new("drift_estimate")
+            .height(ui.available_height())
+            .allow_zoom(false)
+            .allow_drag(false)
+            .allow_scroll(false)
+            .allow_boxed_zoom(false)
+            .allow_double_click_reset(false)
+            .show_x(true)
+            .custom_y_axes(vec![compact_y_axis("accuracy", |v| format!("{:.0}%", 100.0 * v))])
+            .x_axis_formatter(|mark, _| clock(mark.value))
+            .x_grid_spacer(clock_grid)
+            .y_grid_spacer(accuracy_grid)
+            .show_crosshair(false)
+            .label_formatter(|hover| match hover {
+                HoverPosition::NearDataPoint { plot_name, position, .. } => {
+                    Some(format!("{plot_name}\n{}: {:.1}%", clock(position.x), 100.0 * position.y))
+                }
+                HoverPosition::Elsewhere { .. } => None,
+            })
+            .show(ui, |plot_ui| {
+                plot_ui.set_auto_bounds([false, false]);
+                plot_ui.set_plot_bounds_x(0.0..=t_max);
+                plot_ui.set_plot_bounds_y(y_min..=1.0 + 0.04 * (1.0 - y_min));
+                if let Some(r) = reference {
+                    plot_ui.hline(
+                        HLine::new(format!("reference accuracy {:.1}%", 100.0 * r.accuracy), r.accuracy)
+                            .color(BASELINE_COLOR)
+                            .style(LineStyle::dashed_loose())
+                            .width(1.2),
+                    );
+                }
+                let mut realised = Vec::new();
+                for p in drift.history.iter().filter(|p| p.closed) {
+                    let Some(e) = &p.performance else { continue };
+                    let color = if !p.current {
+                        MUTED.gamma_multiply(0.5)
+                    } else if e.trusted {
+                        palette::ACCENT
+                    } else {
+                        MUTED
+                    };
+                    let band = vec![
+                        [p.t_start, e.accuracy_lower],
+                        [p.t_end, e.accuracy_lower],
+                        [p.t_end, e.accuracy_upper],
+                        [p.t_start, e.accuracy_upper],
+                    ];
+                    plot_ui.add(
+                        Polygon::new("", PlotPoints::from(band))
+                            .fill_color(color.gamma_multiply(if e.trusted { 0.30 } else { 0.15 }))
+                            .stroke(Stroke::NONE)
+                            .allow_hover(false),
+                    );
+                    let name = if e.trusted {
+                        format!("estimate {:.0}–{:.0}%", 100.0 * e.accuracy_lower, 100.0 * e.accuracy_upper)
+                    } else {
+                        let reasons: Vec<&str> = e.untrusted_because.iter().map(|r| r.short()).collect();
+                        format!("untrusted: {}", reasons.join(", "))
+                    };
+                    let line = Line::new(
+                        name,
+                        PlotPoints::from(vec![[p.t_start, e.estimated_accuracy], [p.t_end, e.estimated_accuracy]]),
+                    )
+                    .color(color)
+                    .width(if e.trusted { 3.0 } else { 2.0 });
+                    plot_ui.line(if e.trusted { line } else { line.style(LineStyle::dashed_dense()) });
+                    if let Some(a) = e.realised_accuracy {
+                        realised.push((p.t_start, p.t_end, a));
+                    }
+                }
+                let rolling: Vec<[f64; 2]> = drift
+                    .history
+                    .iter()
+                    .filter(|p| !p.closed && p.current)
+                    .filter_map(|p| p.performance.as_ref().map(|e| [p.t_end, e.estimated_accuracy]))
+                    .collect();
+                if !rolling.is_empty() {
+                    plot_ui.line(
+                        Line::new("estimate, last windows", PlotPoints::from(rolling))
+                            .color(palette::ACCENT.gamma_multiply(0.6))
+                            .width(1.2),
+                    );
+                }
+                for (i, (t_start, t_end, a)) in realised.into_iter().enumerate() {
+                    let name = if i == 0 { "realised" } else { "" };
+                    let segment = PlotPoints::from(vec![[t_start, a], [t_end, a]]);
+                    plot_ui.line(Line::new(name, segment).color(palette::OK).width(2.0));
+                }
+                plot_ui.vline(VLine::new("", now).color(now_color).width(1.5));
+            });
+    });
+}
+
 /// Grid marks on round clock steps (30 s, 1, 2, 5, 10, 15, 30 min, 1 h, ...), about six across the plot.
 fn clock_grid(input: GridInput) -> Vec<GridMark> {
     let (lo, hi) = input.bounds;
@@ -528,11 +705,34 @@ fn clock_grid(input: GridInput) -> Vec<GridMark> {
     marks
 }
 
-/// Grid marks for a distance axis on round steps (0.05, 0.1, 0.2, 0.25, 0.5, 1), at most seven.
+/// A y axis whose tick labels stay readable on a short plot (labels from 14 points apart, not egui_plot's 20).
+fn compact_y_axis<'a>(label: &str, format: impl Fn(f64) -> String + 'a) -> AxisHints<'a> {
+    AxisHints::new_y()
+        .label(label)
+        .formatter(move |mark, _| format(mark.value))
+        .min_thickness(40.0)
+        .label_spacing(14.0..=18.0)
+}
+
+/// Grid marks of the accuracy axis, at most five, on steps of 5, 10 or 25 % up to 100 %.
+fn accuracy_grid(input: GridInput) -> Vec<GridMark> {
+    let (lo, hi) = input.bounds;
+    let span = (hi.min(1.0) - lo).max(1e-6);
+    let step = [0.05, 0.1, 0.25].into_iter().find(|s| span / s <= 4.0 + 1e-9).unwrap_or(0.25);
+    let mut marks = Vec::new();
+    let mut k = (lo / step - 1e-9).ceil() as i64;
+    while k as f64 * step <= hi.min(1.0) + 1e-9 {
+        marks.push(GridMark { value: k as f64 * step, step_size: step });
+        k += 1;
+    }
+    marks
+}
+
+/// Grid marks for a distance axis on round steps (0.05, 0.1, 0.2, 0.25, 0.5, 1), at most five (the plot is short).
 fn distance_grid(input: GridInput) -> Vec<GridMark> {
     let (lo, hi) = input.bounds;
     let span = (hi - lo).max(1e-6);
-    let step = [0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 5.0].into_iter().find(|s| span / s <= 7.0).unwrap_or(10.0);
+    let step = [0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 5.0].into_iter().find(|s| span / s <= 4.0).unwrap_or(10.0);
     let mut marks = Vec::new();
     let mut k = (lo / step).ceil() as i64;
     while k as f64 * step <= hi + 1e-9 {

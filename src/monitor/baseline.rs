@@ -9,6 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::DriftError;
+use super::estimate::ReferencePerformance;
 use super::features::{SensorLayout, WindowFeatures, WindowObservation};
 use crate::model::ModelCard;
 use crate::model::card::Units;
@@ -79,6 +80,11 @@ pub struct Baseline {
     pub channel_stats: Vec<ChannelBaseline>,
     /// Summaries of (a subsample of) the reference windows, for the input-drift rule.
     pub window_features: Vec<WindowFeatures>,
+    /// The model's realised accuracy, macro-F1 and calibration error on the labeled reference windows: what the
+    /// label-free estimate is compared with and trusted by ([`super::estimate`]). Absent when the reference data
+    /// had no labels, and in baselines written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_performance: Option<ReferencePerformance>,
 }
 
 /// Checks one observation against the card's shape; `index` is the window's position in the stream.
@@ -198,6 +204,8 @@ pub struct BaselineBuilder {
     moments: Vec<RunningMoments>,
     rows: Reservoir<Vec<f32>>,
     features: Reservoir<WindowFeatures>,
+    /// Probabilities and true class of each labeled window, for [`ReferencePerformance`].
+    labeled: Vec<(Vec<f32>, usize)>,
     count: usize,
 }
 
@@ -216,6 +224,7 @@ impl BaselineBuilder {
             moments: vec![RunningMoments::default(); card.channels.len()],
             rows: Reservoir::<Vec<f32>>::new(CHANNEL_SAMPLE_SIZE, SUBSAMPLE_SEED),
             features: Reservoir::<WindowFeatures>::new(WINDOW_SAMPLE_SIZE, SUBSAMPLE_SEED.rotate_left(17)),
+            labeled: Vec::new(),
             count: 0,
         }
     }
@@ -235,6 +244,7 @@ impl BaselineBuilder {
         if let Some(label) = observation.true_label {
             self.true_counts[label] += 1;
             self.labelled += 1;
+            self.labeled.push((observation.probabilities.to_vec(), label));
         }
         for row in observation.raw.chunks_exact(n_channels) {
             for (m, &v) in self.moments.iter_mut().zip(row) {
@@ -286,6 +296,8 @@ impl BaselineBuilder {
             })
             .collect();
         let true_counts = self.true_counts;
+        let reference_performance =
+            ReferencePerformance::measure(self.labeled.iter().map(|(p, t)| (p.as_slice(), *t)), card.classes.len());
         Ok(Baseline {
             format: BASELINE_FORMAT.to_string(),
             model: card.name.clone(),
@@ -307,6 +319,7 @@ impl BaselineBuilder {
             confidence_histogram: shares(&self.confidence_counts),
             channel_stats,
             window_features: self.features.items,
+            reference_performance,
         })
     }
 }

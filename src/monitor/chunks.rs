@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DriftError;
 use super::baseline::{Baseline, check_observation, psi_bin};
+use super::estimate::{EstimateContext, PerformanceEstimate, estimate_performance};
 use super::features::{SensorLayout, WindowFeatures, WindowObservation};
 use super::ks::ks_2samp_sorted;
 use super::rule::{BaselineSummary, InputDriftThresholds, InputEvidence, evaluate};
@@ -72,6 +73,11 @@ pub struct ChunkReport {
     /// docs/FORMATS.md §4's chunk object (`input_checks`); readers of the contract can ignore it.
     #[serde(rename = "input_checks", default)]
     pub evidence: InputEvidence,
+    /// The label-free estimate of the model's accuracy and macro-F1 on the chunk, with its band and why it should
+    /// not be trusted when it should not ([`super::estimate`]). An addition to docs/FORMATS.md §4's chunk object
+    /// (`performance`); absent in reports written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance: Option<PerformanceEstimate>,
     /// Sentences explaining the verdicts; the JSON carries them in the report's `notes`.
     #[serde(skip)]
     pub notes: Vec<String>,
@@ -99,6 +105,8 @@ pub struct DriftReport {
 struct KeptWindow {
     features: WindowFeatures,
     raw: Vec<f32>,
+    probabilities: Vec<f32>,
+    true_label: Option<usize>,
 }
 
 /// Watches a stream of windows: closes a [`ChunkReport`] every `chunk_windows` windows and can report on the most
@@ -175,7 +183,12 @@ impl DriftMonitor {
         if self.recent.len() == self.config.chunk_windows {
             self.recent.pop_front();
         }
-        self.recent.push_back(KeptWindow { features, raw: observation.raw.to_vec() });
+        self.recent.push_back(KeptWindow {
+            features,
+            raw: observation.raw.to_vec(),
+            probabilities: observation.probabilities.to_vec(),
+            true_label: observation.true_label,
+        });
         self.pushed += 1;
         self.open += 1;
         if self.open == self.config.chunk_windows {
@@ -223,6 +236,29 @@ impl DriftMonitor {
                 self.config.js_threshold, self.config.min_verdict_windows
             ),
         ];
+        notes.push(match &b.reference_performance {
+            Some(r) => format!(
+                "performance: label-free estimate (CBPE) of accuracy and macro-F1 per chunk from the probabilities; on \
+                 the baseline's {} labeled reference windows the model had accuracy {:.3}, macro-F1 {:.3} and \
+                 calibration error (ECE, {} bins) {:.3}: {}",
+                r.windows,
+                r.accuracy,
+                r.macro_f1,
+                r.ece_bins,
+                r.ece,
+                if r.ece <= super::estimate::MAX_REFERENCE_ECE {
+                    "calibrated enough to trust the estimate where no input drift is found".to_string()
+                } else {
+                    format!(
+                        "above {}, so no estimate is trusted (a temperature in the model card can fix this)",
+                        super::estimate::MAX_REFERENCE_ECE
+                    )
+                }
+            ),
+            None => "performance: label-free estimate (CBPE) per chunk, never trusted with this baseline: it has no \
+                     reference calibration (build it from labeled reference data)"
+                .to_string(),
+        });
         if self.layout.accel.is_none() || self.layout.gyro.is_none() {
             notes.push(format!(
                 "sensor checks limited: the channels {:?} do not name {} axes x, y, z (e.g. Ax/acc_x, Gx/gyro_x)",
@@ -262,7 +298,7 @@ impl DriftMonitor {
         let low_confidence_share =
             features.iter().filter(|f| f64::from(f.confidence) < b.low_confidence_threshold).count() as f64
                 / n.max(1) as f64;
-        let channels = self.channel_drift(windows);
+        let channels = self.channel_drift(windows.clone());
 
         let mut notes = Vec::new();
         let verdict = n >= self.config.min_verdict_windows;
@@ -284,6 +320,15 @@ impl DriftMonitor {
             }
             notes.extend(evidence.notes.iter().cloned());
         }
+        let performance = estimate_performance(
+            windows.map(|w| (w.probabilities.as_slice(), w.true_label)),
+            k,
+            EstimateContext {
+                input_drift,
+                reference: b.reference_performance.as_ref(),
+                min_windows: self.config.min_verdict_windows,
+            },
+        );
         ChunkReport {
             start_window,
             windows: n,
@@ -298,6 +343,7 @@ impl DriftMonitor {
             prediction_drift,
             input_drift,
             evidence,
+            performance,
             notes,
         }
     }

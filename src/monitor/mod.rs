@@ -53,6 +53,12 @@
 //! `notes` (in words, which check fired with what numbers, and which could not be made) are derived from them.
 //! No verdict (both flags false) is given for a chunk of fewer than 30 windows.
 //!
+//! # Performance without labels
+//! Each chunk also carries [`estimate::PerformanceEstimate`]: the accuracy and macro-F1 the model's own
+//! probabilities promise (CBPE), with 95 % bands, the realised values when the data is labeled, and why the estimate
+//! should not be trusted (too few windows, input drift, a baseline without or with a bad reference calibration,
+//! [`ReferencePerformance`]). See [`estimate`].
+//!
 //! # Statistics
 //! Hand-written and checked against scipy through committed fixtures: [`js_distance`], [`psi`],
 //! [`chi_square_test`], [`ks_2samp`], [`wasserstein_distance`].
@@ -60,6 +66,7 @@
 pub mod alerts;
 mod baseline;
 mod chunks;
+pub mod estimate;
 mod features;
 mod ks;
 mod rule;
@@ -72,6 +79,7 @@ pub use baseline::{
     ChannelBaseline, LOW_CONFIDENCE_THRESHOLD, WINDOW_SAMPLE_SIZE, confidence_bin,
 };
 pub use chunks::{ChannelDrift, ChunkReport, DriftConfig, DriftMonitor, DriftReport, drift_report};
+pub use estimate::{PerformanceEstimate, ReferencePerformance, UntrustedReason};
 pub use features::{SensorLayout, WindowFeatures, WindowObservation, noise_floor};
 pub use ks::{ks_2samp, kstwo_sf, smirnov_sf};
 pub use rule::{

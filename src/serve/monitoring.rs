@@ -66,6 +66,7 @@ fn layer3(state: &ServeState, drift: Option<&ChunkReport>) -> Value {
         m.input_check_value.clear();
         m.input_check_fired.clear();
         m.drift_detected.set(0.0);
+        m.set_performance(None);
         let reason = if state.baseline.is_none() {
             "no drift baseline for this model (har-monitor baseline builds one)"
         } else {
@@ -118,6 +119,7 @@ fn layer3(state: &ServeState, drift: Option<&ChunkReport>) -> Value {
         "psi": chunk.psi,
         "windows": chunk.windows,
         "checks": checks,
+        "performance": chunk.performance,
         "rule": "status is har-monitor's input-drift rule (a change of the sensor or its mounting, docs/FORMATS.md §4); channel_drift is the thesis' |mean - baseline mean| / baseline std per channel",
     });
     if !verdict {

@@ -28,7 +28,7 @@ use crate::eval::WindowPrediction;
 use crate::format::clock;
 use crate::monitor::{
     Baseline, CONFIDENCE_BINS, CheckOutcome, ChunkReport, DriftConfig, DriftReport, InputCheck, InputEvidence,
-    confidence_bin, unit_reading,
+    PerformanceEstimate, ReferencePerformance, confidence_bin, unit_reading,
 };
 use crate::pipeline::{DriftStatus, Event, LivePrediction, LoadedModel};
 
@@ -226,6 +226,8 @@ pub struct HistoryPoint {
     /// Each check's value as a share of its threshold, in [`SensorCheck::ALL`] order.
     pub severity: [Option<f64>; 4],
     pub fired: [bool; 4],
+    /// The report's label-free performance estimate (the "Estimated accuracy" plot).
+    pub performance: Option<PerformanceEstimate>,
 }
 
 /// The supervisor's one-line answer.
@@ -329,6 +331,16 @@ impl DriftState {
             BaselineState::Loaded { baseline, .. } => Some(baseline),
             _ => None,
         }
+    }
+
+    /// The baseline's realised accuracy, macro-F1 and calibration on its labeled reference windows, when it has them.
+    pub fn reference_performance(&self) -> Option<&ReferencePerformance> {
+        self.reference()?.reference_performance.as_ref()
+    }
+
+    /// The label-free performance estimate of the report the view shows (see [`crate::monitor::estimate`]).
+    pub fn estimate(&self) -> Option<&PerformanceEstimate> {
+        self.current()?.report.performance.as_ref()
     }
 
     /// Windows the drift monitor has seen since it last restarted.
@@ -490,6 +502,7 @@ impl DriftState {
             input_drift: report.input_drift,
             severity: SensorCheck::ALL.map(|c| c.severity_in(evidence)),
             fired: SensorCheck::ALL.map(|c| c.fired_in(evidence)),
+            performance: report.performance.clone(),
         };
         // What an earlier epoch measured up to this time is replaced, and a closed chunk replaces the rolling
         // reports within its span: the history keeps the chunks (as `har-monitor drift` reports them) and the
@@ -967,6 +980,7 @@ mod tests {
                 })
                 .collect(),
             window_features: Vec::new(),
+            reference_performance: None,
         }
     }
 
@@ -1045,6 +1059,7 @@ mod tests {
                 notes: Vec::new(),
             }
             .with_outcomes(&InputDriftThresholds::default()),
+            performance: None,
             notes: Vec::new(),
         }
     }
@@ -1386,6 +1401,53 @@ mod tests {
         let chunk = state.last_chunk.as_ref().unwrap();
         assert!(chunk.t_end.is_finite() && chunk.t_start.is_finite() && chunk.t_start <= chunk.t_end);
         assert!((chunk.confidence_histogram.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    fn estimate(accuracy: f64, trusted: bool) -> PerformanceEstimate {
+        PerformanceEstimate {
+            windows: 150,
+            estimated_accuracy: accuracy,
+            accuracy_lower: accuracy - 0.05,
+            accuracy_upper: accuracy + 0.05,
+            estimated_macro_f1: accuracy - 0.1,
+            macro_f1_lower: accuracy - 0.2,
+            macro_f1_upper: accuracy,
+            realised_accuracy: None,
+            realised_macro_f1: None,
+            reference_accuracy: None,
+            trusted,
+            untrusted_because: if trusted { Vec::new() } else { vec![crate::monitor::UntrustedReason::InputDrift] },
+        }
+    }
+
+    #[test]
+    fn the_estimate_of_the_shown_report_and_of_each_chunk_is_kept() {
+        let mut state = loaded();
+        assert!(state.estimate().is_none());
+        assert!(state.reference_performance().is_none(), "the test baseline has no reference calibration");
+        feed(&mut state, 0, 150);
+        let mut r = report(0, 150, &[]);
+        r.performance = Some(estimate(0.8, true));
+        state.apply(&Event::DriftChunk(Box::new(r)));
+        assert_eq!(state.estimate().map(|e| e.estimated_accuracy), Some(0.8));
+        // A newer rolling report is what the view shows, and the tip of the history.
+        feed(&mut state, 150, 200);
+        let mut r = report(50, 150, &[InputCheck::MountRotation]);
+        r.performance = Some(estimate(0.6, false));
+        state.apply(&Event::DriftRolling(Box::new(r)));
+        assert_eq!(state.estimate().map(|e| e.trusted), Some(false));
+        let kept: Vec<(bool, Option<f64>)> =
+            state.history.iter().map(|p| (p.closed, p.performance.as_ref().map(|e| e.estimated_accuracy))).collect();
+        assert_eq!(kept, [(true, Some(0.8)), (false, Some(0.6))]);
+        // The baseline's reference numbers are read from it.
+        let mut with_reference = baseline();
+        with_reference.reference_performance =
+            Some(ReferencePerformance { windows: 900, accuracy: 0.91, macro_f1: 0.88, ece: 0.02, ece_bins: 15 });
+        state.apply(&Event::DriftStatus(DriftStatus::Loaded {
+            path: "/models/demo.baseline.json".into(),
+            baseline: Arc::new(with_reference),
+        }));
+        assert_eq!(state.reference_performance().map(|r| r.accuracy), Some(0.91));
     }
 
     #[test]

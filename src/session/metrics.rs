@@ -130,6 +130,9 @@ pub struct Metrics {
     /// Our own sensor checks of the last upload: the measurement and whether it fired.
     pub input_check_value: Family<f64>,
     pub input_check_fired: Family<f64>,
+    /// The label-free performance estimate of the last upload (or live drift report), rendered as the
+    /// `har_estimated_*` gauges when there is one.
+    pub performance: Mutex<Option<crate::monitor::PerformanceEstimate>>,
     pub request_errors: Family<f64>,
     /// Filled at scrape time from `baseline_file`: its age in days (-1 when missing).
     pub baseline_age_days: Gauge,
@@ -157,6 +160,7 @@ impl Default for Metrics {
             drift_ks: Family::default(),
             input_check_value: Family::default(),
             input_check_fired: Family::default(),
+            performance: Mutex::new(None),
             request_errors: Family::default(),
             baseline_age_days: Gauge::default(),
             baseline_file: Mutex::new(None),
@@ -250,6 +254,52 @@ impl Metrics {
         }
         let verdict = chunk.windows >= min_verdict_windows;
         self.drift_detected.set(if verdict && chunk.input_drift { 1.0 } else { 0.0 });
+        self.set_performance(chunk.performance.clone());
+    }
+
+    /// Replaces the estimate behind the `har_estimated_*` gauges (`None`: they are not rendered).
+    pub fn set_performance(&self, estimate: Option<crate::monitor::PerformanceEstimate>) {
+        *self.performance.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = estimate;
+    }
+
+    /// The `har_estimated_*` gauges and `har_reference_accuracy`, when an estimate exists.
+    fn render_performance(&self, out: &mut String) {
+        let estimate = self.performance.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let Some(e) = estimate else { return };
+        let mut gauges = vec![
+            (
+                "har_estimated_accuracy",
+                "Label-free (confidence-based) estimate of the accuracy on the last upload's windows, 0 to 1",
+                e.estimated_accuracy,
+            ),
+            (
+                "har_estimated_accuracy_lower",
+                "Lower end of the 95% band of har_estimated_accuracy (from the number of windows)",
+                e.accuracy_lower,
+            ),
+            ("har_estimated_accuracy_upper", "Upper end of the 95% band of har_estimated_accuracy", e.accuracy_upper),
+            (
+                "har_estimated_macro_f1",
+                "Label-free estimate of the macro-F1 on the last upload's windows",
+                e.estimated_macro_f1,
+            ),
+            (
+                "har_estimated_accuracy_trusted",
+                "1 if the accuracy estimate can be trusted (calibrated on the reference, no input drift, enough windows), else 0",
+                if e.trusted { 1.0 } else { 0.0 },
+            ),
+        ];
+        if let Some(reference) = e.reference_accuracy {
+            gauges.push((
+                "har_reference_accuracy",
+                "Realised accuracy of the model on the drift baseline's labeled reference windows",
+                reference,
+            ));
+        }
+        for (name, help, value) in gauges {
+            header(out, name, "gauge", help);
+            let _ = writeln!(out, "{name} {}", number(value));
+        }
     }
 
     /// The exposition text (`text/plain; version=0.0.4`).
@@ -351,6 +401,7 @@ impl Metrics {
             "1 when the sensor check fired in the last upload, else 0",
             &self.input_check_fired,
         );
+        self.render_performance(&mut out);
         family(
             &mut out,
             "har_request_errors_total",
@@ -482,6 +533,42 @@ mod tests {
         assert!(text.contains("har_inference_latency_ms_sum 7012\n"));
         assert!(text.contains("har_predictions_total{activity_class=\"4\",activity=\"hand_tapping\"} 3\n"));
         assert!(!text.contains("har_drift_psi"), "no per-feature gauge before an upload gave one");
+    }
+
+    #[test]
+    fn the_estimate_gauges_follow_the_latest_drift_report_of_a_live_session() {
+        use crate::pipeline::Event;
+        let chunk = |performance: serde_json::Value| -> crate::monitor::ChunkReport {
+            serde_json::from_value(serde_json::json!({
+                "start_window": 0, "windows": 150, "class_distribution": [], "baseline_distribution": [],
+                "js_distance": 0.1, "psi": 0.1, "chi2_p": 0.5, "mean_confidence": 0.8, "low_confidence_share": 0.1,
+                "channels": [], "prediction_drift": false, "input_drift": true, "performance": performance
+            }))
+            .unwrap()
+        };
+        let mut live = LiveMetrics::default();
+        assert!(!live.metrics.render().contains("har_estimated_accuracy"), "no estimate before a drift report");
+        let estimate = serde_json::json!({
+            "windows": 150, "estimated_accuracy": 0.8125, "accuracy_lower": 0.75, "accuracy_upper": 0.875,
+            "estimated_macro_f1": 0.5, "macro_f1_lower": 0.4, "macro_f1_upper": 0.6, "realised_accuracy": null,
+            "realised_macro_f1": null, "reference_accuracy": 0.9, "trusted": false, "untrusted_because": ["input_drift"]
+        });
+        live.apply(&Event::DriftRolling(Box::new(chunk(estimate))));
+        let text = live.metrics.render();
+        for line in [
+            "har_estimated_accuracy 0.8125\n",
+            "har_estimated_accuracy_lower 0.75\n",
+            "har_estimated_accuracy_upper 0.875\n",
+            "har_estimated_macro_f1 0.5\n",
+            "har_estimated_accuracy_trusted 0\n",
+            "har_reference_accuracy 0.9\n",
+            "# TYPE har_estimated_accuracy gauge\n",
+        ] {
+            assert!(text.contains(line), "{line:?} in {text}");
+        }
+        // A report without an estimate (an older one) removes the gauges rather than keeping a stale number.
+        live.apply(&Event::DriftChunk(Box::new(chunk(serde_json::Value::Null))));
+        assert!(!live.metrics.render().contains("har_estimated_accuracy"));
     }
 
     #[test]
