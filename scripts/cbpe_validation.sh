@@ -70,6 +70,7 @@ import json, pathlib, sys
 from collections import Counter
 dir, names = pathlib.Path(sys.argv[1]), sys.argv[2:]
 rows = []
+by_trust = {True: [], False: []}
 for name in names:
     chunks = [c for c in json.loads((dir / f"{name}.json").read_text())["chunks"] if c["windows"] >= 30]
     print(f"{name}:")
@@ -83,6 +84,7 @@ for name in names:
         estimated.append(e)
         inside += p["accuracy_lower"] <= r <= p["accuracy_upper"]
         untrusted += not p["trusted"]
+        by_trust[p["trusted"]].append(abs(e - r))
         reasons.update(p["untrusted_because"])
         print(f"  windows {c['start_window']:>4}-{c['start_window'] + c['windows'] - 1:<4} realised {r:.3f}"
               f"  estimated {e:.3f} ({p['accuracy_lower']:.3f}-{p['accuracy_upper']:.3f})"
@@ -99,6 +101,11 @@ print("|---|---|---|---|---|---|---|---|")
 for (name, n, r0, r1, e0, e1, mae, f1_mae, inside, untrusted, why) in rows:
     print(f"| {name} | {n} | {r0:.2f}–{r1:.2f} | {e0:.2f}–{e1:.2f} | {mae:.1f} | {f1_mae:.1f} | {inside}/{n} "
           f"| {untrusted}/{n}{' (' + why + ')' if why else ''} |")
+print()
+for trusted, errors in by_trust.items():
+    if errors:
+        print(f"{'trusted' if trusted else 'untrusted'} chunks: {len(errors)}, MAE {100 * sum(errors) / len(errors):.1f} "
+              f"points, largest error {100 * max(errors):.1f}")
 PY
 }
 

@@ -162,8 +162,8 @@ pub fn drift(args: DriftArgs) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(&judged).context("serialising the drift report")?;
     har_monitor::output::write_bytes(&args.out, json.as_bytes())?;
     println!(
-        "{:>8} {:>7} {:>7} {:>7} {:>9} {:>10} {:>6} {:>17} {:>8}  {}",
-        "window", "windows", "JS", "PSI", "mean conf", "prediction", "input", "est. acc (95%)", "realised", "estimate"
+        "{:>8} {:>7} {:>7} {:>7} {:>9} {:>10} {:>6} {:>17} {:>8}  estimate",
+        "window", "windows", "JS", "PSI", "mean conf", "prediction", "input", "est. acc (95%)", "realised"
     );
     for c in &report.chunks {
         let (estimate, realised, trust) = match &c.performance {

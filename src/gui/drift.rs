@@ -212,6 +212,8 @@ fn file_name(path: &str) -> &str {
 /// The view under the verdict when the model has a baseline.
 /// Height the panels under the verdict need to show every row.
 const MIN_BODY_HEIGHT: f32 = 480.0;
+/// Height of the predicted-classes and confidence panels: 11 class rows of 13 points, the title and the JS line.
+const CLASSES_PANEL_HEIGHT: f32 = 220.0;
 
 fn body_ui(ui: &mut Ui, drift: &DriftState, live: &LiveState) {
     let duration = live.source.as_ref().and_then(|s| s.duration).unwrap_or(0.0);
@@ -224,18 +226,21 @@ fn body_ui(ui: &mut Ui, drift: &DriftState, live: &LiveState) {
             });
         });
         strip.strip(|builder| {
-            builder.size(Size::relative(0.28)).size(Size::relative(0.36)).size(Size::remainder()).vertical(
-                |mut strip| {
-                    strip.cell(|ui| history_ui(ui, drift, t_max));
-                    strip.cell(|ui| estimate_ui(ui, drift, t_max));
-                    strip.strip(|builder| {
-                        builder.size(Size::relative(0.56)).size(Size::remainder()).horizontal(|mut strip| {
-                            strip.cell(|ui| classes_ui(ui, drift));
-                            strip.cell(|ui| confidence_ui(ui, drift));
-                        });
+            // The class rows need their height whatever the window's; the two plots share the rest.
+            builder.size(Size::remainder()).size(Size::exact(CLASSES_PANEL_HEIGHT)).vertical(|mut strip| {
+                strip.strip(|builder| {
+                    builder.size(Size::relative(0.45)).size(Size::remainder()).vertical(|mut strip| {
+                        strip.cell(|ui| history_ui(ui, drift, t_max));
+                        strip.cell(|ui| estimate_ui(ui, drift, t_max));
                     });
-                },
-            );
+                });
+                strip.strip(|builder| {
+                    builder.size(Size::relative(0.56)).size(Size::remainder()).horizontal(|mut strip| {
+                        strip.cell(|ui| classes_ui(ui, drift));
+                        strip.cell(|ui| confidence_ui(ui, drift));
+                    });
+                });
+            });
         });
     });
 }

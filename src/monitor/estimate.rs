@@ -266,7 +266,10 @@ pub fn estimate_performance<'a>(
     }
     match context.reference {
         None => untrusted_because.push(UntrustedReason::NoReferenceCalibration),
-        Some(r) if !(r.ece <= MAX_REFERENCE_ECE) => untrusted_because.push(UntrustedReason::ReferenceMiscalibrated),
+        // A NaN calibration error counts as miscalibrated.
+        Some(r) if r.ece > MAX_REFERENCE_ECE || r.ece.is_nan() => {
+            untrusted_because.push(UntrustedReason::ReferenceMiscalibrated)
+        }
         Some(_) => {}
     }
     Some(PerformanceEstimate {
