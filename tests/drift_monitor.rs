@@ -788,4 +788,12 @@ fn a_baseline_written_before_the_estimate_still_loads() {
     let back = Baseline::load(&saved).unwrap();
     assert_eq!(back.reference_performance, setup.baseline.reference_performance);
     assert!(back.reference_performance.is_some());
+    // A reference block with impossible numbers is refused, naming it.
+    let mut broken = setup.baseline.clone();
+    if let Some(r) = broken.reference_performance.as_mut() {
+        r.ece = 1.5;
+    }
+    broken.save(&saved).unwrap();
+    let message = Baseline::load(&saved).unwrap_err().to_string();
+    assert!(message.contains("reference_performance") && message.contains("ece 1.5"), "{message}");
 }

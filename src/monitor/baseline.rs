@@ -433,6 +433,16 @@ impl Baseline {
         if let Some((i, f)) = self.window_features.iter().enumerate().find(|(_, f)| f.class >= k) {
             return invalid(format!("`window_features[{i}]` names class {} of {k}", f.class));
         }
+        if let Some(r) = &self.reference_performance {
+            let share = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
+            if r.windows == 0 || !share(r.accuracy) || !share(r.macro_f1) || !share(r.ece) {
+                return invalid(format!(
+                    "`reference_performance` needs windows > 0 and accuracy, macro_f1 and ece from 0 to 1, not {} \
+                     windows, accuracy {}, macro_f1 {}, ece {}",
+                    r.windows, r.accuracy, r.macro_f1, r.ece
+                ));
+            }
+        }
         Ok(())
     }
 

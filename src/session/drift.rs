@@ -14,6 +14,9 @@
 //! epochs measured at source times the current epoch has not reached yet, so a looping replay still shows the whole
 //! file; the current epoch overwrites them as it plays.
 //!
+//! Each report carries the model's label-free performance estimate ([`crate::monitor::estimate`]); the history keeps
+//! it per report, for the view's "Estimated accuracy" plot.
+//!
 //! The `drift` command judges a file's closed chunks through this same state ([`judge_report`]), so its JSON carries
 //! the verdict and check readings the view shows for each chunk.
 
