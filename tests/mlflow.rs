@@ -249,6 +249,9 @@ fn evaluate_logs_the_run_under_the_thesis_names() {
     expect("recall_macro", &report["macro"]["recall"]);
     expect("f1_weighted", &report["weighted"]["f1"]);
     expect("kappa", &report["cohen_kappa"]);
+    for key in ["ece", "ece_equal_mass", "mce", "brier", "log_loss"] {
+        expect(key, &report["calibration"][key]);
+    }
     for (i, class) in report["per_class"].as_array().unwrap().iter().enumerate() {
         let c = class["class"].as_str().unwrap();
         expect(&format!("f1_{c}"), &class["f1"]);
@@ -278,10 +281,10 @@ fn evaluate_logs_the_run_under_the_thesis_names() {
     // The artifacts: the report's own files, byte for byte, and scikit-learn's classification_report shape.
     let root = proxy_path(info["artifact_uri"].as_str().unwrap());
     let names: Vec<String> = artifact_list(&uri, &format!("{root}/evaluation")).into_iter().map(|(n, _)| n).collect();
-    for f in ["confusion_matrix.png", "confusion_matrix.csv", "classification_report.json"] {
+    for f in ["confusion_matrix.png", "confusion_matrix.csv", "classification_report.json", "reliability.png"] {
         assert!(names.contains(&f.to_string()), "evaluation/{f} in {names:?}");
     }
-    for f in ["confusion_matrix.png", "confusion_matrix.csv"] {
+    for f in ["confusion_matrix.png", "confusion_matrix.csv", "reliability.png"] {
         assert_eq!(artifact(&uri, &format!("{root}/evaluation/{f}")), std::fs::read(out_dir.join(f)).unwrap(), "{f}");
     }
     let cr: Value =

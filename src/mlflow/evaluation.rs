@@ -2,7 +2,8 @@
 //! `log_classification_report` and `log_confusion_matrix`): metrics `accuracy`, `f1_macro`, `precision_macro`,
 //! `recall_macro`, `f1_weighted`, `kappa`, per-class metrics; artifacts `evaluation/confusion_matrix.png`,
 //! `evaluation/confusion_matrix.csv`, `evaluation/classification_report.json`; tags `project`, `model_type`,
-//! `task`. The files are the ones `evaluate` wrote into its report folder.
+//! `task`. Beyond the thesis: the calibration (`ece`, `ece_equal_mass`, `mce`, `brier`, `log_loss`,
+//! `mean_confidence`, `temperature`) and `evaluation/reliability.png`. The files are the ones `evaluate` wrote into its report folder.
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +21,9 @@ pub const EVALUATION_DIR: &str = "evaluation";
 /// The report-folder files logged under `evaluation/`, besides the generated `classification_report.json`.
 pub const LOGGED_REPORT_FILES: [&str; 4] =
     ["confusion_matrix.png", "confusion_matrix.csv", "report.json", "per_class.csv"];
+
+/// The reliability diagram, logged as `evaluation/reliability.png` when the report folder has it.
+pub const RELIABILITY_FILE: &str = "reliability.png";
 
 /// A logged evaluation run.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +60,20 @@ pub fn report_metrics(report: &EvaluationReport) -> Vec<MetricValue> {
     if let Some(kappa) = report.cohen_kappa {
         put("kappa".into(), kappa);
         put("cohen_kappa".into(), kappa);
+    }
+    if let Some(c) = &report.calibration {
+        put("ece".into(), c.ece);
+        put("ece_equal_mass".into(), c.ece_equal_mass);
+        put("mce".into(), c.mce);
+        put("brier".into(), c.brier);
+        put("log_loss".into(), c.log_loss);
+        put("mean_confidence".into(), c.mean_confidence);
+        put("temperature".into(), c.temperature);
+        if let Some(fit) = &c.fit {
+            put("fitted_temperature".into(), fit.temperature);
+            put("ece_after_temperature".into(), fit.ece_after);
+            put("log_loss_after_temperature".into(), fit.log_loss_after);
+        }
     }
     put("n_windows".into(), report.windows.used as f64);
     put("windows_skipped".into(), report.windows.skipped as f64);
@@ -192,6 +210,11 @@ fn log_into_run(
     })?;
     let mut files: Vec<(String, PathBuf)> =
         LOGGED_REPORT_FILES.iter().map(|n| (n.to_string(), log.report_dir.join(n))).collect();
+    // Reports written before calibration existed have no reliability diagram.
+    let reliability = log.report_dir.join(RELIABILITY_FILE);
+    if reliability.is_file() {
+        files.push((RELIABILITY_FILE.to_string(), reliability));
+    }
     files.push(("classification_report.json".into(), generated.path().to_path_buf()));
     for (name, path) in files {
         let rel = format!("{EVALUATION_DIR}/{name}");
