@@ -203,11 +203,15 @@ fn baseline_then_drift_writes_the_spec_report() {
         .arg(&baseline));
     assert_eq!(code, 0, "{err}");
     // Labeled reference data: the baseline keeps how the model did on it (issue 13).
-    assert!(out.contains("reference performance on 118 labeled windows: accuracy "), "{out}");
+    assert!(
+        out.contains(&format!("reference performance on 118 labeled windows of {}: accuracy ", data.display())),
+        "{out}"
+    );
     let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
     let reference = &written["reference_performance"];
     assert_eq!(reference["windows"], 118, "{reference}");
     assert_eq!(reference["ece_bins"], 15);
+    assert_eq!(reference["source"], data.display().to_string());
     for key in ["accuracy", "macro_f1", "ece"] {
         assert!(reference[key].as_f64().is_some_and(|v| (0.0..=1.0).contains(&v)), "{key}: {reference}");
     }
@@ -247,4 +251,47 @@ fn baseline_then_drift_writes_the_spec_report() {
     }
     // The last chunk holds 18 windows: too few for a trusted estimate.
     assert!(chunks[2]["performance"]["untrusted_because"].as_array().unwrap().contains(&"too_few_windows".into()));
+}
+
+#[test]
+fn baseline_measures_the_reference_calibration_on_the_calibration_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = labeled(dir.path());
+    let other = dir.path().join("other_users.csv");
+    let (code, _, err) = run(bin()
+        .args(["simulate", "--users", "1", "--minutes-per-user", "2", "--seed", "8", "--first-user", "50", "--out"])
+        .arg(&other));
+    assert_eq!(code, 0, "{err}");
+    let baseline = dir.path().join("b.json");
+    let build = |calibration: &Path| {
+        run(bin()
+            .arg("baseline")
+            .arg("--model")
+            .arg(fixture_model())
+            .arg("--data")
+            .arg(&data)
+            .arg("--calibration-data")
+            .arg(calibration)
+            .arg("--out")
+            .arg(&baseline))
+    };
+    let (code, out, err) = build(&other);
+    assert_eq!(code, 0, "{err}");
+    // Two minutes of one user at 50 Hz: (6000 - 200) / 100 + 1 = 59 windows.
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
+    let reference = &written["reference_performance"];
+    assert_eq!(reference["windows"], 59, "{reference}");
+    assert_eq!(reference["source"], other.display().to_string());
+    assert_eq!(written["windows"], 118, "the sensor reference is still --data");
+    assert!(out.contains(&format!("reference performance on 59 labeled windows of {}", other.display())), "{out}");
+
+    // An unlabeled calibration file is refused, naming it.
+    let unlabeled = dir.path().join("unlabeled.csv");
+    let (code, _, err) = run(bin()
+        .args(["simulate", "--users", "1", "--minutes-per-user", "1", "--seed", "8", "--unlabeled", "--out"])
+        .arg(&unlabeled));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = build(&unlabeled);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--calibration-data") && err.contains("unlabeled.csv") && err.contains("no label"), "{err}");
 }

@@ -10,7 +10,14 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 fn reference(ece: f64) -> ReferencePerformance {
-    ReferencePerformance { windows: 1000, accuracy: 0.9, macro_f1: 0.85, ece, ece_bins: 15 }
+    ReferencePerformance {
+        windows: 1000,
+        accuracy: 0.9,
+        macro_f1: 0.85,
+        ece,
+        ece_bins: 15,
+        source: "reference.csv".into(),
+    }
 }
 
 fn calibrated() -> ReferencePerformance {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
-use har_monitor::monitor::{Baseline, BaselineBuilder, DriftConfig, DriftError, DriftMonitor};
+use har_monitor::monitor::{Baseline, BaselineBuilder, DriftConfig, DriftError, DriftMonitor, ReferencePerformance};
 use har_monitor::pipeline::LoadedModel;
 use har_monitor::pipeline::batch::BatchError;
 use har_monitor::session::drift::{WindowClock, judge_report};
@@ -30,6 +30,11 @@ pub struct BaselineArgs {
     /// implicitly.
     #[arg(long, value_name = "FILE.json")]
     pub out: Option<PathBuf>,
+    /// Labeled data the model did not learn from (e.g. a validation set of other people), on which the reference
+    /// accuracy and calibration of the label-free estimate are measured (`reference_performance`). Default: --data,
+    /// when it is labeled.
+    #[arg(long, value_name = "LABELED.csv")]
+    pub calibration_data: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -83,13 +88,22 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
             .into());
         }
     };
-    args.data.inputs().with_model(&model, false).refuse_as_output("--out", &out)?;
+    let mut inputs = args.data.inputs().with_model(&model, false);
+    if let Some(calibration) = &args.calibration_data {
+        inputs = inputs.with("calibration data file", calibration);
+    }
+    inputs.refuse_as_output("--out", &out)?;
     let (mut engines, scorer) = open(&args.model, &args.data)?;
     let card = engines.first().map(|e| e.card().clone()).context("no model session")?;
     let mut builder = BaselineBuilder::new(&card);
     let summary = run(&mut engines, scorer, &mut |w| builder.push(w.observation()).map_err(drift_error))?;
     let mut baseline = builder.finish()?;
     baseline.source = args.data.path().display().to_string();
+    if let Some(path) = &args.calibration_data {
+        baseline.reference_performance = Some(reference_performance(&mut engines, &card, path, &args.data)?);
+    } else if let Some(r) = baseline.reference_performance.as_mut() {
+        r.source = baseline.source.clone();
+    }
     baseline.save(&out)?;
     println!(
         "wrote the baseline of {} windows from {} to {}",
@@ -100,9 +114,10 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
     let max_ece = har_monitor::monitor::estimate::MAX_REFERENCE_ECE;
     match &baseline.reference_performance {
         Some(r) => println!(
-            "reference performance on {} labeled windows: accuracy {:.3}, macro-F1 {:.3}, calibration error (ECE, {} \
-             bins) {:.3}{}",
+            "reference performance on {} labeled windows of {}: accuracy {:.3}, macro-F1 {:.3}, calibration error \
+             (ECE, {} bins) {:.3}{}",
             r.windows,
+            r.source,
             r.accuracy,
             r.macro_f1,
             r.ece_bins,
@@ -123,6 +138,46 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
     }
     // The same rule as the other commands: skipped bad rows exit 2 unless --allow-bad-rows.
     args.data.check_bad_rows(&summary.load_report)
+}
+
+/// The reference accuracy and calibration measured on `path`'s labeled windows (`baseline --calibration-data`).
+fn reference_performance(
+    engines: &mut [har_monitor::model::Engine],
+    card: &har_monitor::model::ModelCard,
+    path: &std::path::Path,
+    data: &DataArgs,
+) -> anyhow::Result<ReferencePerformance> {
+    let input = har_monitor::pipeline::batch::DataInput::from_path(path);
+    let scorer = har_monitor::pipeline::batch::open_data(card, &input, &data.batch_options())?;
+    if !scorer.has_labels() {
+        return Err(InputError(format!(
+            "--calibration-data {}: the file has no label column (activity, label or class): the calibration is \
+             measured on labeled windows",
+            path.display()
+        ))
+        .into());
+    }
+    let mut labeled: Vec<(Vec<f32>, usize)> = Vec::new();
+    let summary = run(engines, scorer, &mut |w| {
+        if let Some(truth) = w.prediction.true_label {
+            labeled.push((w.prediction.probabilities.clone(), truth));
+        }
+        Ok(())
+    })?;
+    if summary.load_report.bad_rows > 0 && !data.allow_bad_rows {
+        return Err(InputError(format!(
+            "--calibration-data {}: {} bad row(s) skipped (listed above with their line numbers). Pass \
+             --allow-bad-rows to accept such files",
+            path.display(),
+            summary.load_report.bad_rows
+        ))
+        .into());
+    }
+    let mut measured =
+        ReferencePerformance::measure(labeled.iter().map(|(p, t)| (p.as_slice(), *t)), card.classes.len())
+            .ok_or_else(|| InputError(format!("--calibration-data {}: no labeled window", path.display())))?;
+    measured.source = path.display().to_string();
+    Ok(measured)
 }
 
 pub fn drift(args: DriftArgs) -> anyhow::Result<()> {

@@ -58,6 +58,9 @@ pub struct ReferencePerformance {
     /// Expected calibration error of the top label over [`ECE_BINS`] equal-width bins.
     pub ece: f64,
     pub ece_bins: usize,
+    /// Where the labeled windows came from (free text, e.g. the CSV path; `baseline --calibration-data`).
+    #[serde(default)]
+    pub source: String,
 }
 
 impl ReferencePerformance {
@@ -81,6 +84,7 @@ impl ReferencePerformance {
             macro_f1: metrics.macro_avg.f1,
             ece: crate::eval::calibration::expected_calibration_error(&confidences, &correct, ECE_BINS),
             ece_bins: ECE_BINS,
+            source: String::new(),
         })
     }
 }

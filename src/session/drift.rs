@@ -1444,8 +1444,14 @@ mod tests {
         assert_eq!(kept, [(true, Some(0.8)), (false, Some(0.6))]);
         // The baseline's reference numbers are read from it.
         let mut with_reference = baseline();
-        with_reference.reference_performance =
-            Some(ReferencePerformance { windows: 900, accuracy: 0.91, macro_f1: 0.88, ece: 0.02, ece_bins: 15 });
+        with_reference.reference_performance = Some(ReferencePerformance {
+            windows: 900,
+            accuracy: 0.91,
+            macro_f1: 0.88,
+            ece: 0.02,
+            ece_bins: 15,
+            source: String::new(),
+        });
         state.apply(&Event::DriftStatus(DriftStatus::Loaded {
             path: "/models/demo.baseline.json".into(),
             baseline: Arc::new(with_reference),
