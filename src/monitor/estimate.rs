@@ -36,8 +36,8 @@ use crate::numeric::argmax;
 /// minimum, [`super::DriftConfig::min_verdict_windows`], by default).
 pub const MIN_ESTIMATE_WINDOWS: usize = 30;
 /// A reference expected calibration error above this makes every estimate [`UntrustedReason::ReferenceMiscalibrated`]:
-/// an accuracy estimate is only as good as the probabilities it averages.
-pub const MAX_REFERENCE_ECE: f64 = 0.03;
+/// an accuracy estimate is only as good as the probabilities it averages. The evaluation's "well calibrated" line.
+pub const MAX_REFERENCE_ECE: f64 = crate::eval::calibration::WELL_CALIBRATED_ECE;
 /// Equal-width bins of the reference calibration error (top label).
 pub const ECE_BINS: usize = 15;
 /// Label sets drawn from the probabilities for the macro-F1 band.
