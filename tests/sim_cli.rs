@@ -172,7 +172,8 @@ fn the_classic_profile_still_writes_what_it_wrote_before_the_thesis_profile() {
     // The digest of data/demo/labeled_unseen_users.csv as the demo data was before the thesis profile (commit
     // f5a0045), which this command wrote.
     let dir = tempfile::tempdir().unwrap();
-    let args = ["--users", "3", "--minutes-per-user", "4", "--seed", "202", "--first-user", "101", "--profile", "classic"];
+    let args =
+        ["--users", "3", "--minutes-per-user", "4", "--seed", "202", "--first-user", "101", "--profile", "classic"];
     let (path, output) = simulate(dir.path(), "classic.csv", &args);
     ok(&output);
     assert_eq!(fnv1a(&std::fs::read(path).unwrap()), 0x0159_b835_5634_0428);

@@ -8,8 +8,8 @@ use super::behaviour::{CLASS_COUNT, Motion, Posture, Rub, bout_posture, bout_sec
 use super::noise::{SimRng, SmoothNoise, SmoothNoise3, normal, normal_v3, uniform};
 use super::profile::UserProfile;
 use super::vec3::{
-    V3, ZERO, add, angle_between, bump, cross, minimum_jerk, mul, normalize, rotate, rotate_z, scale, slerp, smoothstep,
-    sub,
+    V3, ZERO, add, angle_between, bump, cross, minimum_jerk, mul, normalize, rotate, rotate_z, scale, slerp,
+    smoothstep, sub,
 };
 use super::{ClassWeights, DriftOptions, SAMPLE_RATE_HZ, Script, SimError, SimProfile, thesis};
 use crate::model::{AccelUnit, card::STANDARD_GRAVITY};

@@ -69,6 +69,7 @@ pub(crate) struct Movement {
 }
 
 /// Per behaviour (thesis class order), written by `models/tools/calibrate_sim.py fit --motion`.
+#[rustfmt::skip]
 pub(crate) const MOTION: [Movement; CLASS_COUNT] = [
     // BEGIN MOTION
     Movement { gain: [0.343, 0.22, 0.242], extra: RubSpec::new((3.5, 5.5), [0.88, 0.18, 0.22], [1.0, 2.0, 2.0]), duty: 1.0 },
