@@ -48,10 +48,10 @@ fn gyro_gravity_agreement(run: &[har_monitor::sim::SimSample], gyro_run: &[har_m
         let (a, g) = (w[2].values.map(f64::from), other[2].values.map(f64::from));
         let (g, acc) = ([g[3].to_radians(), g[4].to_radians(), g[5].to_radians()], [a[0], a[1], a[2]]);
         let predicted = [acc[1] * g[2] - acc[2] * g[1], acc[2] * g[0] - acc[0] * g[2], acc[0] * g[1] - acc[1] * g[0]];
-        for i in 0..3 {
+        for (i, p) in predicted.iter().enumerate() {
             let measured = (f64::from(w[5].values[i]) - f64::from(w[0].values[i])) / 0.1;
-            sxy += predicted[i] * measured;
-            sxx += predicted[i] * predicted[i];
+            sxy += p * measured;
+            sxx += p * p;
             syy += measured * measured;
         }
     }

@@ -7,6 +7,10 @@
 //! wrist (rotations seen by the gyroscope and as a tilt of gravity, hand displacements whose second derivative the
 //! accelerometer adds, impacts). Each user has their own amplitude, tempo, style, watch mounting and sensor errors;
 //! a session is a sequence of bouts of random length and order with smooth posture transitions between them.
+//!
+//! Two calibrations ([`SimProfile`]): `thesis` (the default) holds the watch frame, posture modes and movement
+//! sizes fitted to the thesis' published statistics of its real recordings (`thesis.rs`); `classic` is the first
+//! generator, kept byte for byte.
 
 mod behaviour;
 mod noise;
