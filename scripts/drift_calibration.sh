@@ -5,8 +5,13 @@
 # input drift and each chunk's measurements (`input_checks`). Needs cargo and python3 (standard library only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-bin=${CARGO_TARGET_DIR:-target}/release/har-monitor
+# HAR_MONITOR_BIN=path/to/har-monitor uses that build instead of a fresh release build (same results, slower).
+if [[ -n "${HAR_MONITOR_BIN:-}" ]]; then
+  bin=$HAR_MONITOR_BIN
+else
+  cargo build --release --quiet
+  bin=${CARGO_TARGET_DIR:-target}/release/har-monitor
+fi
 out=${CARGO_TARGET_DIR:-target}/drift-calibration
 mkdir -p "$out"
 

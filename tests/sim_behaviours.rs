@@ -1,6 +1,8 @@
 //! Each simulated behaviour has the physical signature it is meant to have: where gravity falls in the watch
 //! frame (posture), the frequency band of its movement, impacts for tapping, bursts of pops for knuckle cracking,
 //! a 10-20 s hand-to-mouth cycle for smoking. Frequencies are measured with a Goertzel filter bank (tests/sim_common).
+//! These are the classic profile's (`--profile classic`: watch face out on the left wrist); tests/sim_thesis.rs
+//! checks the thesis profile.
 
 mod sim_common;
 

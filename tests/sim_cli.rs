@@ -161,3 +161,29 @@ fn an_unwritable_output_exits_2_naming_the_file() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains(&path.display().to_string()), "{stderr}");
 }
+
+/// FNV-1a, 64 bit: a digest that does not depend on the Rust version.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+}
+
+#[test]
+fn the_classic_profile_still_writes_what_it_wrote_before_the_thesis_profile() {
+    // The digest of data/demo/labeled_unseen_users.csv as the demo data was before the thesis profile (commit
+    // f5a0045), which this command wrote.
+    let dir = tempfile::tempdir().unwrap();
+    let args =
+        ["--users", "3", "--minutes-per-user", "4", "--seed", "202", "--first-user", "101", "--profile", "classic"];
+    let (path, output) = simulate(dir.path(), "classic.csv", &args);
+    ok(&output);
+    assert_eq!(fnv1a(&std::fs::read(path).unwrap()), 0x0159_b835_5634_0428);
+}
+
+#[test]
+fn an_unknown_profile_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, output) = simulate(dir.path(), "x.csv", &["--profile", "realistic"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--profile") && stderr.contains("thesis, classic"), "{stderr}");
+}

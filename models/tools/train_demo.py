@@ -5,7 +5,7 @@ The demo model has the thesis architecture (1D-CNN-BiLSTM, Keras 3) and is train
 `har-monitor simulate`, then exported to ONNX the way users' models are (Keras' own ONNX export, tf2onnx, opset 15).
 
 What it does, in order:
-  1. Generates the training recording (10 simulated users, one seed): users 1-8 train, users 9-10 validate.
+  1. Generates the training recording (30 simulated users, one seed): users 1-24 train, users 25-30 validate.
   2. (--regenerate-demo-data, or when missing) generates data/demo/labeled_unseen_users.csv (3 users the model
      never sees, another seed and other user ids) and data/demo/production_drift.csv.
   3. Windows every file exactly as docs/FORMATS.md §3 (segments split at a user change or a timestamp gap > 2.5 periods;
@@ -51,9 +51,9 @@ TEST_FILE = DATA_DIR / "labeled_unseen_users.csv"
 DRIFT_FILE = DATA_DIR / "production_drift.csv"
 
 # Every recording the demo depends on, as `har-monitor simulate` arguments.
-TRAIN_ARGS = ["--users", "20", "--minutes-per-user", "12", "--seed", "11", "--first-user", "1"]
-TRAIN_USERS, VALIDATION_USERS = list(range(1, 17)), [17, 18, 19, 20]
-TEST_ARGS = ["--users", "3", "--minutes-per-user", "4", "--seed", "202", "--first-user", "101"]
+TRAIN_ARGS = ["--users", "30", "--minutes-per-user", "12", "--seed", "11", "--first-user", "1"]
+TRAIN_USERS, VALIDATION_USERS = list(range(1, 25)), list(range(25, 31))
+TEST_ARGS = ["--users", "3", "--minutes-per-user", "8", "--seed", "202", "--first-user", "101"]
 DRIFT_ARGS = [
     "--users", "1", "--minutes-per-user", "20", "--seed", "303", "--first-user", "201", "--unlabeled",
     "--drift-after-min", "10", "--rotate-deg", "60",
@@ -354,7 +354,8 @@ def main() -> None:
 
 `{MODEL_NAME}` {MODEL_VERSION}: the thesis architecture (Conv1D 64,64 → pool → Conv1D 128,128 → pool →
 BiLSTM 64 (sequences) → BiLSTM 64 → Dense 128 → Dense 11 softmax, BatchNorm/Dropout between; input
-`input_layer` (200, 6)), trained on recordings of HAR Monitor's simulator, exported with Keras' ONNX export
+`input_layer` (200, 6)), trained on recordings of HAR Monitor's simulator (its default `thesis` profile, calibrated
+on the thesis' published statistics: data/demo/README.md), exported with Keras' ONNX export
 (tf2onnx, opset 15). Written by `models/tools/train_demo.py`; nothing here is edited by hand.
 
 ## Regenerate
@@ -417,6 +418,16 @@ Confusion matrix (rows = true, columns = predicted):
 {markdown_table(['epoch', 'loss', 'accuracy', 'val loss', 'val accuracy'], epochs_rows)}
 
 Total run time {time.time() - started:.0f} s.
+
+## Drift baseline
+
+`{MODEL_NAME}.baseline.json` (named by the card's `baseline` field) is the reference the drift view and
+`har-monitor drift` compare with. It is built from the training recording above (not by this script):
+
+```sh
+{commands['train']}
+har-monitor baseline --model models/demo/{MODEL_NAME}.onnx --data train_users.csv
+```
 """
     (out_dir / "TRAINING.md").write_text(md)
     log(f"test accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro']['f1']:.4f}; wrote {out_dir}")

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use har_monitor::model::AccelUnit;
-use har_monitor::sim::{ClassWeights, DriftOptions, SimError, SimFileOptions, write_csv_file};
+use har_monitor::sim::{ClassWeights, DriftOptions, SimError, SimFileOptions, SimProfile, write_csv_file};
 
 use super::InputError;
 use super::limits::{USERS, count, number, number_above};
@@ -33,6 +33,10 @@ pub struct SimulateArgs {
     /// Write the production schema `timestamp,Ax,Ay,Az,Gx,Gy,Gz` (no labels, no users).
     #[arg(long)]
     pub unlabeled: bool,
+    /// Calibration of the simulator: `thesis` (calibrated on the thesis' published statistics of its real
+    /// recordings, what its models recognise) or `classic` (the first generator, kept for files made with it).
+    #[arg(long, default_value = "thesis", value_name = "thesis|classic", value_parser = parse_profile)]
+    pub profile: SimProfile,
     #[command(flatten)]
     pub drift: SimDriftArgs,
 }
@@ -92,10 +96,15 @@ impl SimulateArgs {
             seed: self.seed,
             labeled: !self.unlabeled,
             drift: self.drift.options()?,
+            profile: self.profile,
         };
         options.validate()?;
         Ok(options)
     }
+}
+
+fn parse_profile(s: &str) -> Result<SimProfile, String> {
+    s.parse()
 }
 
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
@@ -104,12 +113,13 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let summary = write_csv_file(&args.out, &options)?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "wrote {} rows ({} users from id {} x {} rows, seed {}, {} schema) to {} in {:.2} s",
+        "wrote {} rows ({} users from id {} x {} rows, seed {}, {} profile, {} schema) to {} in {:.2} s",
         summary.rows,
         options.users,
         options.first_user,
         options.rows_per_user(),
         options.seed,
+        options.profile,
         if options.labeled { "labeled" } else { "production" },
         args.out.display(),
         seconds

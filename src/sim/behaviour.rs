@@ -36,7 +36,7 @@ pub(crate) struct Posture {
 /// The "up" direction in the wrist frame for a forearm raised `elevation` degrees above horizontal (negative: the
 /// hand below the elbow) and a wrist rolled `roll` degrees about the forearm (0: watch face up, 90: thumb up,
 /// 180: face down).
-fn forearm(elevation: f64, roll: f64) -> V3 {
+pub(crate) fn forearm(elevation: f64, roll: f64) -> V3 {
     let (se, ce) = (elevation * DEG).sin_cos();
     let (sr, cr) = (roll * DEG).sin_cos();
     [se, ce * sr, ce * cr]
@@ -167,6 +167,12 @@ pub(crate) struct RubSpec {
     disp_mm: V3,
 }
 
+impl RubSpec {
+    pub(crate) const fn new(freq: (f64, f64), rot_deg: V3, disp_mm: V3) -> RubSpec {
+        RubSpec { freq, rot_deg, disp_mm }
+    }
+}
+
 /// Rubbing behind the ear: quick small circles, mostly a twist of the forearm.
 const EAR: RubSpec = RubSpec { freq: (1.9, 3.2), rot_deg: [6.0, 2.0, 2.5], disp_mm: [1.5, 4.0, 5.0] };
 /// Rubbing the forehead: slower side-to-side sweeps across the brow.
@@ -198,7 +204,7 @@ pub(crate) struct Rub {
 }
 
 impl Rub {
-    fn new(spec: &RubSpec, tempo: f64, pauses: bool, dt: f64, rng: &mut SimRng) -> Rub {
+    pub(crate) fn new(spec: &RubSpec, tempo: f64, pauses: bool, dt: f64, rng: &mut SimRng) -> Rub {
         let rot = spec.rot_deg.map(|a| a * DEG * uniform(rng, 0.8, 1.2));
         let disp = spec.disp_mm.map(|a| a * 1e-3 * uniform(rng, 0.8, 1.2));
         let rot_offset = [0.0, uniform(rng, 0.0, TAU), uniform(rng, 0.0, TAU)];
@@ -219,7 +225,7 @@ impl Rub {
         }
     }
 
-    fn step(&mut self, t: f64, rng: &mut SimRng) -> MotionFrame {
+    pub(crate) fn step(&mut self, t: f64, rng: &mut SimRng) -> MotionFrame {
         self.phase = (self.phase + TAU * self.freq * (1.0 + self.freq_mod.step(rng)) * self.dt) % TAU;
         let gate = self.pauses.as_mut().map_or(1.0, |p| p.gate(t, rng));
         let amp = (1.0 + self.amp_mod.step(rng)).max(0.0) * gate;

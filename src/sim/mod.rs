@@ -7,11 +7,16 @@
 //! wrist (rotations seen by the gyroscope and as a tilt of gravity, hand displacements whose second derivative the
 //! accelerometer adds, impacts). Each user has their own amplitude, tempo, style, watch mounting and sensor errors;
 //! a session is a sequence of bouts of random length and order with smooth posture transitions between them.
+//!
+//! Two calibrations ([`SimProfile`]): `thesis` (the default) holds the watch frame, posture modes and movement
+//! sizes fitted to the thesis' published statistics of its real recordings (`thesis.rs`); `classic` is the first
+//! generator, kept byte for byte.
 
 mod behaviour;
 mod noise;
 mod profile;
 mod sensor;
+mod thesis;
 mod vec3;
 mod writer;
 
@@ -78,6 +83,49 @@ pub enum SimError {
 
 fn invalid(option: &'static str, problem: impl Into<String>) -> SimError {
     SimError::Invalid { option, problem: problem.into() }
+}
+
+/// Which calibration of the simulator to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SimProfile {
+    /// Calibrated on the thesis' published statistics of its real recordings and judged with the thesis'
+    /// retrained model (the thesis watch frame, posture modes per behaviour, minute-long bouts): what the thesis'
+    /// models recognise. See `models/tools/calibrate_sim.py` and data/demo/README.md.
+    #[default]
+    Thesis,
+    /// The first generator (a watch on the left wrist, face out; bouts of 10-60 s), which real models do not
+    /// recognise; kept for files made with it.
+    Classic,
+}
+
+impl SimProfile {
+    /// Every profile, default first.
+    pub const ALL: [SimProfile; 2] = [SimProfile::Thesis, SimProfile::Classic];
+
+    /// The name the command line uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            SimProfile::Thesis => "thesis",
+            SimProfile::Classic => "classic",
+        }
+    }
+}
+
+impl std::fmt::Display for SimProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for SimProfile {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<SimProfile, String> {
+        SimProfile::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("unknown profile `{s}` (known: thesis, classic)"))
+    }
 }
 
 /// Which behaviours a session performs.

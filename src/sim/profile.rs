@@ -4,9 +4,11 @@
 
 use rand::SeedableRng;
 
+use super::SimProfile;
 use super::behaviour::CLASS_COUNT;
 use super::noise::{SimRng, normal, normal_v3, uniform};
-use super::vec3::{V3, normalize};
+use super::thesis;
+use super::vec3::{V3, normalize, rotate, rotate_z};
 
 const DEG: f64 = std::f64::consts::PI / 180.0;
 
@@ -40,10 +42,16 @@ pub(crate) struct UserProfile {
     pub tremor_hz: f64,
     pub tremor_dps: f64,
     pub tremor_axis: V3,
+    /// Which calibration this person belongs to.
+    pub kind: SimProfile,
+    /// Thesis profile: the watch is turned 180° about its z axis (crown toward the elbow).
+    pub turned: bool,
+    /// Thesis profile: how much this person prefers each posture mode of each behaviour.
+    pub mode_preference: [[f64; thesis::MODE_COUNT]; CLASS_COUNT],
 }
 
 impl UserProfile {
-    pub(crate) fn for_user(user: u32) -> UserProfile {
+    pub(crate) fn for_user(user: u32, kind: SimProfile) -> UserProfile {
         let mut rng = SimRng::seed_from_u64(PROFILE_SALT ^ u64::from(user).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let rng = &mut rng;
         let mut per_class =
@@ -52,7 +60,7 @@ impl UserProfile {
         let class_tempo = per_class(&mut |r| uniform(r, 0.9, 1.1));
         let posture_offset = std::array::from_fn(|_| normal_v3(rng, 5.0 * DEG));
         let axis_offset = std::array::from_fn(|_| normal_v3(rng, 8.0 * DEG));
-        UserProfile {
+        let mut profile = UserProfile {
             amplitude: uniform(rng, 0.8, 1.25),
             tempo: uniform(rng, 0.85, 1.2),
             mounting: [normal(rng) * 3.0 * DEG, normal(rng) * 3.0 * DEG, uniform(rng, -10.0, 10.0) * DEG],
@@ -68,6 +76,26 @@ impl UserProfile {
             tremor_hz: uniform(rng, 8.0, 11.0),
             tremor_dps: uniform(rng, 0.4, 1.5),
             tremor_axis: normalize(normal_v3(rng, 1.0)),
+            kind,
+            turned: false,
+            mode_preference: [[1.0; thesis::MODE_COUNT]; CLASS_COUNT],
+        };
+        // Drawn after everything the classic profile draws, so that a classic person stays who they were.
+        if kind == SimProfile::Thesis {
+            profile.turned = uniform(rng, 0.0, 1.0) < thesis::TURNED_SHARE;
+            profile.mode_preference = thesis::mode_preferences(rng);
+        }
+        profile
+    }
+
+    /// A vector in the wrist frame as this person's watch reads it.
+    pub(crate) fn to_watch(&self, v: V3) -> V3 {
+        match self.kind {
+            SimProfile::Classic => rotate(v, self.mounting),
+            SimProfile::Thesis => {
+                let v = rotate(rotate(v, [std::f64::consts::PI, 0.0, 0.0]), self.mounting);
+                if self.turned { rotate_z(v, std::f64::consts::PI) } else { v }
+            }
         }
     }
 }

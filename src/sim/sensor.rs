@@ -4,13 +4,14 @@ use std::f64::consts::{PI, TAU};
 
 use rand::SeedableRng;
 
-use super::behaviour::{CLASS_COUNT, Motion, Posture, bout_posture, bout_seconds};
+use super::behaviour::{CLASS_COUNT, Motion, Posture, Rub, bout_posture, bout_seconds};
 use super::noise::{SimRng, SmoothNoise, SmoothNoise3, normal, normal_v3, uniform};
 use super::profile::UserProfile;
 use super::vec3::{
-    V3, ZERO, add, angle_between, bump, cross, minimum_jerk, normalize, rotate, rotate_z, scale, slerp, smoothstep, sub,
+    V3, ZERO, add, angle_between, bump, cross, minimum_jerk, mul, normalize, rotate, rotate_z, scale, slerp,
+    smoothstep, sub,
 };
-use super::{ClassWeights, DriftOptions, SAMPLE_RATE_HZ, Script, SimError};
+use super::{ClassWeights, DriftOptions, SAMPLE_RATE_HZ, Script, SimError, SimProfile, thesis};
 use crate::model::{AccelUnit, card::STANDARD_GRAVITY};
 
 const DEG: f64 = PI / 180.0;
@@ -49,6 +50,8 @@ struct Bout {
     /// Peak turn about the gravity axis during the transition (rad/s), which only the gyroscope sees.
     yaw_rate: f64,
     motion: Motion,
+    /// Thesis profile: the behaviour's larger wrist rotation, on top of `motion`, and its bursts.
+    extra: Option<(Rub, thesis::Bursts)>,
     amplitude: f64,
     axis_offset: V3,
 }
@@ -78,9 +81,14 @@ pub struct SensorSim {
 
 impl SensorSim {
     /// A new session of `user` (ids name people: a profile depends on the id only) with session randomness from
-    /// `seed`.
+    /// `seed`, in the default (thesis) profile.
     pub fn new(seed: u64, user: u32) -> SensorSim {
-        let profile = UserProfile::for_user(user);
+        SensorSim::with_profile(seed, user, SimProfile::default())
+    }
+
+    /// A new session as [`SensorSim::new`] in the given profile.
+    pub fn with_profile(seed: u64, user: u32, kind: SimProfile) -> SensorSim {
+        let profile = UserProfile::for_user(user, kind);
         let mut rng = SimRng::seed_from_u64(seed);
         rng.set_stream(u64::from(user));
         let credit = std::array::from_fn(|_| uniform(&mut rng, 0.0, CLASS_COUNT as f64));
@@ -186,9 +194,17 @@ impl SensorSim {
         let profile = &self.profile;
         let tempo = profile.tempo * profile.class_tempo[class];
         let offset = profile.posture_offset[class];
-        let raw = bout_posture(class, &mut self.rng);
+        let thesis = profile.kind == SimProfile::Thesis;
+        let mut raw = bout_posture(class, &mut self.rng);
+        if thesis {
+            // The thesis posture mode, reached by turning the classic posture (and with it where the behaviour's
+            // own movement takes the arm).
+            let up = thesis::mode_up(class, &profile.mode_preference[class], &mut self.rng);
+            let turn = thesis::rotation_between(raw.base, up);
+            raw = Posture { base: up, alt: rotate(raw.alt, turn) };
+        }
         let posture = Posture { base: rotate(raw.base, offset), alt: rotate(raw.alt, offset) };
-        let (lo, hi) = bout_seconds(class);
+        let (lo, hi) = if thesis { thesis::bout_seconds(class) } else { bout_seconds(class) };
         let length = match self.script {
             // A fixed behaviour goes on until the script changes.
             Script::Fixed(_) => u64::MAX / 2,
@@ -200,6 +216,11 @@ impl SensorSim {
         let travel = scale(normalize(normal_v3(&mut self.rng, 1.0)), 0.35 * turn.min(1.0));
         let yaw_rate = normal(&mut self.rng) * 40.0 * DEG * turn.min(1.0);
         let motion = Motion::new(class, tempo, DT, &mut self.rng);
+        let extra = thesis.then(|| {
+            let movement = &thesis::MOTION[class];
+            let rub = Rub::new(&movement.extra, tempo, true, DT, &mut self.rng);
+            (rub, thesis::Bursts::new(movement.duty, &mut self.rng))
+        });
         let amplitude = profile.amplitude * profile.class_amplitude[class] * uniform(&mut self.rng, 0.75, 1.25);
         Bout {
             class,
@@ -211,6 +232,7 @@ impl SensorSim {
             travel,
             yaw_rate,
             motion,
+            extra,
             amplitude,
             axis_offset: profile.axis_offset[class],
         }
@@ -232,7 +254,16 @@ impl SensorSim {
         let bout_start = self.n == bout.start;
         let t = (self.n - bout.start) as f64 * DT;
         let end_t = (bout.end - bout.start) as f64 * DT;
-        let frame = bout.motion.step(t, &mut self.rng);
+        let mut frame = bout.motion.step(t, &mut self.rng);
+        if let Some((extra, bursts)) = &mut bout.extra {
+            let gain = thesis::MOTION[bout.class].gain;
+            frame.theta = mul(frame.theta, gain);
+            frame.gyro_impulse = mul(frame.gyro_impulse, gain);
+            let more = extra.step(t, &mut self.rng);
+            let level = bursts.gate(t, &mut self.rng);
+            frame.theta = add(frame.theta, scale(more.theta, level));
+            frame.disp = add(frame.disp, scale(more.disp, level));
+        }
 
         // Posture: the behaviour's own (blended by lift), reached smoothly from where the last bout left the arm.
         let target = slerp(bout.posture.base, bout.posture.alt, frame.lift);
@@ -283,8 +314,8 @@ impl SensorSim {
         self.prev_theta = theta;
 
         // The watch: its mounting on this wrist, then the sensor's own errors, then any drift.
-        let mut accel = rotate(accel_wrist, p.mounting);
-        let mut gyro = scale(rotate(gyro_wrist, p.mounting), 1.0 / DEG);
+        let mut accel = p.to_watch(accel_wrist);
+        let mut gyro = scale(p.to_watch(gyro_wrist), 1.0 / DEG);
         let drifting = self.drifting();
         if drifting && self.drift.rotate_deg != 0.0 {
             accel = rotate_z(accel, self.drift.rotate_deg * DEG);

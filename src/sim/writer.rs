@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{
     CLASS_COUNT, DriftOptions, FILE_START_EPOCH_MS, PAUSE_BETWEEN_USERS_MS, SAMPLE_PERIOD_MS, SAMPLE_RATE_HZ,
-    SensorSim, SimError, invalid, limits,
+    SensorSim, SimError, SimProfile, invalid, limits,
 };
 use crate::classes::THESIS_CLASSES;
 use crate::model::AccelUnit;
@@ -23,6 +23,8 @@ pub struct SimFileOptions {
     /// Labeled schema (`timestamp,Ax_w,...,activity,User`) or production (`timestamp,Ax,...,Gz`).
     pub labeled: bool,
     pub drift: DriftOptions,
+    /// Which calibration of the simulator (default: thesis).
+    pub profile: SimProfile,
 }
 
 impl Default for SimFileOptions {
@@ -35,6 +37,7 @@ impl Default for SimFileOptions {
             seed: 1,
             labeled: true,
             drift: DriftOptions::default(),
+            profile: SimProfile::default(),
         }
     }
 }
@@ -124,7 +127,7 @@ pub fn write_csv<W: Write>(out: &mut W, options: &SimFileOptions) -> Result<SimS
     let mut line = Vec::with_capacity(128);
     for k in 0..options.users {
         let user = options.first_user + k;
-        let mut sim = SensorSim::new(options.seed, user);
+        let mut sim = SensorSim::with_profile(options.seed, user, options.profile);
         sim.set_drift(options.drift.clone())?;
         let user_text = user.to_string();
         for row in 0..rows_per_user {

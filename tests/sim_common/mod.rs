@@ -1,7 +1,7 @@
 //! Helpers shared by the simulator tests: runs of the streaming simulator and a Goertzel spectrum.
 #![allow(dead_code)]
 
-use har_monitor::sim::{Script, SensorSim, SimSample};
+use har_monitor::sim::{Script, SensorSim, SimProfile, SimSample};
 
 pub const RATE: f64 = 50.0;
 pub const G: f64 = 9.80665;
@@ -10,9 +10,14 @@ pub fn class_index(name: &str) -> usize {
     har_monitor::classes::THESIS_CLASSES.iter().position(|c| *c == name).unwrap()
 }
 
-/// `seconds` of one user doing only `class` from the first sample on (one continuous bout).
+/// `seconds` of one user doing only `class` from the first sample on (one continuous bout), classic profile.
 pub fn fixed_run(class: &str, user: u32, seed: u64, seconds: f64) -> Vec<SimSample> {
-    let mut sim = SensorSim::new(seed, user);
+    fixed_run_in(SimProfile::Classic, class, user, seed, seconds)
+}
+
+/// As [`fixed_run`] in the given profile.
+pub fn fixed_run_in(profile: SimProfile, class: &str, user: u32, seed: u64, seconds: f64) -> Vec<SimSample> {
+    let mut sim = SensorSim::with_profile(seed, user, profile);
     sim.set_script(Script::Fixed(class_index(class))).unwrap();
     let out: Vec<SimSample> = (0..(seconds * RATE) as usize).map(|_| sim.next_sample()).collect();
     assert!(out.iter().all(|s| s.activity == class_index(class)), "the run holds only {class}");
@@ -20,11 +25,16 @@ pub fn fixed_run(class: &str, user: u32, seed: u64, seconds: f64) -> Vec<SimSamp
 }
 
 /// `seconds` of one user in bouts of `class` only (each bout with its own posture variant and movement), through
-/// class weights that allow no other behaviour.
+/// class weights that allow no other behaviour; classic profile.
 pub fn only_class_run(class: &str, user: u32, seed: u64, seconds: f64) -> Vec<SimSample> {
+    only_class_run_in(SimProfile::Classic, class, user, seed, seconds)
+}
+
+/// As [`only_class_run`] in the given profile.
+pub fn only_class_run_in(profile: SimProfile, class: &str, user: u32, seed: u64, seconds: f64) -> Vec<SimSample> {
     let mut weights = [0.0; har_monitor::sim::CLASS_COUNT];
     weights[class_index(class)] = 1.0;
-    let mut sim = SensorSim::new(seed, user);
+    let mut sim = SensorSim::with_profile(seed, user, profile);
     let class_weights = Some(har_monitor::sim::ClassWeights::new(weights).unwrap());
     sim.set_drift(har_monitor::sim::DriftOptions { class_weights, ..Default::default() }).unwrap();
     (0..(seconds * RATE) as usize).map(|_| sim.next_sample()).collect()

@@ -1,0 +1,401 @@
+#!/usr/bin/env python3
+"""Calibrate the simulator's `thesis` profile on the thesis' published statistics and judge it with a thesis model.
+
+The thesis' real recordings are not public; two things from them are (repository ShalinVachheta017/MasterArbeit_MLops):
+`models/training_baseline.json` (per channel and per class the mean and std over 3,852 real windows) and the trained
+models. This script
+
+  fit     fits what src/sim/thesis.rs holds and rewrites one of its tables in place (then rebuild):
+          - MODES: per behaviour three posture modes (forearm elevation and roll in the wrist frame, and their
+            weights) whose gravity, seen through the thesis watch frame with TURNED_SHARE of the users wearing the
+            watch turned 180 degrees about z, has the published per-class accelerometer means and stds (a moment
+            fit: every mode spread by the simulator's posture variation, SPREAD_DEG); with --judge, also toward the
+            postures in which the judge recognises the behaviour (its belief on the simulator's own windows of
+            that behaviour re-postured to 300 gravity directions, gyroscope kept: judge_map);
+          - MOTION (with --motion, instead): the wrist-rotation amplitudes, scaled so that the simulated per-class
+            gyroscope std (measured on fitting users FIT_ARGS) approaches the published one (repeat fit --motion +
+            build until it settles). The frequencies and burst duties are set by hand, from probes of the judge.
+  table   simulates fresh users (TABLE_ARGS: another seed and other user ids than the fit), and prints per class
+          the simulated vs published mean and std of each channel and the judge model's recall, and the goals.
+
+Usage (from the repository root; the judge is a thesis model converted by keras_to_onnx.py, kept outside the
+repository, e.g. /work/thesis/retrained/retrained_model.onnx with its scaler_config.json and label_mapping.json):
+
+  .venv/bin/python models/tools/calibrate_sim.py fit --published training_baseline.json [--motion]
+  .venv/bin/python models/tools/calibrate_sim.py table --published training_baseline.json \
+      --judge retrained_model.onnx [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CLASSES = [
+    "ear_rubbing", "forehead_rubbing", "hair_pulling", "hand_scratching", "hand_tapping", "knuckles_cracking",
+    "nail_biting", "nape_rubbing", "sitting", "smoking", "standing",
+]
+CHANNELS = ["Ax", "Ay", "Az", "Gx", "Gy", "Gz"]
+LABELED = ["Ax_w", "Ay_w", "Az_w", "Gx_w", "Gy_w", "Gz_w"]
+WINDOW, STEP, RATE_HZ = 200, 100, 50.0
+G = 9.80665
+REPO = Path(__file__).resolve().parents[2]
+THESIS_RS = REPO / "src" / "sim" / "thesis.rs"
+
+# Users the fit measures, and the fresh users the table judges (other seed, other ids).
+FIT_ARGS = ["--users", "20", "--minutes-per-user", "12", "--seed", "7001", "--first-user", "7001"]
+TABLE_ARGS = ["--users", "30", "--minutes-per-user", "12", "--seed", "9001", "--first-user", "9001"]
+# Spread of one posture mode in the fit: the simulator's per-user offset (5 deg), per-bout tilt (7 deg) and the
+# movement's own tilt, together.
+SPREAD_DEG = 11.0
+
+
+def har_monitor(given: str | None) -> Path:
+    if given:
+        return Path(given)
+    subprocess.run(["cargo", "build", "--quiet"], cwd=REPO, check=True)
+    return Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target")) / "debug" / "har-monitor"
+
+
+def simulate(binary: Path, args: list[str]) -> pd.DataFrame:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "sim.csv"
+        subprocess.run([str(binary), "simulate", "--out", str(out), "--profile", "thesis", *args], check=True,
+                       stdout=subprocess.DEVNULL)
+        return pd.read_csv(out)
+
+
+def windows(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """docs/FORMATS.md §3 windows per user (window 200, step 100, majority label with ties to the smallest index)."""
+    xs, ys, us = [], [], []
+    for user, part in df.groupby("User", sort=False):
+        x = part[LABELED].to_numpy(np.float32)
+        y = part["activity"].map({c: i for i, c in enumerate(CLASSES)}).to_numpy()
+        for s in range(0, len(x) - WINDOW + 1, STEP):
+            xs.append(x[s:s + WINDOW])
+            ys.append(np.bincount(y[s:s + WINDOW], minlength=len(CLASSES)).argmax())
+            us.append(user)
+    return np.stack(xs), np.array(ys), np.array(us)
+
+
+def class_stats(x: np.ndarray, y: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per class the mean and std of each channel over all samples of its windows (as the thesis' baseline)."""
+    out = {}
+    for c in range(len(CLASSES)):
+        flat = x[y == c].reshape(-1, len(CHANNELS)).astype(np.float64)
+        if len(flat):
+            out[c] = (flat.mean(0), flat.std(0))
+    return out
+
+
+def published(path: Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    per_class = json.loads(path.read_text())["per_class"]
+    return {i: (np.array(per_class[c]["mean"]), np.array(per_class[c]["std"])) for i, c in enumerate(CLASSES)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# fit
+
+
+def rotate(v: np.ndarray, r: np.ndarray) -> np.ndarray:
+    angle = np.linalg.norm(r, axis=-1, keepdims=True)
+    k = r / np.maximum(angle, 1e-12)
+    c, s = np.cos(angle), np.sin(angle)
+    return v * c + np.cross(k, v) * s + k * np.sum(k * v, -1, keepdims=True) * (1 - c)
+
+
+def forearm(elevation: float, roll: float) -> np.ndarray:
+    """src/sim/behaviour.rs `forearm`, radians."""
+    return np.array([np.sin(elevation), np.cos(elevation) * np.sin(roll), np.cos(elevation) * np.cos(roll)])
+
+
+def read_constant(name: str) -> float:
+    m = re.search(rf"const {name}: f64 = ([0-9.]+);", THESIS_RS.read_text())
+    if not m:
+        sys.exit(f"{THESIS_RS}: no `const {name}: f64`")
+    return float(m.group(1))
+
+
+def transition(gyro: np.ndarray) -> np.ndarray:
+    """Phi(t) with a(t) = Phi(t) a(0) for a vector fixed in the world seen by a watch turning at `gyro` (deg/s):
+    da/dt = a x w."""
+    out = np.zeros((len(gyro), 3, 3))
+    out[0] = np.eye(3)
+    for t in range(1, len(gyro)):
+        w = np.radians(gyro[t - 1])
+        angle = np.linalg.norm(w) / RATE_HZ
+        if angle < 1e-12:
+            out[t] = out[t - 1]
+            continue
+        k = w / np.linalg.norm(w)
+        kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+        turn = np.eye(3) + np.sin(angle) * kx + (1 - np.cos(angle)) * kx @ kx
+        out[t] = turn.T @ out[t - 1]
+    return out
+
+
+def judge_map(judge: Path, x: np.ndarray, y: np.ndarray, per_class: int = 16, n_dirs: int = 300):
+    """Per class, how strongly the judge believes the class when the simulated windows of that class are held in
+    another posture: each window re-postured to each of `n_dirs` gravity directions (its gyroscope unchanged, its
+    gravity moved and turned by the same wrist rotations, so the window stays physical). Returns the directions
+    and per class the mean log-probability (floored at log 0.001) per direction."""
+    i = np.arange(n_dirs) + 0.5
+    polar, azimuth = np.arccos(1 - 2 * i / n_dirs), np.pi * (1 + 5 ** 0.5) * i
+    dirs = np.stack([np.cos(polar), np.sin(polar) * np.cos(azimuth), np.sin(polar) * np.sin(azimuth)], 1)
+    rng = np.random.default_rng(0)
+    scores = np.zeros((len(CLASSES), n_dirs))
+    for c in range(len(CLASSES)):
+        batch = []
+        for j in rng.choice(np.flatnonzero(y == c), per_class, replace=False):
+            w = x[j].astype(np.float64)
+            phi = transition(w[:, 3:])
+            back = np.einsum("tji,tj->ti", phi, w[:, :3]).mean(0)
+            g0 = G * back / np.linalg.norm(back)
+            for d in dirs:
+                moved = w.copy()
+                moved[:, :3] += np.einsum("tij,j->ti", phi, G * d - g0)
+                batch.append(moved)
+        prob = judge_probabilities(judge, np.array(batch)).reshape(per_class, n_dirs, len(CLASSES))[:, :, c]
+        scores[c] = np.log(np.clip(prob, 1e-3, 1.0)).mean(0)
+        print(f"{CLASSES[c]:18s} judge map: best p {np.exp(scores[c].max()):.2f} at "
+              f"{np.round(G * dirs[scores[c].argmax()], 1)} m/s²")
+    return dirs, scores
+
+
+def fit_modes(pub: dict, turned_share: float, judged=None, weight: float = 0.3) -> list[list[tuple[float, float, float]]]:
+    """Three posture modes per behaviour fitted to the published accelerometer moments; with `judged` (judge_map's
+    output) also toward the postures in which the judge recognises the behaviour, weighted by `weight`."""
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(0)
+    n = 400
+    k_modes = 3
+    pert = rng.normal(size=(k_modes, n, 3)) * np.radians(SPREAD_DEG)
+    thesis_frame = np.array([1.0, -1.0, -1.0])   # the wrist frame turned 180 deg about x
+    turned = np.array([-1.0, -1.0, 1.0])         # and the watch turned 180 deg about z
+
+    def moments(p):
+        w = np.exp(np.r_[0.0, p[2 * k_modes:]])
+        w /= w.sum()
+        m1, m2 = np.zeros(3), np.zeros(3)
+        for k in range(k_modes):
+            x = G * rotate(np.broadcast_to(forearm(p[k], p[k_modes + k]), (n, 3)), pert[k]) * thesis_frame
+            for flip, share in ((1.0, 1.0 - turned_share), (turned, turned_share)):
+                y = x * flip
+                m1 += w[k] * share * y.mean(0)
+                m2 += w[k] * share * (y ** 2).mean(0)
+        return m1, np.sqrt(np.maximum(m2 - m1 ** 2, 1e-9)), w
+
+    table = []
+    for c in range(len(CLASSES)):
+        mean, std = pub[c][0][:3], pub[c][1][:3]
+
+        def belief(direction):
+            # Kernel-smoothed judge map (bandwidth about 11 degrees).
+            k = np.exp((judged[0] @ direction - 1.0) / 0.02)
+            return float(k @ judged[1][c] / k.sum())
+
+        def loss(p):
+            m1, s1, w = moments(p)
+            out = np.sum(((m1 - mean) / std) ** 2) + np.sum(np.log(s1 / std) ** 2) + 0.01 * np.sum(p[2 * k_modes:] ** 2)
+            if judged is not None:
+                for k in range(k_modes):
+                    d = forearm(p[k], p[k_modes + k]) * thesis_frame
+                    out -= weight * w[k] * ((1 - turned_share) * belief(d) + turned_share * belief(d * turned))
+            return out
+
+        best = None
+        for _ in range(16):
+            p0 = np.r_[rng.uniform(-1.4, 1.4, k_modes), rng.uniform(-np.pi, np.pi, k_modes), np.zeros(k_modes - 1)]
+            r = minimize(loss, p0, method="Nelder-Mead", options={"maxiter": 12000, "xatol": 1e-5, "fatol": 1e-9})
+            if best is None or r.fun < best.fun:
+                best = r
+        _, _, w = moments(best.x)
+        modes = []
+        for k in range(k_modes):
+            e, r = np.degrees(best.x[k]), np.degrees(best.x[k_modes + k])
+            # Elevation into [-90, 90]: beyond it the same direction is the other elevation with the roll turned.
+            e = (e + 180.0) % 360.0 - 180.0
+            if e > 90.0:
+                e, r = 180.0 - e, r + 180.0
+            elif e < -90.0:
+                e, r = -180.0 - e, r + 180.0
+            r = (r + 180.0) % 360.0 - 180.0
+            modes.append((float(w[k]), e, r))
+        print(f"{CLASSES[c]:18s} loss {best.fun:.4f}  " +
+              "  ".join(f"w {w_:.2f} elevation {e:6.1f} roll {r:7.1f}" for w_, e, r in modes))
+        table.append(modes)
+    return table
+
+
+def replace_block(text: str, name: str, lines: list[str]) -> str:
+    pattern = re.compile(rf"(    // BEGIN {name}\n).*?(    // END {name}\n)", re.S)
+    if not pattern.search(text):
+        sys.exit(f"{THESIS_RS}: no BEGIN/END {name} block")
+    return pattern.sub(lambda m: m.group(1) + "".join(f"    {line}\n" for line in lines) + m.group(2), text)
+
+
+def read_motion() -> list[tuple[list[float], str, list[float], str, str]]:
+    """MOTION rows: (gain, frequency range, extra rotation amplitudes, extra displacement, duty)."""
+    block = re.search(r"// BEGIN MOTION\n(.*?)    // END MOTION", THESIS_RS.read_text(), re.S).group(1)
+    rows = []
+    for line in block.strip().splitlines():
+        m = re.match(r"\s*Movement \{ gain: \[([^\]]*)\], extra: RubSpec::new\((\([^)]*\)), \[([^\]]*)\], "
+                     r"(\[[^\]]*\])\), duty: ([0-9.]+) \},", line)
+        if not m:
+            sys.exit(f"{THESIS_RS}: cannot read MOTION row `{line.strip()}`")
+        rows.append(([float(v) for v in m.group(1).split(",")], m.group(2),
+                     [float(v) for v in m.group(3).split(",")], m.group(4), m.group(5)))
+    return rows
+
+
+def fit(args) -> None:
+    pub = published(args.published)
+    text = THESIS_RS.read_text()
+    if not args.motion:
+        judged = None
+        if args.judge:
+            x, y, _ = windows(simulate(har_monitor(args.bin), FIT_ARGS))
+            judged = judge_map(args.judge, x, y)
+        modes = fit_modes(pub, read_constant("TURNED_SHARE"), judged, args.judge_weight)
+        lines = ["[" + ", ".join(f"m({w:.2f}, {e:.1f}, {r:.1f})" for w, e, r in row) + "]," for row in modes]
+        text = replace_block(text, "MODES", lines)
+    else:
+        binary = har_monitor(args.bin)
+        x, y, _ = windows(simulate(binary, FIT_ARGS))
+        sim = class_stats(x, y)
+        rows = read_motion()
+        lines = []
+        for c, (gain, freq, rot, disp, duty) in enumerate(rows):
+            # The gyroscope std grows about linearly with the rotation amplitudes (the classic movement's gain and
+            # the extra rotation, per axis); a damped step toward the published std.
+            ratio = np.clip(pub[c][1][3:] / sim[c][1][3:], 0.5, 2.0) ** 0.8
+            new_gain = [round(float(a * k), 3) for a, k in zip(gain, ratio)]
+            new_rot = [round(float(a * k), 2) for a, k in zip(rot, ratio)]
+            print(f"{CLASSES[c]:18s} gyro std sim {np.round(sim[c][1][3:], 1)} published "
+                  f"{np.round(pub[c][1][3:], 1)}: gain {gain} -> {new_gain}, rotation {rot} -> {new_rot}")
+            lines.append(f"Movement {{ gain: [{', '.join(str(v) for v in new_gain)}], extra: RubSpec::new({freq}, "
+                         f"[{', '.join(str(v) for v in new_rot)}], {disp}), duty: {duty} }},")
+        text = replace_block(text, "MOTION", lines)
+    THESIS_RS.write_text(text)
+    print(f"rewrote {THESIS_RS.relative_to(REPO)}; rebuild (cargo build) before the next step")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# table
+
+
+_SESSIONS: dict = {}
+
+
+def judge_probabilities(model: Path, x: np.ndarray) -> np.ndarray:
+    """The judge's class probabilities for raw windows (its scaler applied here, as the thesis does)."""
+    import onnxruntime as ort
+
+    folder = model.parent
+    scaler = json.loads((folder / "scaler_config.json").read_text())
+    mean, scale = np.array(scaler["mean"]), np.array(scaler["scale"])
+    labels = json.loads((folder / "label_mapping.json").read_text())
+    names = [labels[str(i)] for i in range(len(labels))]
+    if names != CLASSES:
+        sys.exit(f"{model}: classes {names} are not the thesis classes in order")
+    if model not in _SESSIONS:
+        _SESSIONS[model] = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    session = _SESSIONS[model]
+    name = session.get_inputs()[0].name
+    out = [session.run(None, {name: ((x[i:i + 512] - mean) / scale).astype(np.float32)})[0]
+           for i in range(0, len(x), 512)]
+    return np.concatenate(out)
+
+
+def table(args) -> None:
+    from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
+
+    pub = published(args.published)
+    binary = har_monitor(args.bin)
+    x, y, _ = windows(simulate(binary, TABLE_ARGS))
+    sim = class_stats(x, y)
+    pred = judge_probabilities(args.judge, x).argmax(1)
+    labels = list(range(len(CLASSES)))
+    acc = accuracy_score(y, pred)
+    macro_f1 = f1_score(y, pred, labels=labels, average="macro", zero_division=0)
+    kappa = cohen_kappa_score(y, pred, labels=labels)
+
+    print(f"Simulator profile `thesis`, fresh users: `har-monitor simulate {' '.join(TABLE_ARGS)}` "
+          f"({len(y)} windows); published: the thesis' {args.published.name}; judge: {args.judge.name}\n")
+    rows_mean, rows_std = [], []
+    mean_ok = std_ok = 0
+    worst_mean = worst_std = 0.0
+    for c, name in enumerate(CLASSES):
+        m_sim, s_sim = sim[c]
+        m_pub, s_pub = pub[c]
+        dz = (m_sim - m_pub) / s_pub
+        ratio = s_sim / s_pub
+        mean_ok += int(np.sum(np.abs(dz) <= 0.5))
+        std_ok += int(np.sum((ratio <= 1.5) & (ratio >= 1 / 1.5)))
+        worst_mean = max(worst_mean, float(np.max(np.abs(dz))))
+        worst_std = max(worst_std, float(np.max(np.maximum(ratio, 1 / ratio))))
+        recall = float(np.mean(pred[y == c] == c)) if np.any(y == c) else float("nan")
+        rows_mean.append(f"| {name} | {int(np.sum(y == c))} | {recall:.2f} | " + " | ".join(
+            f"{a:.2f} / {b:.2f} ({d:+.2f}{'' if abs(d) <= 0.5 else ' ✗'})" for a, b, d in zip(m_sim, m_pub, dz)) + " |")
+        rows_std.append(f"| {name} | " + " | ".join(
+            f"{a:.2f} / {b:.2f} (×{r:.2f}{'' if 1 / 1.5 <= r <= 1.5 else ' ✗'})"
+            for a, b, r in zip(s_sim, s_pub, ratio)) + " |")
+    print("Means, simulated / published (difference in published stds; goal within ±0.5), and the judge's recall:\n")
+    print("| class | windows | judge recall | " + " | ".join(CHANNELS) + " |")
+    print("|" + "---|" * (3 + len(CHANNELS)))
+    print("\n".join(rows_mean))
+    print("\nStandard deviations, simulated / published (ratio; goal within ×1/1.5 to ×1.5):\n")
+    print("| class | " + " | ".join(CHANNELS) + " |")
+    print("|" + "---|" * (1 + len(CHANNELS)))
+    print("\n".join(rows_std))
+    n = len(CLASSES) * len(CHANNELS)
+    recalls = [float(np.mean(pred[y == c] == c)) for c in labels if np.any(y == c)]
+    print()
+    print(f"- Judge on fresh simulated users: accuracy {acc:.3f} (goal ≥ 0.70), macro F1 {macro_f1:.3f} "
+          f"(goal ≥ 0.60), Cohen's κ {kappa:.3f}; lowest class recall {min(recalls):.2f} "
+          f"(goal > 0: {'met' if min(recalls) > 0 else 'NOT met'}).")
+    print(f"- Means within 0.5 published std: {mean_ok} of {n} class × channel cells (worst {worst_mean:.2f} std).")
+    print(f"- Stds within a factor 1.5 of the published: {std_ok} of {n} cells (worst factor {worst_std:.2f}).")
+    print("\nJudge's confusion matrix on these windows (rows = true, columns = predicted):\n")
+    from sklearn.metrics import confusion_matrix
+    cm = confusion_matrix(y, pred, labels=labels)
+    print("| true \\ predicted | " + " | ".join(c[:9] for c in CLASSES) + " |")
+    print("|" + "---|" * (len(CLASSES) + 1))
+    for c, row in zip(CLASSES, cm):
+        print(f"| {c} | " + " | ".join(str(v) for v in row) + " |")
+    rest = x[:, :, :3].reshape(-1, 3)
+    print(f"- |a| over all samples: mean {np.linalg.norm(rest, axis=1).mean():.2f} m/s² (g = {G}).")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("fit", "table"):
+        p = sub.add_parser(name)
+        p.add_argument("--published", type=Path, required=True,
+                       help="the thesis' models/training_baseline.json")
+        p.add_argument("--bin", help="har-monitor binary (default: cargo build)")
+        judge_help = "a thesis model converted to ONNX, scaler_config.json and label_mapping.json beside it"
+        if name == "fit":
+            p.add_argument("--motion", action="store_true",
+                           help="refit the wrist-rotation amplitudes (one damped step) instead of the postures")
+            p.add_argument("--judge", type=Path, help=f"{judge_help}: also fit the postures toward its belief")
+            p.add_argument("--judge-weight", type=float, default=0.3, help="weight of the judge's belief (0.3)")
+        else:
+            p.add_argument("--judge", type=Path, required=True, help=judge_help)
+    args = parser.parse_args()
+    fit(args) if args.command == "fit" else table(args)
+
+
+if __name__ == "__main__":
+    main()
