@@ -426,8 +426,14 @@ Total run time {time.time() - started:.0f} s.
 
 ```sh
 {commands['train']}
-har-monitor baseline --model models/demo/{MODEL_NAME}.onnx --data train_users.csv
+har-monitor simulate --out calibration_users.csv --users 8 --minutes-per-user 8 --seed 405 --first-user 451
+har-monitor baseline --model models/demo/{MODEL_NAME}.onnx --data train_users.csv \\
+    --calibration-data calibration_users.csv
 ```
+
+The second file (users the model never saw) gives the baseline's `reference_performance` (accuracy, macro-F1 and
+ECE, printed by `baseline`); an ECE above 0.03 makes the drift view's label-free estimate untrusted. The demo card
+carries no `temperature`, so that the probabilities it shows are the network's own.
 """
     (out_dir / "TRAINING.md").write_text(md)
     log(f"test accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro']['f1']:.4f}; wrote {out_dir}")
