@@ -233,7 +233,11 @@ fn the_calibration_tab_shows_the_reports_reliability_and_verdict() {
     let options =
         GuiOptions { model: Some(demo), evaluate: Some(data), view: Some(View::Evaluation), ..Default::default() };
     let mut harness = gui::harness(gui::SIZE, options);
-    step_until(&mut harness, "the evaluation", |h| has_label(h, "accuracy"));
+    let shown = format!("{} {}", engine.card().name, engine.card().version);
+    // The model name in the top bar too (the live session behind the view loads it): a steady picture.
+    step_until(&mut harness, "the evaluation and the model name in the top bar", |h| {
+        has_label(h, "accuracy") && h.query_all_by_label(&shown).count() == 2
+    });
     harness.get_by_label("Calibration").click();
     harness.run_steps(4);
     assert!(has_label(&harness, &calibration.verdict()), "the verdict is shown");
