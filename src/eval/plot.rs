@@ -81,16 +81,7 @@ impl<'a> ConfusionFigure<'a> {
             )));
         }
         let typesetter = Typesetter::new()?;
-        let mut buffer = vec![255u8; width as usize * height as usize * 3];
-        {
-            let backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(&mut buffer, size).map_err(draw_error)?;
-            let root = backend.into_drawing_area();
-            root.fill(&WHITE).map_err(draw_error)?;
-            self.draw(&root, typesetter, size)?;
-            root.present().map_err(draw_error)?;
-        }
-        image::RgbImage::from_raw(width, height, buffer)
-            .ok_or_else(|| EvalError::Draw("the drawing buffer does not match the figure size".to_owned()))
+        render_figure(size, |root| self.draw(root, typesetter, size))
     }
 
     /// Draws the figure and saves it as a PNG file at `path`. A failed write leaves an earlier file as it was.
@@ -103,10 +94,7 @@ impl<'a> ConfusionFigure<'a> {
 
     /// Draws the figure and encodes it as PNG into `writer`; `path` names the file in messages.
     pub(crate) fn encode_png<W: Write>(&self, writer: W, path: &Path, size: (u32, u32)) -> Result<(), EvalError> {
-        let image = self.render(size)?;
-        image
-            .write_with_encoder(PngEncoder::new(writer))
-            .map_err(|source| EvalError::Image { path: path.to_owned(), source })
+        encode_figure(&self.render(size)?, writer, path)
     }
 
     fn draw(&self, root: &Canvas<'_>, typesetter: Typesetter, size: (u32, u32)) -> Result<(), EvalError> {
@@ -407,6 +395,31 @@ fn blues(share: f64) -> RGBColor {
 /// A class name as people read it: underscores become spaces.
 fn display_name(class: &str) -> String {
     class.replace('_', " ")
+}
+
+/// Draws a figure of `size` pixels on white with `draw`, into an RGB image (every figure of the report folder).
+fn render_figure(
+    size: (u32, u32),
+    draw: impl FnOnce(&Canvas<'_>) -> Result<(), EvalError>,
+) -> Result<image::RgbImage, EvalError> {
+    let (width, height) = size;
+    let mut buffer = vec![255u8; width as usize * height as usize * 3];
+    {
+        let backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(&mut buffer, size).map_err(draw_error)?;
+        let root = backend.into_drawing_area();
+        root.fill(&WHITE).map_err(draw_error)?;
+        draw(&root)?;
+        root.present().map_err(draw_error)?;
+    }
+    image::RgbImage::from_raw(width, height, buffer)
+        .ok_or_else(|| EvalError::Draw("the drawing buffer does not match the figure size".to_owned()))
+}
+
+/// Encodes a figure as PNG into `writer`; `path` names the file in messages.
+fn encode_figure<W: Write>(image: &image::RgbImage, writer: W, path: &Path) -> Result<(), EvalError> {
+    image
+        .write_with_encoder(PngEncoder::new(writer))
+        .map_err(|source| EvalError::Image { path: path.to_owned(), source })
 }
 
 fn draw_error<E: std::fmt::Display>(error: E) -> EvalError {

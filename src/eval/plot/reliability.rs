@@ -5,13 +5,11 @@
 use std::io::Write;
 use std::path::Path;
 
-use image::codecs::png::PngEncoder;
-use plotters::backend::{BitMapBackend, RGBPixel};
 use plotters::prelude::*;
 
 use super::super::EvalError;
 use super::super::calibration::CalibrationReport;
-use super::{Anchor, GRID_FRAME, INK, MUTED, Pen, Typesetter, Weight, draw_error};
+use super::{Anchor, GRID_FRAME, INK, MUTED, Pen, Typesetter, Weight, draw_error, encode_figure, render_figure};
 use crate::format::thousands;
 
 /// Size of `reliability.png` in pixels.
@@ -33,25 +31,12 @@ pub struct ReliabilityFigure<'a> {
 impl ReliabilityFigure<'_> {
     /// Draws the figure into an RGB image of [`RELIABILITY_FIGURE_SIZE`].
     pub fn render(&self) -> Result<image::RgbImage, EvalError> {
-        let (width, height) = RELIABILITY_FIGURE_SIZE;
-        let mut buffer = vec![255u8; width as usize * height as usize * 3];
-        {
-            let backend =
-                BitMapBackend::<RGBPixel>::with_buffer_and_format(&mut buffer, (width, height)).map_err(draw_error)?;
-            let root = backend.into_drawing_area();
-            root.fill(&WHITE).map_err(draw_error)?;
-            self.draw(&root)?;
-            root.present().map_err(draw_error)?;
-        }
-        image::RgbImage::from_raw(width, height, buffer)
-            .ok_or_else(|| EvalError::Draw("the drawing buffer does not match the figure size".to_owned()))
+        render_figure(RELIABILITY_FIGURE_SIZE, |root| self.draw(root))
     }
 
     /// Draws the figure and encodes it as PNG into `writer`; `path` names the file in messages.
     pub fn encode_png<W: Write>(&self, writer: W, path: &Path) -> Result<(), EvalError> {
-        self.render()?
-            .write_with_encoder(PngEncoder::new(writer))
-            .map_err(|source| EvalError::Image { path: path.to_owned(), source })
+        encode_figure(&self.render()?, writer, path)
     }
 
     fn draw(&self, root: &super::Canvas<'_>) -> Result<(), EvalError> {
