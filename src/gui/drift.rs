@@ -441,14 +441,7 @@ fn history_ui(ui: &mut Ui, drift: &DriftState, t_max: f64) {
         let y_max = drift.history.iter().map(|p| p.js_distance).filter(|v| v.is_finite()).fold(0.3, f64::max) * 1.15;
         let now = drift.now;
         let now_color = ui.visuals().strong_text_color();
-        Plot::new("drift_history")
-            .height(ui.available_height())
-            .allow_zoom(false)
-            .allow_drag(false)
-            .allow_scroll(false)
-            .allow_boxed_zoom(false)
-            .allow_double_click_reset(false)
-            .show_x(true)
+        time_plot("drift_history", ui.available_height())
             .custom_y_axes(vec![compact_y_axis("JS distance", |v| {
                 format!("{v:.2}").trim_end_matches('0').trim_end_matches('.').to_string()
             })])
@@ -600,14 +593,7 @@ fn estimate_ui(ui: &mut Ui, drift: &DriftState, t_max: f64) {
         let y_min = (((lowest - 0.05) * 10.0).floor() / 10.0).clamp(0.0, 0.8);
         let now = drift.now;
         let now_color = ui.visuals().strong_text_color();
-        Plot::new("drift_estimate")
-            .height(ui.available_height())
-            .allow_zoom(false)
-            .allow_drag(false)
-            .allow_scroll(false)
-            .allow_boxed_zoom(false)
-            .allow_double_click_reset(false)
-            .show_x(true)
+        time_plot("drift_estimate", ui.available_height())
             .custom_y_axes(vec![compact_y_axis("accuracy", |v| format!("{:.0}%", 100.0 * v))])
             .x_axis_formatter(|mark, _| clock(mark.value))
             .x_grid_spacer(clock_grid)
@@ -944,4 +930,16 @@ fn how_to_build_ui(ui: &mut Ui, command: &str, expected: Option<&std::path::Path
             ));
         }
     });
+}
+
+/// A plot over the session's clock that does not move under the pointer (the drift view's two time plots).
+fn time_plot(id: &str, height: f32) -> Plot<'static> {
+    Plot::new(id)
+        .height(height)
+        .allow_zoom(false)
+        .allow_drag(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+        .allow_double_click_reset(false)
+        .show_x(true)
 }
