@@ -187,3 +187,80 @@ fn an_unknown_profile_is_refused_by_name() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--profile") && stderr.contains("thesis, classic"), "{stderr}");
 }
+
+fn print_tables() -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_har-monitor"))
+        .args(["simulate", "--print-thesis-tables"])
+        .output()
+        .unwrap();
+    ok(&output);
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn the_printed_thesis_tables_given_back_write_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let tables = dir.path().join("tables.json");
+    std::fs::write(&tables, print_tables()).unwrap();
+    let args = ["--users", "2", "--minutes-per-user", "1", "--seed", "4"];
+    let (builtin, output) = simulate(dir.path(), "builtin.csv", &args);
+    ok(&output);
+    let tables_arg = tables.to_str().unwrap();
+    let (given, output) = simulate(dir.path(), "given.csv", &[&args[..], &["--thesis-tables", tables_arg]].concat());
+    ok(&output);
+    assert_eq!(std::fs::read(builtin).unwrap(), std::fs::read(given).unwrap());
+}
+
+#[test]
+fn other_thesis_tables_change_only_the_thesis_profile_and_bad_ones_exit_2_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tables: serde_json::Value = serde_json::from_str(&print_tables()).unwrap();
+    // Standing with the forearm level instead of the arm hanging.
+    for mode in tables["modes"][10].as_array_mut().unwrap() {
+        mode["elevation"] = serde_json::json!(0.0);
+    }
+    let path = dir.path().join("level.json");
+    std::fs::write(&path, tables.to_string()).unwrap();
+    let args = ["--users", "1", "--minutes-per-user", "3", "--seed", "4", "--drift-after-min", "0"];
+    let only_standing = "--class-weights=".to_string() +
+        &THESIS_CLASSES.iter().map(|c| format!("{c}={}", u8::from(*c == "standing"))).collect::<Vec<_>>().join(",");
+    let mean_ax = |csv_path: &Path| {
+        let mut reader = csv::Reader::from_path(csv_path).unwrap();
+        let values: Vec<f64> = reader.records().map(|r| r.unwrap()[1].parse().unwrap()).collect();
+        values.iter().sum::<f64>() / values.len() as f64
+    };
+    let (builtin, output) = simulate(dir.path(), "builtin.csv", &[&args[..], &[only_standing.as_str()]].concat());
+    ok(&output);
+    let (level, output) = simulate(
+        dir.path(),
+        "level.csv",
+        &[&args[..], &[only_standing.as_str(), "--thesis-tables", path.to_str().unwrap()]].concat(),
+    );
+    ok(&output);
+    // The arm hanging reads Ax about -g in the thesis watch frame (one user in six has the watch turned: +g); the
+    // level forearm reads Ax about 0.
+    assert!(mean_ax(&builtin).abs() > 6.0, "builtin standing Ax {}", mean_ax(&builtin));
+    assert!(mean_ax(&level).abs() < 2.5, "level standing Ax {}", mean_ax(&level));
+
+    let (_, output) = simulate(
+        dir.path(),
+        "classic.csv",
+        &[&args[..], &["--profile", "classic", "--thesis-tables", path.to_str().unwrap()]].concat(),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("only the thesis profile"));
+
+    tables["motion"][3]["duty"] = serde_json::json!(1.5);
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, tables.to_string()).unwrap();
+    let (out, output) = simulate(dir.path(), "bad.csv", &[&args[..], &["--thesis-tables", bad.to_str().unwrap()]].concat());
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.json") && stderr.contains("motion.hand_scratching.duty"), "{stderr}");
+    assert!(!out.exists(), "nothing is written");
+
+    std::fs::write(&bad, "{\"modes\": []}").unwrap();
+    let (_, output) = simulate(dir.path(), "bad.csv", &[&args[..], &["--thesis-tables", bad.to_str().unwrap()]].concat());
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not thesis tables"));
+}

@@ -15,6 +15,12 @@ models. This script
           - MOTION (with --motion, instead): the wrist-rotation amplitudes, scaled so that the simulated per-class
             gyroscope std (measured on fitting users FIT_ARGS) approaches the published one (repeat fit --motion +
             build until it settles). The frequencies and burst duties are set by hand, from probes of the judge.
+  search  per behaviour, an evolution strategy over its row of both tables (three posture modes; the classic
+          movement's rotation and displacement gains; the extra rotation's frequencies, amplitudes and burst duty)
+          toward windows the judge recognises (the mean clipped margin log p_c - max log p_other), with the
+          published means and stds as soft bounds (SEARCH_MEAN_Z, SEARCH_STD_RATIO). Each candidate is simulated by
+          `har-monitor simulate --thesis-tables` on sessions of that behaviour alone (SEARCH_USERS: other seeds
+          and user ids than the fit and the table). --write puts the result into src/sim/thesis.rs.
   table   simulates fresh users (TABLE_ARGS: another seed and other user ids than the fit), and prints per class
           the simulated vs published mean and std of each channel and the judge model's recall, and the goals.
 
@@ -22,8 +28,10 @@ Usage (from the repository root; the judge is a thesis model converted by keras_
 repository, e.g. /work/thesis/retrained/retrained_model.onnx with its scaler_config.json and label_mapping.json):
 
   .venv/bin/python models/tools/calibrate_sim.py fit --published training_baseline.json [--motion]
+  .venv/bin/python models/tools/calibrate_sim.py search --published training_baseline.json \
+      --judge retrained_model.onnx --out tables.json [--start tables.json] [--classes a,b] [--write]
   .venv/bin/python models/tools/calibrate_sim.py table --published training_baseline.json \
-      --judge retrained_model.onnx [--markdown]
+      --judge retrained_model.onnx
 """
 
 from __future__ import annotations
@@ -245,16 +253,17 @@ def replace_block(text: str, name: str, lines: list[str]) -> str:
 
 
 def read_motion() -> list[tuple[list[float], str, list[float], str, str]]:
-    """MOTION rows: (gain, frequency range, extra rotation amplitudes, extra displacement, duty)."""
+    """MOTION rows: (gain, `disp_gain: [...], ` as written, frequency range, extra rotation amplitudes, extra
+    displacement, duty)."""
     block = re.search(r"// BEGIN MOTION\n(.*?)    // END MOTION", THESIS_RS.read_text(), re.S).group(1)
     rows = []
     for line in block.strip().splitlines():
-        m = re.match(r"\s*Movement \{ gain: \[([^\]]*)\], extra: RubSpec::new\((\([^)]*\)), \[([^\]]*)\], "
+        m = re.match(r"\s*Movement \{ gain: \[([^\]]*)\], (disp_gain: \[[^\]]*\], )?extra: RubSpec::new\((\([^)]*\)), \[([^\]]*)\], "
                      r"(\[[^\]]*\])\), duty: ([0-9.]+) \},", line)
         if not m:
             sys.exit(f"{THESIS_RS}: cannot read MOTION row `{line.strip()}`")
-        rows.append(([float(v) for v in m.group(1).split(",")], m.group(2),
-                     [float(v) for v in m.group(3).split(",")], m.group(4), m.group(5)))
+        rows.append(([float(v) for v in m.group(1).split(",")], m.group(2) or "", m.group(3),
+                     [float(v) for v in m.group(4).split(",")], m.group(5), m.group(6)))
     return rows
 
 
@@ -275,7 +284,7 @@ def fit(args) -> None:
         sim = class_stats(x, y)
         rows = read_motion()
         lines = []
-        for c, (gain, freq, rot, disp, duty) in enumerate(rows):
+        for c, (gain, disp_gain, freq, rot, disp, duty) in enumerate(rows):
             # The gyroscope std grows about linearly with the rotation amplitudes (the classic movement's gain and
             # the extra rotation, per axis); a damped step toward the published std.
             ratio = np.clip(pub[c][1][3:] / sim[c][1][3:], 0.5, 2.0) ** 0.8
@@ -283,7 +292,7 @@ def fit(args) -> None:
             new_rot = [round(float(a * k), 2) for a, k in zip(rot, ratio)]
             print(f"{CLASSES[c]:18s} gyro std sim {np.round(sim[c][1][3:], 1)} published "
                   f"{np.round(pub[c][1][3:], 1)}: gain {gain} -> {new_gain}, rotation {rot} -> {new_rot}")
-            lines.append(f"Movement {{ gain: [{', '.join(str(v) for v in new_gain)}], extra: RubSpec::new({freq}, "
+            lines.append(f"Movement {{ gain: [{', '.join(str(v) for v in new_gain)}], {disp_gain}extra: RubSpec::new({freq}, "
                          f"[{', '.join(str(v) for v in new_rot)}], {disp}), duty: {duty} }},")
         text = replace_block(text, "MOTION", lines)
     THESIS_RS.write_text(text)
@@ -377,10 +386,146 @@ def table(args) -> None:
     print(f"- |a| over all samples: mean {np.linalg.norm(rest, axis=1).mean():.2f} m/s² (g = {G}).")
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# search
+
+# Users the search simulates (other seed and ids than the fit and the table): many short sessions, so that the
+# share of users with the watch turned, which moves the class means, stays near TURNED_SHARE.
+SEARCH_USERS, SEARCH_MINUTES, SEARCH_SEED, SEARCH_FIRST = 36, 1.5, 5001, 5001
+# The search keeps the statistics inside these (tighter than the goals, which fresh users must meet too).
+SEARCH_MEAN_Z, SEARCH_STD_RATIO, SEARCH_PENALTY = 0.42, 1.4, 8.0
+
+
+def builtin_tables(binary: Path) -> dict:
+    out = subprocess.run([str(binary), "simulate", "--print-thesis-tables"], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def class_only(c: int) -> list[str]:
+    """simulate options for sessions of behaviour `c` alone."""
+    weights = ",".join(f"{name}={1 if i == c else 0}" for i, name in enumerate(CLASSES))
+    return ["--drift-after-min", "0", "--class-weights", weights]
+
+
+def encode(tables: dict, c: int) -> np.ndarray:
+    """Behaviour c's row of the tables as a search vector (logs of the positive values, degrees as they are)."""
+    modes, mv = tables["modes"][c], tables["motion"][c]
+    w = np.array([m["weight"] for m in modes]) + 1e-3
+    lo, hi = mv["extra"]["freq"]
+    return np.r_[np.log(w / w.sum()), [m["elevation"] for m in modes], [m["roll"] for m in modes],
+                 np.log(np.maximum(mv["gain"], 1e-3)), np.log(lo), np.log(hi / lo),
+                 np.log(np.maximum(mv["extra"]["rot_deg"], 1e-2)), np.log(np.maximum(mv["extra"]["disp_mm"], 1e-2)),
+                 np.log(mv["duty"] / (1.0001 - mv["duty"])), np.log(np.maximum(mv["disp_gain"], 1e-3))]
+
+
+# Mutation scale per coordinate of `encode`.
+MUTATION = np.r_[[0.4] * 3, [12.0] * 3, [20.0] * 3, [0.25] * 3, 0.15, 0.15, [0.25] * 3, [0.3] * 3, 0.6, [0.25] * 3]
+
+
+def decode(v: np.ndarray) -> tuple[list[dict], dict]:
+    w = np.exp(v[0:3] - v[0:3].max())
+    w /= w.sum()
+    modes = []
+    for k in range(3):
+        e, r = float(v[3 + k]), float(v[6 + k])
+        if e > 90.0:
+            e, r = 180.0 - e, r + 180.0
+        elif e < -90.0:
+            e, r = -180.0 - e, r + 180.0
+        modes.append({"weight": round(float(w[k]), 3), "elevation": round(e, 1),
+                      "roll": round((r + 180.0) % 360.0 - 180.0, 1)})
+    lo = float(np.clip(np.exp(v[12]), 0.2, 8.0))
+    hi = float(min(lo * np.exp(abs(v[13])), 10.0))
+    motion = {
+        "gain": [round(float(g), 3) for g in np.clip(np.exp(v[9:12]), 0.0, 5.0)],
+        "disp_gain": [round(float(g), 3) for g in np.clip(np.exp(v[21:24]), 0.0, 5.0)],
+        "extra": {"freq": [round(lo, 2), round(max(hi, lo), 2)],
+                  "rot_deg": [round(float(a), 2) for a in np.clip(np.exp(v[14:17]), 0.0, 60.0)],
+                  "disp_mm": [round(float(a), 1) for a in np.clip(np.exp(v[17:20]), 0.0, 40.0)]},
+        "duty": round(float(np.clip(1.0001 / (1.0 + np.exp(-v[20])), 0.05, 1.0)), 2),
+    }
+    return modes, motion
+
+
+def score_class(binary: Path, judge: Path, tables: dict, c: int, pub: dict, tmp: Path) -> tuple[float, dict]:
+    """Behaviour c simulated alone on the search users with `tables`: the judge's clipped margin for c (mean over
+    windows of min(log p_c - max log p_other, 2), floored at -4) minus a penalty for every channel whose mean or
+    std leaves the search bounds. Returns the score and what it was made of."""
+    path = tmp / f"tables_{c}.json"
+    path.write_text(json.dumps(tables))
+    x, y, _ = windows(simulate(binary, ["--users", str(SEARCH_USERS), "--minutes-per-user", str(SEARCH_MINUTES),
+                                         "--seed", str(SEARCH_SEED), "--first-user", str(SEARCH_FIRST),
+                                         "--thesis-tables", str(path), *class_only(c)]))
+    x = x[y == c]
+    logp = np.log(np.clip(judge_probabilities(judge, x), 1e-6, 1.0))
+    other = np.delete(logp, c, axis=1).max(1)
+    margin = np.clip(logp[:, c] - other, -4.0, 2.0)
+    flat = x.reshape(-1, len(CHANNELS)).astype(np.float64)
+    dz = (flat.mean(0) - pub[c][0]) / pub[c][1]
+    ratio = flat.std(0) / pub[c][1]
+    penalty = SEARCH_PENALTY * (np.sum(np.maximum(np.abs(dz) - SEARCH_MEAN_Z, 0.0) ** 2) +
+                                np.sum(np.maximum(np.abs(np.log(ratio)) - np.log(SEARCH_STD_RATIO), 0.0) ** 2))
+    recall = float(np.mean(logp.argmax(1) == c))
+    return float(margin.mean() - penalty), {"recall": recall, "margin": float(margin.mean()),
+                                            "penalty": float(penalty), "worst_z": float(np.abs(dz).max()),
+                                            "worst_ratio": float(np.maximum(ratio, 1 / ratio).max())}
+
+
+def write_tables_rs(tables: dict) -> None:
+    text = THESIS_RS.read_text()
+    modes = ["[" + ", ".join(f"m({m['weight']:.2f}, {m['elevation']:.1f}, {m['roll']:.1f})" for m in row) + "],"
+             for row in tables["modes"]]
+    fmt = lambda v: ", ".join(repr(float(a)) for a in v)  # noqa: E731
+    motion = [f"Movement {{ gain: [{fmt(mv['gain'])}], disp_gain: [{fmt(mv['disp_gain'])}], extra: RubSpec::new(({fmt(mv['extra']['freq'])}), "
+              f"[{fmt(mv['extra']['rot_deg'])}], [{fmt(mv['extra']['disp_mm'])}]), duty: {float(mv['duty'])!r} }},"
+              for mv in tables["motion"]]
+    text = replace_block(replace_block(text, "MODES", modes), "MOTION", motion)
+    THESIS_RS.write_text(text)
+
+
+def search(args) -> None:
+    """Per behaviour, an evolution strategy over its row of the tables (its three posture modes and its movement)
+    toward windows the judge recognises, with the published statistics as bounds. The behaviours are independent
+    (the judge's verdict on a window of one behaviour does not depend on how the others are simulated), so each is
+    searched alone, on sessions of that behaviour only."""
+    pub = published(args.published)
+    binary = har_monitor(args.bin)
+    start = json.loads(args.start.read_text()) if args.start else builtin_tables(binary)
+    tables = json.loads(json.dumps(start))
+    rng = np.random.default_rng(args.seed)
+    classes = [CLASSES.index(c) for c in args.classes.split(",")] if args.classes else range(len(CLASSES))
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for c in classes:
+            best_v = encode(tables, c)
+            best, info = score_class(binary, args.judge, tables, c, pub, tmp)
+            print(f"{CLASSES[c]:18s} start: score {best:+.3f} {info}", flush=True)
+            sigma = 1.0
+            for gen in range(args.generations):
+                improved = False
+                for _ in range(args.offspring):
+                    v = best_v + sigma * MUTATION * rng.normal(size=len(MUTATION))
+                    trial = json.loads(json.dumps(tables))
+                    trial["modes"][c], trial["motion"][c] = decode(v)
+                    score, trial_info = score_class(binary, args.judge, trial, c, pub, tmp)
+                    if score > best:
+                        best, best_v, info, tables, improved = score, v, trial_info, trial, True
+                sigma = min(sigma * 1.3, 2.0) if improved else max(sigma * 0.8, 0.1)
+                print(f"{CLASSES[c]:18s} gen {gen:2d}: score {best:+.3f} sigma {sigma:.2f} recall "
+                      f"{info['recall']:.2f} margin {info['margin']:+.2f} penalty {info['penalty']:.3f} "
+                      f"|z| {info['worst_z']:.2f} ratio {info['worst_ratio']:.2f}", flush=True)
+                args.out.write_text(json.dumps(tables, indent=1))
+    args.out.write_text(json.dumps(tables, indent=1))
+    print(f"wrote {args.out}")
+    if args.write:
+        write_tables_rs(tables)
+        print(f"rewrote {THESIS_RS.relative_to(REPO)}; rebuild (cargo build) before `table`")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("fit", "table"):
+    for name in ("fit", "table", "search"):
         p = sub.add_parser(name)
         p.add_argument("--published", type=Path, required=True,
                        help="the thesis' models/training_baseline.json")
@@ -393,8 +538,16 @@ def main() -> None:
             p.add_argument("--judge-weight", type=float, default=0.3, help="weight of the judge's belief (0.3)")
         else:
             p.add_argument("--judge", type=Path, required=True, help=judge_help)
+        if name == "search":
+            p.add_argument("--start", type=Path, help="tables to start from (JSON; default: the built-in ones)")
+            p.add_argument("--out", type=Path, required=True, help="where the best tables go (JSON, after every step)")
+            p.add_argument("--classes", help="comma-separated behaviours to search (default: all)")
+            p.add_argument("--generations", type=int, default=12)
+            p.add_argument("--offspring", type=int, default=4)
+            p.add_argument("--seed", type=int, default=0)
+            p.add_argument("--write", action="store_true", help="also rewrite the tables of src/sim/thesis.rs")
     args = parser.parse_args()
-    fit(args) if args.command == "fit" else table(args)
+    {"fit": fit, "table": table, "search": search}[args.command](args)
 
 
 if __name__ == "__main__":

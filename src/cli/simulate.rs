@@ -1,10 +1,11 @@
 //! `har-monitor simulate`: write a synthetic recording (docs/FORMATS.md §4).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
 use har_monitor::model::AccelUnit;
-use har_monitor::sim::{ClassWeights, DriftOptions, SimError, SimFileOptions, SimProfile, write_csv_file};
+use har_monitor::sim::{ClassWeights, DriftOptions, SimError, SimFileOptions, SimProfile, ThesisTables, write_csv_file};
 
 use super::InputError;
 use super::limits::{USERS, count, number, number_above};
@@ -13,8 +14,8 @@ use har_monitor::sim::limits as sim;
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// Output CSV file.
-    #[arg(long, value_name = "FILE.csv")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "FILE.csv", required_unless_present = "print_thesis_tables")]
+    pub out: Option<PathBuf>,
     /// Number of users (sessions), one after another in the file: 1 to 1000.
     #[arg(long, default_value_t = 6, value_name = "N", value_parser = count(USERS))]
     pub users: usize,
@@ -37,6 +38,14 @@ pub struct SimulateArgs {
     /// recordings, what its models recognise) or `classic` (the first generator, kept for files made with it).
     #[arg(long, default_value = "thesis", value_name = "thesis|classic", value_parser = parse_profile)]
     pub profile: SimProfile,
+    /// Thesis profile: posture and movement tables from this JSON file instead of the built-in ones, for
+    /// calibration runs (`models/tools/calibrate_sim.py search` writes them; the format is the built-in tables as
+    /// JSON, `--print-thesis-tables` prints them).
+    #[arg(long, value_name = "FILE.json", conflicts_with = "print_thesis_tables")]
+    pub thesis_tables: Option<PathBuf>,
+    /// Print the built-in thesis tables as JSON to standard output and write no recording.
+    #[arg(long)]
+    pub print_thesis_tables: bool,
     #[command(flatten)]
     pub drift: SimDriftArgs,
 }
@@ -97,7 +106,17 @@ impl SimulateArgs {
             labeled: !self.unlabeled,
             drift: self.drift.options()?,
             profile: self.profile,
+            thesis_tables: match &self.thesis_tables {
+                Some(path) => Some(Arc::new(ThesisTables::from_json_file(path)?)),
+                None => None,
+            },
         };
+        if options.thesis_tables.is_some() && options.profile != SimProfile::Thesis {
+            return Err(SimError::Invalid {
+                option: "--thesis-tables",
+                problem: format!("only the thesis profile has tables, not the {} profile", options.profile),
+            });
+        }
         options.validate()?;
         Ok(options)
     }
@@ -108,9 +127,16 @@ fn parse_profile(s: &str) -> Result<SimProfile, String> {
 }
 
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    if args.print_thesis_tables {
+        println!("{}", serde_json::to_string_pretty(&ThesisTables::builtin())?);
+        return Ok(());
+    }
+    let Some(out) = args.out.as_deref() else {
+        return Err(InputError("--out FILE.csv is required".into()).into());
+    };
     let options = args.file_options().map_err(|e| InputError(e.to_string()))?;
     let started = std::time::Instant::now();
-    let summary = write_csv_file(&args.out, &options)?;
+    let summary = write_csv_file(out, &options)?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "wrote {} rows ({} users from id {} x {} rows, seed {}, {} profile, {} schema) to {} in {:.2} s",
@@ -121,7 +147,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         options.seed,
         options.profile,
         if options.labeled { "labeled" } else { "production" },
-        args.out.display(),
+        out.display(),
         seconds
     );
     Ok(())

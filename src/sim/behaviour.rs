@@ -160,11 +160,12 @@ impl Motion {
 
 /// An oscillating rub or scratch: frequency range (Hz), rotation amplitude per axis (degrees), displacement
 /// amplitude per axis (mm).
-#[derive(Debug)]
-pub(crate) struct RubSpec {
-    freq: (f64, f64),
-    rot_deg: V3,
-    disp_mm: V3,
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RubSpec {
+    pub freq: (f64, f64),
+    pub rot_deg: V3,
+    pub disp_mm: V3,
 }
 
 impl RubSpec {

@@ -25,8 +25,9 @@ use std::path::PathBuf;
 use crate::classes::THESIS_CLASSES;
 use crate::model::AccelUnit;
 
-pub use behaviour::CLASS_COUNT;
+pub use behaviour::{CLASS_COUNT, RubSpec};
 pub use sensor::{SensorSim, SimSample};
+pub use thesis::{Mode, Movement, ThesisTables};
 pub use writer::{SimFileOptions, SimSummary, write_csv, write_csv_file};
 
 /// Sample rate of the simulated watch.
@@ -73,6 +74,8 @@ pub enum SimError {
          are too extreme (nothing was written)"
     )]
     NotFinite { user: u32, row: u64, column: &'static str, value: f64 },
+    #[error("{path}: {problem}")]
+    Tables { path: PathBuf, problem: String },
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,

@@ -1,6 +1,7 @@
 //! The streaming simulator: one user's session, one sample at a time.
 
 use std::f64::consts::{PI, TAU};
+use std::sync::Arc;
 
 use rand::SeedableRng;
 
@@ -61,6 +62,8 @@ struct Bout {
 pub struct SensorSim {
     user: u32,
     profile: UserProfile,
+    /// Thesis profile: the posture modes and movements.
+    tables: Arc<thesis::ThesisTables>,
     rng: SimRng,
     script: Script,
     drift: DriftOptions,
@@ -88,6 +91,12 @@ impl SensorSim {
 
     /// A new session as [`SensorSim::new`] in the given profile.
     pub fn with_profile(seed: u64, user: u32, kind: SimProfile) -> SensorSim {
+        SensorSim::with_tables(seed, user, kind, Arc::new(thesis::ThesisTables::builtin()))
+    }
+
+    /// A new session as [`SensorSim::with_profile`], the thesis profile with `tables` instead of the built-in
+    /// ones (the classic profile ignores them).
+    pub fn with_tables(seed: u64, user: u32, kind: SimProfile, tables: Arc<thesis::ThesisTables>) -> SensorSim {
         let profile = UserProfile::for_user(user, kind);
         let mut rng = SimRng::seed_from_u64(seed);
         rng.set_stream(u64::from(user));
@@ -98,6 +107,7 @@ impl SensorSim {
         SensorSim {
             user,
             profile,
+            tables,
             rng,
             script: Script::Random,
             drift: DriftOptions::default(),
@@ -199,7 +209,7 @@ impl SensorSim {
         if thesis {
             // The thesis posture mode, reached by turning the classic posture (and with it where the behaviour's
             // own movement takes the arm).
-            let up = thesis::mode_up(class, &profile.mode_preference[class], &mut self.rng);
+            let up = thesis::mode_up(&self.tables.modes[class], &profile.mode_preference[class], &mut self.rng);
             let turn = thesis::rotation_between(raw.base, up);
             raw = Posture { base: up, alt: rotate(raw.alt, turn) };
         }
@@ -217,7 +227,7 @@ impl SensorSim {
         let yaw_rate = normal(&mut self.rng) * 40.0 * DEG * turn.min(1.0);
         let motion = Motion::new(class, tempo, DT, &mut self.rng);
         let extra = thesis.then(|| {
-            let movement = &thesis::MOTION[class];
+            let movement = &self.tables.motion[class];
             let rub = Rub::new(&movement.extra, tempo, true, DT, &mut self.rng);
             (rub, thesis::Bursts::new(movement.duty, &mut self.rng))
         });
@@ -256,9 +266,10 @@ impl SensorSim {
         let end_t = (bout.end - bout.start) as f64 * DT;
         let mut frame = bout.motion.step(t, &mut self.rng);
         if let Some((extra, bursts)) = &mut bout.extra {
-            let gain = thesis::MOTION[bout.class].gain;
-            frame.theta = mul(frame.theta, gain);
-            frame.gyro_impulse = mul(frame.gyro_impulse, gain);
+            let movement = &self.tables.motion[bout.class];
+            frame.theta = mul(frame.theta, movement.gain);
+            frame.gyro_impulse = mul(frame.gyro_impulse, movement.gain);
+            frame.disp = mul(frame.disp, movement.disp_gain);
             let more = extra.step(t, &mut self.rng);
             let level = bursts.gate(t, &mut self.rng);
             frame.theta = add(frame.theta, scale(more.theta, level));

@@ -3,10 +3,11 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::{
     CLASS_COUNT, DriftOptions, FILE_START_EPOCH_MS, PAUSE_BETWEEN_USERS_MS, SAMPLE_PERIOD_MS, SAMPLE_RATE_HZ,
-    SensorSim, SimError, SimProfile, invalid, limits,
+    SensorSim, SimError, SimProfile, ThesisTables, invalid, limits,
 };
 use crate::classes::THESIS_CLASSES;
 use crate::model::AccelUnit;
@@ -25,6 +26,8 @@ pub struct SimFileOptions {
     pub drift: DriftOptions,
     /// Which calibration of the simulator (default: thesis).
     pub profile: SimProfile,
+    /// Thesis profile: other posture and movement tables than the built-in ones (calibration runs).
+    pub thesis_tables: Option<Arc<ThesisTables>>,
 }
 
 impl Default for SimFileOptions {
@@ -38,6 +41,7 @@ impl Default for SimFileOptions {
             labeled: true,
             drift: DriftOptions::default(),
             profile: SimProfile::default(),
+            thesis_tables: None,
         }
     }
 }
@@ -127,7 +131,10 @@ pub fn write_csv<W: Write>(out: &mut W, options: &SimFileOptions) -> Result<SimS
     let mut line = Vec::with_capacity(128);
     for k in 0..options.users {
         let user = options.first_user + k;
-        let mut sim = SensorSim::with_profile(options.seed, user, options.profile);
+        let mut sim = match &options.thesis_tables {
+            Some(tables) => SensorSim::with_tables(options.seed, user, options.profile, Arc::clone(tables)),
+            None => SensorSim::with_profile(options.seed, user, options.profile),
+        };
         sim.set_drift(options.drift.clone())?;
         let user_text = user.to_string();
         for row in 0..rows_per_user {
