@@ -21,6 +21,9 @@ models. This script
           published means and stds as soft bounds (SEARCH_MEAN_Z, SEARCH_STD_RATIO). Each candidate is simulated by
           `har-monitor simulate --thesis-tables` on sessions of that behaviour alone (SEARCH_USERS: other seeds
           and user ids than the fit and the table). --write puts the result into src/sim/thesis.rs.
+  pick    per behaviour, the row of several candidate tables (the built-in ones, search results) the judge
+          recognises best on validation users (PICK_ARGS: neither the search's nor the table's); --write puts the
+          chosen tables into src/sim/thesis.rs.
   table   simulates fresh users (TABLE_ARGS: another seed and other user ids than the fit), and prints per class
           the simulated vs published mean and std of each channel and the judge model's recall, and the goals.
 
@@ -30,8 +33,10 @@ repository, e.g. /work/thesis/retrained/retrained_model.onnx with its scaler_con
   .venv/bin/python models/tools/calibrate_sim.py fit --published training_baseline.json [--motion]
   .venv/bin/python models/tools/calibrate_sim.py search --published training_baseline.json \
       --judge retrained_model.onnx --out tables.json [--start tables.json] [--classes a,b] [--write]
+  .venv/bin/python models/tools/calibrate_sim.py pick --published training_baseline.json \
+      --judge retrained_model.onnx --tables builtin.json found.json --out tables.json --write
   .venv/bin/python models/tools/calibrate_sim.py table --published training_baseline.json \
-      --judge retrained_model.onnx
+      --judge retrained_model.onnx [--tables tables.json]
 """
 
 from __future__ import annotations
@@ -331,7 +336,8 @@ def table(args) -> None:
 
     pub = published(args.published)
     binary = har_monitor(args.bin)
-    x, y, _ = windows(simulate(binary, TABLE_ARGS))
+    tables = ["--thesis-tables", str(args.tables)] if args.tables else []
+    x, y, _ = windows(simulate(binary, TABLE_ARGS + tables))
     sim = class_stats(x, y)
     pred = judge_probabilities(args.judge, x).argmax(1)
     labels = list(range(len(CLASSES)))
@@ -473,7 +479,7 @@ def score_class(binary: Path, judge: Path, tables: dict, c: int, pub: dict, tmp:
 
 def write_tables_rs(tables: dict) -> None:
     text = THESIS_RS.read_text()
-    modes = ["[" + ", ".join(f"m({m['weight']:.2f}, {m['elevation']:.1f}, {m['roll']:.1f})" for m in row) + "],"
+    modes = ["[" + ", ".join(f"m({float(m['weight'])!r}, {float(m['elevation'])!r}, {float(m['roll'])!r})" for m in row) + "],"
              for row in tables["modes"]]
     fmt = lambda v: ", ".join(repr(float(a)) for a in v)  # noqa: E731
     motion = [f"Movement {{ gain: [{fmt(mv['gain'])}], disp_gain: [{fmt(mv['disp_gain'])}], extra: RubSpec::new(({fmt(mv['extra']['freq'])}), "
@@ -522,10 +528,44 @@ def search(args) -> None:
         print(f"rewrote {THESIS_RS.relative_to(REPO)}; rebuild (cargo build) before `table`")
 
 
+# Validation users of `pick`: neither the search's nor the table's.
+PICK_ARGS = ["--users", "60", "--minutes-per-user", "1", "--seed", "6001", "--first-user", "6001"]
+
+
+def pick(args) -> None:
+    """Per behaviour, the row (of the candidate tables, e.g. the built-in ones and search results) that the judge
+    recognises best on validation users (PICK_ARGS), sessions of that behaviour alone: the search's own users
+    flatter what it found (it selects on them), fresh ones do not."""
+    pub = published(args.published)
+    binary = har_monitor(args.bin)
+    candidates = [(path, json.loads(path.read_text())) for path in args.tables]
+    chosen = json.loads(json.dumps(candidates[0][1]))
+    for c, name in enumerate(CLASSES):
+        recalls = []
+        for path, _ in candidates:
+            x, y, _ = windows(simulate(binary, PICK_ARGS + ["--thesis-tables", str(path), *class_only(c)]))
+            x = x[y == c]
+            recalls.append(float(np.mean(judge_probabilities(args.judge, x).argmax(1) == c)))
+            flat = x.reshape(-1, len(CHANNELS)).astype(np.float64)
+            dz = np.abs((flat.mean(0) - pub[c][0]) / pub[c][1]).max()
+            ratio = np.maximum(flat.std(0) / pub[c][1], pub[c][1] / flat.std(0)).max()
+            print(f"{name:18s} {path.name}: recall {recalls[-1]:.3f}, worst mean {dz:.2f} std, worst std ratio "
+                  f"{ratio:.2f}", flush=True)
+        best = int(np.argmax(recalls))
+        chosen["modes"][c] = candidates[best][1]["modes"][c]
+        chosen["motion"][c] = candidates[best][1]["motion"][c]
+        print(f"{name:18s} -> {candidates[best][0].name}")
+    args.out.write_text(json.dumps(chosen, indent=1))
+    print(f"wrote {args.out}")
+    if args.write:
+        write_tables_rs(chosen)
+        print(f"rewrote {THESIS_RS.relative_to(REPO)}; rebuild (cargo build) before `table`")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("fit", "table", "search"):
+    for name in ("fit", "table", "search", "pick"):
         p = sub.add_parser(name)
         p.add_argument("--published", type=Path, required=True,
                        help="the thesis' models/training_baseline.json")
@@ -538,6 +578,14 @@ def main() -> None:
             p.add_argument("--judge-weight", type=float, default=0.3, help="weight of the judge's belief (0.3)")
         else:
             p.add_argument("--judge", type=Path, required=True, help=judge_help)
+        if name == "table":
+            p.add_argument("--tables", type=Path, help="judge these tables (JSON, as search writes) instead of the "
+                                                        "built-in ones")
+        if name == "pick":
+            p.add_argument("--tables", type=Path, nargs="+", required=True,
+                           help="candidate tables (JSON; the first also gives the row of a tie)")
+            p.add_argument("--out", type=Path, required=True, help="where the chosen tables go (JSON)")
+            p.add_argument("--write", action="store_true", help="also rewrite the tables of src/sim/thesis.rs")
         if name == "search":
             p.add_argument("--start", type=Path, help="tables to start from (JSON; default: the built-in ones)")
             p.add_argument("--out", type=Path, required=True, help="where the best tables go (JSON, after every step)")
@@ -547,7 +595,7 @@ def main() -> None:
             p.add_argument("--seed", type=int, default=0)
             p.add_argument("--write", action="store_true", help="also rewrite the tables of src/sim/thesis.rs")
     args = parser.parse_args()
-    {"fit": fit, "table": table, "search": search}[args.command](args)
+    {"fit": fit, "table": table, "search": search, "pick": pick}[args.command](args)
 
 
 if __name__ == "__main__":
