@@ -189,10 +189,8 @@ fn an_unknown_profile_is_refused_by_name() {
 }
 
 fn print_tables() -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_har-monitor"))
-        .args(["simulate", "--print-thesis-tables"])
-        .output()
-        .unwrap();
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_har-monitor")).args(["simulate", "--print-thesis-tables"]).output().unwrap();
     ok(&output);
     String::from_utf8(output.stdout).unwrap()
 }
@@ -222,8 +220,8 @@ fn other_thesis_tables_change_only_the_thesis_profile_and_bad_ones_exit_2_naming
     let path = dir.path().join("level.json");
     std::fs::write(&path, tables.to_string()).unwrap();
     let args = ["--users", "1", "--minutes-per-user", "3", "--seed", "4", "--drift-after-min", "0"];
-    let only_standing = "--class-weights=".to_string() +
-        &THESIS_CLASSES.iter().map(|c| format!("{c}={}", u8::from(*c == "standing"))).collect::<Vec<_>>().join(",");
+    let only_standing = "--class-weights=".to_string()
+        + &THESIS_CLASSES.iter().map(|c| format!("{c}={}", u8::from(*c == "standing"))).collect::<Vec<_>>().join(",");
     let mean_ax = |csv_path: &Path| {
         let mut reader = csv::Reader::from_path(csv_path).unwrap();
         let values: Vec<f64> = reader.records().map(|r| r.unwrap()[1].parse().unwrap()).collect();
@@ -253,14 +251,16 @@ fn other_thesis_tables_change_only_the_thesis_profile_and_bad_ones_exit_2_naming
     tables["motion"][3]["duty"] = serde_json::json!(1.5);
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, tables.to_string()).unwrap();
-    let (out, output) = simulate(dir.path(), "bad.csv", &[&args[..], &["--thesis-tables", bad.to_str().unwrap()]].concat());
+    let (out, output) =
+        simulate(dir.path(), "bad.csv", &[&args[..], &["--thesis-tables", bad.to_str().unwrap()]].concat());
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bad.json") && stderr.contains("motion.hand_scratching.duty"), "{stderr}");
     assert!(!out.exists(), "nothing is written");
 
     std::fs::write(&bad, "{\"modes\": []}").unwrap();
-    let (_, output) = simulate(dir.path(), "bad.csv", &[&args[..], &["--thesis-tables", bad.to_str().unwrap()]].concat());
+    let (_, output) =
+        simulate(dir.path(), "bad.csv", &[&args[..], &["--thesis-tables", bad.to_str().unwrap()]].concat());
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not thesis tables"));
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use clap::Args;
 use har_monitor::model::AccelUnit;
-use har_monitor::sim::{ClassWeights, DriftOptions, SimError, SimFileOptions, SimProfile, ThesisTables, write_csv_file};
+use har_monitor::sim::{
+    ClassWeights, DriftOptions, SimError, SimFileOptions, SimProfile, ThesisTables, write_csv_file,
+};
 
 use super::InputError;
 use super::limits::{USERS, count, number, number_above};

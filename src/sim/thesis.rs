@@ -83,6 +83,8 @@ pub struct Movement {
 /// Per behaviour (thesis class order), written by `models/tools/calibrate_sim.py fit --motion`, then `search` and
 /// `pick`.
 #[rustfmt::skip]
+// Fitted numbers: a 3.14° amplitude is not π.
+#[allow(clippy::approx_constant)]
 pub const MOTION: [Movement; CLASS_COUNT] = [
     // BEGIN MOTION
     Movement { gain: [0.162, 0.188, 0.379], disp_gain: [1.176, 0.622, 1.258], extra: RubSpec::new((3.07, 3.46), [1.21, 0.17, 0.3], [0.8, 2.9, 1.4]), duty: 1.0 },
@@ -206,6 +208,8 @@ impl Default for ThesisTables {
 const MAX_ROTATION_DEG: f64 = 90.0;
 /// Largest extra-displacement amplitude, millimetres.
 const MAX_DISPLACEMENT_MM: f64 = 100.0;
+/// Smallest burst duty: a burst's amplitude grows as 1/√duty, to keep the overall std.
+const MIN_DUTY: f64 = 0.01;
 /// Largest extra-movement frequency, Hz (the thesis samples at 50 Hz; wrist movements stay far below).
 const MAX_FREQUENCY_HZ: f64 = 12.0;
 
@@ -276,8 +280,8 @@ impl ThesisTables {
                     movement.extra.disp_mm
                 ));
             }
-            if !(movement.duty.is_finite() && movement.duty > 0.0 && movement.duty <= 1.0) {
-                return Err(format!("{}: {} is not within (0, 1]", field("duty"), movement.duty));
+            if !(movement.duty.is_finite() && (MIN_DUTY..=1.0).contains(&movement.duty)) {
+                return Err(format!("{}: {} is not within {MIN_DUTY}..1", field("duty"), movement.duty));
             }
         }
         Ok(())
