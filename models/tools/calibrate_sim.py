@@ -453,13 +453,14 @@ def decode(v: np.ndarray) -> tuple[list[dict], dict]:
     return modes, motion
 
 
-def score_class(binary: Path, judge: Path, tables: dict, c: int, pub: dict, tmp: Path) -> tuple[float, dict]:
+def score_class(binary: Path, judge: Path, tables: dict, c: int, pub: dict, tmp: Path,
+                users: int = SEARCH_USERS, minutes: float = SEARCH_MINUTES) -> tuple[float, dict]:
     """Behaviour c simulated alone on the search users with `tables`: the judge's clipped margin for c (mean over
     windows of min(log p_c - max log p_other, 2), floored at -4) minus a penalty for every channel whose mean or
     std leaves the search bounds. Returns the score and what it was made of."""
     path = tmp / f"tables_{c}.json"
     path.write_text(json.dumps(tables))
-    x, y, _ = windows(simulate(binary, ["--users", str(SEARCH_USERS), "--minutes-per-user", str(SEARCH_MINUTES),
+    x, y, _ = windows(simulate(binary, ["--users", str(users), "--minutes-per-user", str(minutes),
                                          "--seed", str(SEARCH_SEED), "--first-user", str(SEARCH_FIRST),
                                          "--thesis-tables", str(path), *class_only(c)]))
     x = x[y == c]
@@ -504,7 +505,7 @@ def search(args) -> None:
         tmp = Path(tmp)
         for c in classes:
             best_v = encode(tables, c)
-            best, info = score_class(binary, args.judge, tables, c, pub, tmp)
+            best, info = score_class(binary, args.judge, tables, c, pub, tmp, args.users, args.minutes)
             print(f"{CLASSES[c]:18s} start: score {best:+.3f} {info}", flush=True)
             sigma = 1.0
             for gen in range(args.generations):
@@ -513,7 +514,7 @@ def search(args) -> None:
                     v = best_v + sigma * MUTATION * rng.normal(size=len(MUTATION))
                     trial = json.loads(json.dumps(tables))
                     trial["modes"][c], trial["motion"][c] = decode(v)
-                    score, trial_info = score_class(binary, args.judge, trial, c, pub, tmp)
+                    score, trial_info = score_class(binary, args.judge, trial, c, pub, tmp, args.users, args.minutes)
                     if score > best:
                         best, best_v, info, tables, improved = score, v, trial_info, trial, True
                 sigma = min(sigma * 1.3, 2.0) if improved else max(sigma * 0.8, 0.1)
@@ -593,6 +594,10 @@ def main() -> None:
             p.add_argument("--generations", type=int, default=12)
             p.add_argument("--offspring", type=int, default=4)
             p.add_argument("--seed", type=int, default=0)
+            p.add_argument("--users", type=int, default=SEARCH_USERS,
+                           help=f"search users, from id {SEARCH_FIRST} ({SEARCH_USERS}; more users overfit less)")
+            p.add_argument("--minutes", type=float, default=SEARCH_MINUTES,
+                           help=f"minutes per search user ({SEARCH_MINUTES})")
             p.add_argument("--write", action="store_true", help="also rewrite the tables of src/sim/thesis.rs")
     args = parser.parse_args()
     {"fit": fit, "table": table, "search": search, "pick": pick}[args.command](args)
