@@ -413,6 +413,22 @@ def class_only(c: int) -> list[str]:
     return ["--drift-after-min", "0", "--class-weights", weights]
 
 
+def class_windows(binary: Path, users: list[str], tables: Path, c: int) -> tuple[np.ndarray, tuple]:
+    """The windows of sessions of behaviour `c` alone (`users`: simulate's user options) under `tables`, and their
+    per-channel mean and std (class_stats)."""
+    x, y, _ = windows(simulate(binary, [*users, "--thesis-tables", str(tables), *class_only(c)]))
+    return x[y == c], class_stats(x, y)[c]
+
+
+def save_tables(tables: dict, out: Path, write: bool) -> None:
+    """Writes the tables to `out` (JSON) and, with `write`, into src/sim/thesis.rs."""
+    out.write_text(json.dumps(tables, indent=1))
+    print(f"wrote {out}")
+    if write:
+        write_tables_rs(tables)
+        print(f"rewrote {THESIS_RS.relative_to(REPO)}; rebuild (cargo build) before `table`")
+
+
 def encode(tables: dict, c: int) -> np.ndarray:
     """Behaviour c's row of the tables as a search vector (logs of the positive values, degrees as they are)."""
     modes, mv = tables["modes"][c], tables["motion"][c]
@@ -460,16 +476,13 @@ def score_class(binary: Path, judge: Path, tables: dict, c: int, pub: dict, tmp:
     std leaves the search bounds. Returns the score and what it was made of."""
     path = tmp / f"tables_{c}.json"
     path.write_text(json.dumps(tables))
-    x, y, _ = windows(simulate(binary, ["--users", str(users), "--minutes-per-user", str(minutes),
-                                         "--seed", str(SEARCH_SEED), "--first-user", str(SEARCH_FIRST),
-                                         "--thesis-tables", str(path), *class_only(c)]))
-    x = x[y == c]
+    x, (mean, std) = class_windows(binary, ["--users", str(users), "--minutes-per-user", str(minutes), "--seed",
+                                            str(SEARCH_SEED), "--first-user", str(SEARCH_FIRST)], path, c)
     logp = np.log(np.clip(judge_probabilities(judge, x), 1e-6, 1.0))
     other = np.delete(logp, c, axis=1).max(1)
     margin = np.clip(logp[:, c] - other, -4.0, 2.0)
-    flat = x.reshape(-1, len(CHANNELS)).astype(np.float64)
-    dz = (flat.mean(0) - pub[c][0]) / pub[c][1]
-    ratio = flat.std(0) / pub[c][1]
+    dz = (mean - pub[c][0]) / pub[c][1]
+    ratio = std / pub[c][1]
     penalty = SEARCH_PENALTY * (np.sum(np.maximum(np.abs(dz) - SEARCH_MEAN_Z, 0.0) ** 2) +
                                 np.sum(np.maximum(np.abs(np.log(ratio)) - np.log(SEARCH_STD_RATIO), 0.0) ** 2))
     recall = float(np.mean(logp.argmax(1) == c))
@@ -522,11 +535,7 @@ def search(args) -> None:
                       f"{info['recall']:.2f} margin {info['margin']:+.2f} penalty {info['penalty']:.3f} "
                       f"|z| {info['worst_z']:.2f} ratio {info['worst_ratio']:.2f}", flush=True)
                 args.out.write_text(json.dumps(tables, indent=1))
-    args.out.write_text(json.dumps(tables, indent=1))
-    print(f"wrote {args.out}")
-    if args.write:
-        write_tables_rs(tables)
-        print(f"rewrote {THESIS_RS.relative_to(REPO)}; rebuild (cargo build) before `table`")
+    save_tables(tables, args.out, args.write)
 
 
 # Validation users of `pick`: neither the search's nor the table's.
@@ -544,23 +553,17 @@ def pick(args) -> None:
     for c, name in enumerate(CLASSES):
         recalls = []
         for path, _ in candidates:
-            x, y, _ = windows(simulate(binary, PICK_ARGS + ["--thesis-tables", str(path), *class_only(c)]))
-            x = x[y == c]
+            x, (mean, std) = class_windows(binary, PICK_ARGS, path, c)
             recalls.append(float(np.mean(judge_probabilities(args.judge, x).argmax(1) == c)))
-            flat = x.reshape(-1, len(CHANNELS)).astype(np.float64)
-            dz = np.abs((flat.mean(0) - pub[c][0]) / pub[c][1]).max()
-            ratio = np.maximum(flat.std(0) / pub[c][1], pub[c][1] / flat.std(0)).max()
+            dz = np.abs((mean - pub[c][0]) / pub[c][1]).max()
+            ratio = np.maximum(std / pub[c][1], pub[c][1] / std).max()
             print(f"{name:18s} {path.name}: recall {recalls[-1]:.3f}, worst mean {dz:.2f} std, worst std ratio "
                   f"{ratio:.2f}", flush=True)
         best = int(np.argmax(recalls))
         chosen["modes"][c] = candidates[best][1]["modes"][c]
         chosen["motion"][c] = candidates[best][1]["motion"][c]
         print(f"{name:18s} -> {candidates[best][0].name}")
-    args.out.write_text(json.dumps(chosen, indent=1))
-    print(f"wrote {args.out}")
-    if args.write:
-        write_tables_rs(chosen)
-        print(f"rewrote {THESIS_RS.relative_to(REPO)}; rebuild (cargo build) before `table`")
+    save_tables(chosen, args.out, args.write)
 
 
 def main() -> None:

@@ -113,12 +113,6 @@ impl SimulateArgs {
                 None => None,
             },
         };
-        if options.thesis_tables.is_some() && options.profile != SimProfile::Thesis {
-            return Err(SimError::Invalid {
-                option: "--thesis-tables",
-                problem: format!("only the thesis profile has tables, not the {} profile", options.profile),
-            });
-        }
         options.validate()?;
         Ok(options)
     }

@@ -204,6 +204,8 @@ impl Default for ThesisTables {
     }
 }
 
+/// Largest gain on the classic movement's rotation or displacement.
+const MAX_GAIN: f64 = 5.0;
 /// Largest extra-rotation amplitude a table may ask for, degrees (a forearm twists through less than a turn).
 const MAX_ROTATION_DEG: f64 = 90.0;
 /// Largest extra-displacement amplitude, millimetres.
@@ -253,12 +255,8 @@ impl ThesisTables {
             }
             let movement = &self.motion[c];
             let field = |f: &str| format!("motion.{name}.{f}");
-            if movement.gain.iter().any(|g| !(g.is_finite() && (0.0..=5.0).contains(g))) {
-                return Err(format!("{}: {:?} is not within 0..5", field("gain"), movement.gain));
-            }
-            if movement.disp_gain.iter().any(|g| !(g.is_finite() && (0.0..=5.0).contains(g))) {
-                return Err(format!("{}: {:?} is not within 0..5", field("disp_gain"), movement.disp_gain));
-            }
+            axes_within(&field("gain"), movement.gain, MAX_GAIN, "")?;
+            axes_within(&field("disp_gain"), movement.disp_gain, MAX_GAIN, "")?;
             let (lo, hi) = movement.extra.freq;
             if !(lo.is_finite() && hi.is_finite() && 0.0 < lo && lo <= hi && hi <= MAX_FREQUENCY_HZ) {
                 return Err(format!(
@@ -266,24 +264,21 @@ impl ThesisTables {
                     field("extra.freq")
                 ));
             }
-            if movement.extra.rot_deg.iter().any(|a| !(a.is_finite() && (0.0..=MAX_ROTATION_DEG).contains(a))) {
-                return Err(format!(
-                    "{}: {:?} is not within 0..{MAX_ROTATION_DEG} degrees",
-                    field("extra.rot_deg"),
-                    movement.extra.rot_deg
-                ));
-            }
-            if movement.extra.disp_mm.iter().any(|a| !(a.is_finite() && (0.0..=MAX_DISPLACEMENT_MM).contains(a))) {
-                return Err(format!(
-                    "{}: {:?} is not within 0..{MAX_DISPLACEMENT_MM} mm",
-                    field("extra.disp_mm"),
-                    movement.extra.disp_mm
-                ));
-            }
+            axes_within(&field("extra.rot_deg"), movement.extra.rot_deg, MAX_ROTATION_DEG, " degrees")?;
+            axes_within(&field("extra.disp_mm"), movement.extra.disp_mm, MAX_DISPLACEMENT_MM, " mm")?;
             if !(movement.duty.is_finite() && (MIN_DUTY..=1.0).contains(&movement.duty)) {
                 return Err(format!("{}: {} is not within {MIN_DUTY}..1", field("duty"), movement.duty));
             }
         }
         Ok(())
+    }
+}
+
+/// Every axis of `values` finite and within 0..=`max` (`unit` follows the range in the message).
+fn axes_within(field: &str, values: V3, max: f64, unit: &str) -> Result<(), String> {
+    if values.iter().all(|v| v.is_finite() && (0.0..=max).contains(v)) {
+        Ok(())
+    } else {
+        Err(format!("{field}: {values:?} is not within 0..{max}{unit}"))
     }
 }

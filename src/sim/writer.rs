@@ -86,6 +86,12 @@ impl SimFileOptions {
                 ),
             ));
         }
+        if self.thesis_tables.is_some() && self.profile != SimProfile::Thesis {
+            return Err(invalid(
+                "--thesis-tables",
+                format!("only the thesis profile has tables, not the {} profile", self.profile),
+            ));
+        }
         self.drift.validate()
     }
 }
@@ -126,15 +132,13 @@ pub fn write_csv<W: Write>(out: &mut W, options: &SimFileOptions) -> Result<SimS
     };
     out.write_all(header).map_err(io)?;
     let rows_per_user = options.rows_per_user();
+    let tables = options.thesis_tables.clone().unwrap_or_else(|| Arc::new(ThesisTables::builtin()));
     let mut summary = SimSummary::default();
     let mut session_start = FILE_START_EPOCH_MS;
     let mut line = Vec::with_capacity(128);
     for k in 0..options.users {
         let user = options.first_user + k;
-        let mut sim = match &options.thesis_tables {
-            Some(tables) => SensorSim::with_tables(options.seed, user, options.profile, Arc::clone(tables)),
-            None => SensorSim::with_profile(options.seed, user, options.profile),
-        };
+        let mut sim = SensorSim::with_tables(options.seed, user, options.profile, Arc::clone(&tables));
         sim.set_drift(options.drift.clone())?;
         let user_text = user.to_string();
         for row in 0..rows_per_user {
