@@ -258,6 +258,19 @@ fn other_thesis_tables_change_only_the_thesis_profile_and_bad_ones_exit_2_naming
     assert!(stderr.contains("bad.json") && stderr.contains("motion.hand_scratching.duty"), "{stderr}");
     assert!(!out.exists(), "nothing is written");
 
+    // The recording written over the tables it reads: refused, the tables kept.
+    let kept = std::fs::read(&path).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_har-monitor"))
+        .args(["simulate", "--users", "1", "--minutes-per-user", "0.1", "--out"])
+        .arg(&path)
+        .arg("--thesis-tables")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is the thesis tables"));
+    assert_eq!(std::fs::read(&path).unwrap(), kept);
+
     std::fs::write(&bad, "{\"modes\": []}").unwrap();
     let (_, output) =
         simulate(dir.path(), "bad.csv", &[&args[..], &["--thesis-tables", bad.to_str().unwrap()]].concat());

@@ -11,6 +11,7 @@ use har_monitor::sim::{
 
 use super::InputError;
 use super::limits::{USERS, count, number, number_above};
+use super::outputs::Inputs;
 use har_monitor::sim::limits as sim;
 
 #[derive(Debug, Args)]
@@ -130,6 +131,9 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let Some(out) = args.out.as_deref() else {
         return Err(InputError("--out FILE.csv is required".into()).into());
     };
+    if let Some(tables) = &args.thesis_tables {
+        Inputs::new().with("thesis tables", tables).refuse_as_output("--out", out)?;
+    }
     let options = args.file_options().map_err(|e| InputError(e.to_string()))?;
     let started = std::time::Instant::now();
     let summary = write_csv_file(out, &options)?;
