@@ -210,6 +210,73 @@ fn the_printed_thesis_tables_given_back_write_the_same_file() {
 }
 
 #[test]
+fn a_posture_tilt_left_out_of_the_tables_is_7_degrees_and_a_larger_one_spreads_the_postures() {
+    let dir = tempfile::tempdir().unwrap();
+    let printed: serde_json::Value = serde_json::from_str(&print_tables()).unwrap();
+    let with_tilt = |tilt: Option<f64>| {
+        let mut tables = printed.clone();
+        for movement in tables["motion"].as_array_mut().unwrap() {
+            let movement = movement.as_object_mut().unwrap();
+            match tilt {
+                Some(t) => movement.insert("tilt_deg".into(), serde_json::json!(t)),
+                None => movement.remove("tilt_deg"),
+            };
+        }
+        tables
+    };
+    let only_standing = "--class-weights=".to_string()
+        + &THESIS_CLASSES.iter().map(|c| format!("{c}={}", u8::from(*c == "standing"))).collect::<Vec<_>>().join(",");
+    let args = ["--users", "8", "--minutes-per-user", "4", "--seed", "5", "--drift-after-min", "0"];
+    let run = |name: &str, tables: &serde_json::Value| {
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, tables.to_string()).unwrap();
+        let extra = [only_standing.as_str(), "--thesis-tables", path.to_str().unwrap()];
+        let (csv_path, output) = simulate(dir.path(), &format!("{name}.csv"), &[&args[..], &extra[..]].concat());
+        ok(&output);
+        csv_path
+    };
+    let seven = run("seven", &with_tilt(Some(7.0)));
+    let left_out = run("left_out", &with_tilt(None));
+    assert_eq!(std::fs::read(&seven).unwrap(), std::fs::read(&left_out).unwrap());
+
+    // Where gravity falls, per 4 s window: its spread over one person's windows (the person's watch and habits
+    // fixed) grows with the tilt of every bout.
+    let spread = |csv_path: &Path| {
+        let mut reader = csv::Reader::from_path(csv_path).unwrap();
+        let mut users: std::collections::BTreeMap<String, Vec<[f64; 3]>> = Default::default();
+        for r in reader.records() {
+            let r = r.unwrap();
+            users.entry(r[8].to_string()).or_default().push([
+                r[1].parse().unwrap(),
+                r[2].parse().unwrap(),
+                r[3].parse().unwrap(),
+            ]);
+        }
+        let per_user: Vec<f64> = users
+            .values()
+            .map(|rows| {
+                let means: Vec<[f64; 3]> = rows
+                    .chunks_exact(200)
+                    .map(|w| std::array::from_fn(|k| w.iter().map(|s| s[k]).sum::<f64>() / 200.0))
+                    .collect();
+                let n = means.len() as f64;
+                (0..3)
+                    .map(|k| {
+                        let mean = means.iter().map(|m| m[k]).sum::<f64>() / n;
+                        means.iter().map(|m| (m[k] - mean).powi(2)).sum::<f64>() / n
+                    })
+                    .sum::<f64>()
+                    .sqrt()
+            })
+            .collect();
+        per_user.iter().sum::<f64>() / per_user.len() as f64
+    };
+    let still = spread(&run("still", &with_tilt(Some(0.0))));
+    let tilted = spread(&run("tilted", &with_tilt(Some(20.0))));
+    assert!(tilted > still * 3.0, "posture spread {still:.2} m/s² untilted, {tilted:.2} tilted 20°");
+}
+
+#[test]
 fn other_thesis_tables_change_only_the_thesis_profile_and_bad_ones_exit_2_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let mut tables: serde_json::Value = serde_json::from_str(&print_tables()).unwrap();
@@ -256,6 +323,16 @@ fn other_thesis_tables_change_only_the_thesis_profile_and_bad_ones_exit_2_naming
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bad.json") && stderr.contains("motion.hand_scratching.duty"), "{stderr}");
+    assert!(!out.exists(), "nothing is written");
+
+    tables["motion"][3]["duty"] = serde_json::json!(0.5);
+    tables["motion"][10]["tilt_deg"] = serde_json::json!(45.0);
+    std::fs::write(&bad, tables.to_string()).unwrap();
+    let (out, output) =
+        simulate(dir.path(), "bad.csv", &[&args[..], &["--thesis-tables", bad.to_str().unwrap()]].concat());
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("motion.standing.tilt_deg") && stderr.contains("45"), "{stderr}");
     assert!(!out.exists(), "nothing is written");
 
     // The recording written over the tables it reads: refused, the tables kept.

@@ -209,7 +209,8 @@ impl SensorSim {
         if thesis {
             // The thesis posture mode, reached by turning the classic posture (and with it where the behaviour's
             // own movement takes the arm).
-            let up = thesis::mode_up(&self.tables.modes[class], &profile.mode_preference[class], &mut self.rng);
+            let tilt = self.tables.motion[class].tilt_deg;
+            let up = thesis::mode_up(&self.tables.modes[class], &profile.mode_preference[class], tilt, &mut self.rng);
             let turn = thesis::rotation_between(raw.base, up);
             raw = Posture { base: up, alt: rotate(raw.alt, turn) };
         }

@@ -8,7 +8,9 @@
 //! - About one user in six wears the watch turned 180° about its z axis (crown toward the elbow), which flips the
 //!   signs of x and y. The published per-class means are only consistent with |a| ≈ g with such a share.
 //! - Each behaviour has three posture modes (forearm elevation and roll, fitted to the published per-class means and
-//!   stds by `models/tools/calibrate_sim.py fit`), each user preferring one or the other.
+//!   stds by `models/tools/calibrate_sim.py fit`), each user preferring one or the other; each bout leaves its mode
+//!   by a small random tilt whose size is the behaviour's own (`Movement::tilt_deg`: a hanging arm repeats its
+//!   posture more closely than a hand rubbing an ear).
 //! - Each behaviour's movement is the classic one (its rotation and displacement scaled per axis) plus a larger
 //!   quasi-periodic wrist rotation (mostly pronation and supination, about x) sized to the published gyroscope
 //!   stds; bouts last about a minute.
@@ -78,6 +80,16 @@ pub struct Movement {
     pub disp_gain: V3,
     pub extra: RubSpec,
     pub duty: f64,
+    /// How much each bout's posture is tilted away from its mode, degrees (std per axis; 7 unless a table says).
+    #[serde(default = "default_tilt")]
+    pub tilt_deg: f64,
+}
+
+/// A bout's posture tilt when a table does not give one, degrees.
+pub const DEFAULT_TILT_DEG: f64 = 7.0;
+
+fn default_tilt() -> f64 {
+    DEFAULT_TILT_DEG
 }
 
 /// Per behaviour (thesis class order), written by `models/tools/calibrate_sim.py fit --motion`, then `search` and
@@ -87,17 +99,17 @@ pub struct Movement {
 #[allow(clippy::approx_constant)]
 pub const MOTION: [Movement; CLASS_COUNT] = [
     // BEGIN MOTION
-    Movement { gain: [0.162, 0.188, 0.379], disp_gain: [1.176, 0.622, 1.258], extra: RubSpec::new((3.07, 3.46), [1.21, 0.17, 0.3], [0.8, 2.9, 1.4]), duty: 1.0 },
-    Movement { gain: [0.298, 0.082, 0.893], disp_gain: [0.539, 0.269, 1.018], extra: RubSpec::new((1.48, 1.92), [2.47, 0.23, 1.49], [1.1, 0.8, 2.2]), duty: 1.0 },
-    Movement { gain: [0.886, 0.026, 1.288], disp_gain: [0.93, 0.831, 0.76], extra: RubSpec::new((0.71, 1.71), [10.93, 0.02, 1.55], [1.5, 0.9, 1.8]), duty: 1.0 },
-    Movement { gain: [0.91, 0.82, 0.713], disp_gain: [0.793, 0.701, 1.475], extra: RubSpec::new((2.66, 4.76), [4.23, 0.54, 0.44], [1.0, 1.4, 2.3]), duty: 0.56 },
-    Movement { gain: [1.105, 0.421, 0.881], disp_gain: [1.254, 0.945, 0.874], extra: RubSpec::new((3.31, 4.44), [0.73, 0.22, 0.34], [0.5, 0.3, 0.5]), duty: 1.0 },
-    Movement { gain: [0.676, 1.189, 0.271], disp_gain: [1.553, 0.69, 1.769], extra: RubSpec::new((3.53, 6.72), [3.14, 0.58, 0.9], [1.3, 1.3, 2.1]), duty: 1.0 },
-    Movement { gain: [0.812, 0.037, 0.066], disp_gain: [0.789, 0.947, 1.485], extra: RubSpec::new((1.75, 2.43), [4.0, 0.05, 0.09], [1.2, 1.8, 1.9]), duty: 0.08 },
-    Movement { gain: [0.495, 0.513, 0.692], disp_gain: [0.86, 1.095, 0.668], extra: RubSpec::new((1.21, 2.17), [1.87, 0.9, 0.88], [1.7, 3.0, 2.2]), duty: 1.0 },
-    Movement { gain: [1.033, 0.909, 0.37], disp_gain: [1.0, 1.0, 1.0], extra: RubSpec::new((0.6, 1.2), [2.07, 1.36, 0.38], [1.0, 1.0, 1.0]), duty: 0.3 },
-    Movement { gain: [2.179, 1.463, 0.331], disp_gain: [0.381, 0.64, 0.437], extra: RubSpec::new((1.39, 1.5), [1.47, 3.37, 0.37], [2.4, 4.2, 1.9]), duty: 1.0 },
-    Movement { gain: [1.27, 0.043, 0.152], disp_gain: [1.0, 1.0, 1.0], extra: RubSpec::new((0.6, 1.2), [1.66, 0.03, 0.12], [1.0, 1.0, 1.0]), duty: 0.5 },
+    Movement { gain: [0.162, 0.188, 0.379], disp_gain: [1.176, 0.622, 1.258], extra: RubSpec::new((3.07, 3.46), [1.21, 0.17, 0.3], [0.8, 2.9, 1.4]), duty: 1.0, tilt_deg: 7.0 },
+    Movement { gain: [0.298, 0.082, 0.893], disp_gain: [0.539, 0.269, 1.018], extra: RubSpec::new((1.48, 1.92), [2.47, 0.23, 1.49], [1.1, 0.8, 2.2]), duty: 1.0, tilt_deg: 7.0 },
+    Movement { gain: [0.886, 0.026, 1.288], disp_gain: [0.93, 0.831, 0.76], extra: RubSpec::new((0.71, 1.71), [10.93, 0.02, 1.55], [1.5, 0.9, 1.8]), duty: 1.0, tilt_deg: 7.0 },
+    Movement { gain: [0.91, 0.82, 0.713], disp_gain: [0.793, 0.701, 1.475], extra: RubSpec::new((2.66, 4.76), [4.23, 0.54, 0.44], [1.0, 1.4, 2.3]), duty: 0.56, tilt_deg: 7.0 },
+    Movement { gain: [1.105, 0.421, 0.881], disp_gain: [1.254, 0.945, 0.874], extra: RubSpec::new((3.31, 4.44), [0.73, 0.22, 0.34], [0.5, 0.3, 0.5]), duty: 1.0, tilt_deg: 7.0 },
+    Movement { gain: [0.676, 1.189, 0.271], disp_gain: [1.553, 0.69, 1.769], extra: RubSpec::new((3.53, 6.72), [3.14, 0.58, 0.9], [1.3, 1.3, 2.1]), duty: 1.0, tilt_deg: 7.0 },
+    Movement { gain: [0.812, 0.037, 0.066], disp_gain: [0.789, 0.947, 1.485], extra: RubSpec::new((1.75, 2.43), [4.0, 0.05, 0.09], [1.2, 1.8, 1.9]), duty: 0.08, tilt_deg: 7.0 },
+    Movement { gain: [0.495, 0.513, 0.692], disp_gain: [0.86, 1.095, 0.668], extra: RubSpec::new((1.21, 2.17), [1.87, 0.9, 0.88], [1.7, 3.0, 2.2]), duty: 1.0, tilt_deg: 7.0 },
+    Movement { gain: [1.033, 0.909, 0.37], disp_gain: [1.0, 1.0, 1.0], extra: RubSpec::new((0.6, 1.2), [2.07, 1.36, 0.38], [1.0, 1.0, 1.0]), duty: 0.3, tilt_deg: 7.0 },
+    Movement { gain: [2.179, 1.463, 0.331], disp_gain: [0.381, 0.64, 0.437], extra: RubSpec::new((1.39, 1.5), [1.47, 3.37, 0.37], [2.4, 4.2, 1.9]), duty: 1.0, tilt_deg: 7.0 },
+    Movement { gain: [1.27, 0.043, 0.152], disp_gain: [1.0, 1.0, 1.0], extra: RubSpec::new((0.6, 1.2), [1.66, 0.03, 0.12], [1.0, 1.0, 1.0]), duty: 0.5, tilt_deg: 7.0 },
     // END MOTION
 ];
 
@@ -156,8 +168,14 @@ pub(crate) fn mode_preferences(rng: &mut SimRng) -> [[f64; MODE_COUNT]; CLASS_CO
     std::array::from_fn(|_| std::array::from_fn(|_| (0.6 * normal(rng)).exp()))
 }
 
-/// The "up" direction for a bout: one of the behaviour's `modes` (by the user's weights), tilted a little.
-pub(crate) fn mode_up(modes: &[Mode; MODE_COUNT], preference: &[f64; MODE_COUNT], rng: &mut SimRng) -> V3 {
+/// The "up" direction for a bout: one of the behaviour's `modes` (by the user's weights), tilted a little
+/// (`tilt_deg`, std per axis).
+pub(crate) fn mode_up(
+    modes: &[Mode; MODE_COUNT],
+    preference: &[f64; MODE_COUNT],
+    tilt_deg: f64,
+    rng: &mut SimRng,
+) -> V3 {
     let weights: [f64; MODE_COUNT] = std::array::from_fn(|k| modes[k].weight * preference[k]);
     let mut r = uniform(rng, 0.0, weights.iter().sum());
     let mut chosen = &modes[MODE_COUNT - 1];
@@ -169,7 +187,7 @@ pub(crate) fn mode_up(modes: &[Mode; MODE_COUNT], preference: &[f64; MODE_COUNT]
         r -= w;
     }
     let up = super::behaviour::forearm(chosen.elevation, chosen.roll);
-    rotate(up, normal_v3(rng, 7.0 * DEG))
+    rotate(up, normal_v3(rng, tilt_deg * DEG))
 }
 
 /// The rotation (rotation vector) that turns unit vector `from` onto `to` along the shortest arc.
@@ -212,6 +230,8 @@ const MAX_ROTATION_DEG: f64 = 90.0;
 const MAX_DISPLACEMENT_MM: f64 = 100.0;
 /// Smallest burst duty: a burst's amplitude grows as 1/√duty, to keep the overall std.
 const MIN_DUTY: f64 = 0.01;
+/// Largest posture tilt of a bout, degrees.
+const MAX_TILT_DEG: f64 = 30.0;
 /// Largest extra-movement frequency, Hz (the thesis samples at 50 Hz; wrist movements stay far below).
 const MAX_FREQUENCY_HZ: f64 = 12.0;
 
@@ -268,6 +288,13 @@ impl ThesisTables {
             axes_within(&field("extra.disp_mm"), movement.extra.disp_mm, MAX_DISPLACEMENT_MM, " mm")?;
             if !(movement.duty.is_finite() && (MIN_DUTY..=1.0).contains(&movement.duty)) {
                 return Err(format!("{}: {} is not within {MIN_DUTY}..1", field("duty"), movement.duty));
+            }
+            if !(movement.tilt_deg.is_finite() && (0.0..=MAX_TILT_DEG).contains(&movement.tilt_deg)) {
+                return Err(format!(
+                    "{}: {} is not within 0..{MAX_TILT_DEG} degrees",
+                    field("tilt_deg"),
+                    movement.tilt_deg
+                ));
             }
         }
         Ok(())
