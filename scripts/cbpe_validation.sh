@@ -14,7 +14,8 @@
 # `"temperature": T` (the probabilities are then softmax(logits / T)).
 #
 # HAR_MONITOR_BIN=path/to/har-monitor uses that build instead of building a release one. Needs python3 (standard
-# library only). Files go to ${CARGO_TARGET_DIR:-target}/cbpe-validation (simulated files are kept and reused).
+# library only). Files go to ${CARGO_TARGET_DIR:-target}/cbpe-validation (simulated afresh on every run: a file kept
+# from an earlier build of the simulator would silently measure the old one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=models/demo/demo-1dcnn-bilstm.onnx
@@ -33,11 +34,12 @@ else
   bin=${CARGO_TARGET_DIR:-target}/release/har-monitor
 fi
 out=${CARGO_TARGET_DIR:-target}/cbpe-validation
+rm -rf "$out/data"
 mkdir -p "$out/data"
 
 simulate() {
   local name=$1; shift
-  [[ -f $out/data/$name.csv ]] || "$bin" simulate --out "$out/data/$name.csv" "$@" >/dev/null
+  "$bin" simulate --out "$out/data/$name.csv" "$@" >/dev/null
 }
 simulate reference --users 8 --minutes-per-user 5 --seed 21 --first-user 601
 scenarios=(clean_a clean_b mix_smoking mix_static mix_tapping noise_x2 noise_x3 gyro_bias_3 rotate_30 rotate_60)

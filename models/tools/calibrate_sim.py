@@ -467,7 +467,13 @@ MUTATION = np.r_[[0.4] * 3, [12.0] * 3, [20.0] * 3, [0.25] * 3, 0.15, 0.15, [0.2
 DEFAULT_TILT_DEG = 7.0
 
 
-def decode(v: np.ndarray) -> tuple[list[dict], dict]:
+# Behaviours that bring the hand to the head: the hand is above the elbow (forearm elevation at least this, degrees),
+# whatever posture the judge would prefer.
+HAND_TO_HEAD = {"ear_rubbing", "forehead_rubbing", "hair_pulling", "nail_biting", "smoking"}
+HAND_TO_HEAD_MIN_ELEVATION = 20.0
+
+
+def decode(v: np.ndarray, c: int) -> tuple[list[dict], dict]:
     w = np.exp(v[0:3] - v[0:3].max())
     w /= w.sum()
     modes = []
@@ -477,6 +483,8 @@ def decode(v: np.ndarray) -> tuple[list[dict], dict]:
             e, r = 180.0 - e, r + 180.0
         elif e < -90.0:
             e, r = -180.0 - e, r + 180.0
+        if CLASSES[c] in HAND_TO_HEAD:
+            e = max(e, HAND_TO_HEAD_MIN_ELEVATION)
         modes.append({"weight": round(float(w[k]), 3), "elevation": round(e, 1),
                       "roll": round((r + 180.0) % 360.0 - 180.0, 1)})
     lo = float(np.clip(np.exp(v[12]), 0.2, 8.0))
@@ -555,7 +563,7 @@ def search(args) -> None:
                 for _ in range(args.offspring):
                     v = best_v + sigma * MUTATION * rng.normal(size=len(MUTATION))
                     trial = json.loads(json.dumps(tables))
-                    trial["modes"][c], trial["motion"][c] = decode(v)
+                    trial["modes"][c], trial["motion"][c] = decode(v, c)
                     score, trial_info = score_class(binary, args.judge, trial, c, pub, tmp, args.users, args.minutes, bounds)
                     if score > best:
                         best, best_v, info, tables, improved = score, v, trial_info, trial, True
@@ -599,21 +607,56 @@ def pick(args) -> None:
     save_tables(chosen, args.out, args.write)
 
 
+# Users the gyroscope step measures (the fit's seed and ids), each behaviour in one block as the thesis recorded.
+MOTION_BLOCK_ARGS = ["--users", "20", "--minutes-per-user", "2", "--seed", "7001", "--first-user", "7001"]
+
+
+def motion(args) -> None:
+    """One step of the gyroscope fit on tables (JSON): per behaviour and gyroscope axis whose simulated std (each
+    behaviour alone in two-minute blocks on the fit's users, MOTION_BLOCK_ARGS) is further than `--within` from
+    the published one, the movement's rotation on that axis (the classic movement's gain and the extra rotation's
+    amplitude) is scaled by the ratio (at most x3 per step). Repeat until it settles; `pick` then weighs the rows
+    against the judge."""
+    pub = published(args.published)
+    binary = har_monitor(args.bin)
+    tables = json.loads(args.tables.read_text())
+    classes = [CLASSES.index(c) for c in args.classes.split(",")] if args.classes else range(len(CLASSES))
+    for c in classes:
+        _, (_, std) = class_windows(binary, MOTION_BLOCK_ARGS, args.tables, c)
+        ratio = pub[c][1][3:] / std[3:]
+        mv = tables["motion"][c]
+        for k in range(3):
+            if 1 / args.within <= ratio[k] <= args.within:
+                continue
+            factor = float(np.clip(ratio[k], 1 / 3, 3.0))
+            mv["gain"][k] = round(float(np.clip(mv["gain"][k] * factor, 0.0, 5.0)), 3)
+            mv["extra"]["rot_deg"][k] = round(float(np.clip(mv["extra"]["rot_deg"][k] * factor, 0.0, 60.0)), 2)
+            print(f"{CLASSES[c]:18s} {CHANNELS[3 + k]} std {std[3 + k]:.2f} published {pub[c][1][3 + k]:.2f}: "
+                  f"rotation x{factor:.2f}", flush=True)
+    save_tables(tables, args.out, False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("fit", "table", "search", "pick"):
+    for name in ("fit", "table", "search", "pick", "motion"):
         p = sub.add_parser(name)
         p.add_argument("--published", type=Path, required=True,
                        help="the thesis' models/training_baseline.json")
         p.add_argument("--bin", help="har-monitor binary (default: cargo build)")
         judge_help = "a thesis model converted to ONNX, scaler_config.json and label_mapping.json beside it"
+        if name == "motion":
+            p.add_argument("--tables", type=Path, required=True, help="tables to step (JSON)")
+            p.add_argument("--out", type=Path, required=True, help="where the stepped tables go (JSON)")
+            p.add_argument("--classes", help="comma-separated behaviours (default: all)")
+            p.add_argument("--within", type=float, default=1.4,
+                           help="leave axes whose std is within this factor of the published (1.4)")
         if name == "fit":
             p.add_argument("--motion", action="store_true",
                            help="refit the wrist-rotation amplitudes (one damped step) instead of the postures")
             p.add_argument("--judge", type=Path, help=f"{judge_help}: also fit the postures toward its belief")
             p.add_argument("--judge-weight", type=float, default=0.3, help="weight of the judge's belief (0.3)")
-        else:
+        elif name != "motion":
             p.add_argument("--judge", type=Path, required=True, help=judge_help)
         if name == "table":
             p.add_argument("--tables", type=Path, help="judge these tables (JSON, as search writes) instead of the "
@@ -644,7 +687,7 @@ def main() -> None:
                            help=f"weight of the penalty against the judge's margin ({SEARCH_PENALTY})")
             p.add_argument("--write", action="store_true", help="also rewrite the tables of src/sim/thesis.rs")
     args = parser.parse_args()
-    {"fit": fit, "table": table, "search": search, "pick": pick}[args.command](args)
+    {"fit": fit, "table": table, "search": search, "pick": pick, "motion": motion}[args.command](args)
 
 
 if __name__ == "__main__":
