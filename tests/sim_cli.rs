@@ -210,7 +210,7 @@ fn the_printed_thesis_tables_given_back_write_the_same_file() {
 }
 
 #[test]
-fn a_posture_tilt_left_out_of_the_tables_is_7_degrees_and_a_larger_one_spreads_the_postures() {
+fn a_posture_tilt_and_lift_left_out_of_the_tables_are_7_degrees_and_1_and_a_larger_tilt_spreads_the_postures() {
     let dir = tempfile::tempdir().unwrap();
     let printed: serde_json::Value = serde_json::from_str(&print_tables()).unwrap();
     let with_tilt = |tilt: Option<f64>| {
@@ -220,6 +220,11 @@ fn a_posture_tilt_left_out_of_the_tables_is_7_degrees_and_a_larger_one_spreads_t
             match tilt {
                 Some(t) => movement.insert("tilt_deg".into(), serde_json::json!(t)),
                 None => movement.remove("tilt_deg"),
+            };
+            // The arm's lift as the classic movement makes it, written out or left out.
+            match tilt {
+                Some(_) => movement.insert("lift_gain".into(), serde_json::json!(1.0)),
+                None => movement.remove("lift_gain"),
             };
         }
         tables
@@ -333,6 +338,16 @@ fn other_thesis_tables_change_only_the_thesis_profile_and_bad_ones_exit_2_naming
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("motion.standing.tilt_deg") && stderr.contains("45"), "{stderr}");
+    assert!(!out.exists(), "nothing is written");
+
+    tables["motion"][10]["tilt_deg"] = serde_json::json!(2.0);
+    tables["motion"][9]["lift_gain"] = serde_json::json!(-0.5);
+    std::fs::write(&bad, tables.to_string()).unwrap();
+    let (out, output) =
+        simulate(dir.path(), "bad.csv", &[&args[..], &["--thesis-tables", bad.to_str().unwrap()]].concat());
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("motion.smoking.lift_gain") && stderr.contains("-0.5"), "{stderr}");
     assert!(!out.exists(), "nothing is written");
 
     // The recording written over the tables it reads: refused, the tables kept.

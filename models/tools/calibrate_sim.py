@@ -271,11 +271,11 @@ def read_motion() -> list[tuple[list[float], str, list[float], str, str]]:
     rows = []
     for line in block.strip().splitlines():
         m = re.match(r"\s*Movement \{ gain: \[([^\]]*)\], (disp_gain: \[[^\]]*\], )?extra: RubSpec::new\((\([^)]*\)), \[([^\]]*)\], "
-                     r"(\[[^\]]*\])\), duty: ([0-9.]+)(, tilt_deg: [0-9.]+)? \},", line)
+                     r"(\[[^\]]*\])\), duty: ([0-9.]+)(, tilt_deg: [0-9.]+)?(, lift_gain: [0-9.]+)? \},", line)
         if not m:
             sys.exit(f"{THESIS_RS}: cannot read MOTION row `{line.strip()}`")
         rows.append(([float(v) for v in m.group(1).split(",")], m.group(2) or "", m.group(3),
-                     [float(v) for v in m.group(4).split(",")], m.group(5), m.group(6) + (m.group(7) or "")))
+                     [float(v) for v in m.group(4).split(",")], m.group(5), m.group(6) + (m.group(7) or "") + (m.group(8) or "")))
     return rows
 
 
@@ -458,11 +458,11 @@ def encode(tables: dict, c: int) -> np.ndarray:
                  np.log(np.maximum(mv["gain"], 1e-3)), np.log(lo), np.log(hi / lo),
                  np.log(np.maximum(mv["extra"]["rot_deg"], 1e-2)), np.log(np.maximum(mv["extra"]["disp_mm"], 1e-2)),
                  np.log(mv["duty"] / (1.0001 - mv["duty"])), np.log(np.maximum(mv["disp_gain"], 1e-3)),
-                 np.log(max(mv.get("tilt_deg", DEFAULT_TILT_DEG), 0.1))]
+                 np.log(max(mv.get("tilt_deg", DEFAULT_TILT_DEG), 0.1)), np.log(max(mv.get("lift_gain", 1.0), 0.05))]
 
 
 # Mutation scale per coordinate of `encode`.
-MUTATION = np.r_[[0.4] * 3, [12.0] * 3, [20.0] * 3, [0.25] * 3, 0.15, 0.15, [0.25] * 3, [0.3] * 3, 0.6, [0.25] * 3, 0.3]
+MUTATION = np.r_[[0.4] * 3, [12.0] * 3, [20.0] * 3, [0.25] * 3, 0.15, 0.15, [0.25] * 3, [0.3] * 3, 0.6, [0.25] * 3, 0.3, 0.3]
 # A bout's posture tilt when the tables do not give one (src/sim/thesis.rs DEFAULT_TILT_DEG).
 DEFAULT_TILT_DEG = 7.0
 
@@ -497,6 +497,7 @@ def decode(v: np.ndarray, c: int) -> tuple[list[dict], dict]:
                   "disp_mm": [round(float(a), 1) for a in np.clip(np.exp(v[17:20]), 0.0, 40.0)]},
         "duty": round(float(np.clip(1.0001 / (1.0 + np.exp(-v[20])), 0.05, 1.0)), 2),
         "tilt_deg": round(float(np.clip(np.exp(v[24]), 0.5, 20.0)), 2),
+        "lift_gain": round(float(np.clip(np.exp(v[25]), 0.05, 2.0)), 3),
     }
     return modes, motion
 
@@ -533,7 +534,7 @@ def write_tables_rs(tables: dict) -> None:
     fmt = lambda v: ", ".join(repr(float(a)) for a in v)  # noqa: E731
     motion = [f"Movement {{ gain: [{fmt(mv['gain'])}], disp_gain: [{fmt(mv['disp_gain'])}], extra: RubSpec::new(({fmt(mv['extra']['freq'])}), "
               f"[{fmt(mv['extra']['rot_deg'])}], [{fmt(mv['extra']['disp_mm'])}]), duty: {float(mv['duty'])!r}, "
-              f"tilt_deg: {float(mv.get('tilt_deg', DEFAULT_TILT_DEG))!r} }},"
+              f"tilt_deg: {float(mv.get('tilt_deg', DEFAULT_TILT_DEG))!r}, lift_gain: {float(mv.get('lift_gain', 1.0))!r} }},"
               for mv in tables["motion"]]
     text = replace_block(replace_block(text, "MODES", modes), "MOTION", motion)
     THESIS_RS.write_text(text)

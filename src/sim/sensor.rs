@@ -212,7 +212,11 @@ impl SensorSim {
             let tilt = self.tables.motion[class].tilt_deg;
             let up = thesis::mode_up(&self.tables.modes[class], &profile.mode_preference[class], tilt, &mut self.rng);
             let turn = thesis::rotation_between(raw.base, up);
-            raw = Posture { base: up, alt: rotate(raw.alt, turn) };
+            let alt = rotate(raw.alt, turn);
+            let lift = self.tables.motion[class].lift_gain;
+            // The arm's lift scaled (1: exactly the classic movement's).
+            let alt = if lift == 1.0 { alt } else { slerp(up, alt, lift) };
+            raw = Posture { base: up, alt };
         }
         let posture = Posture { base: rotate(raw.base, offset), alt: rotate(raw.alt, offset) };
         let (lo, hi) = if thesis { thesis::bout_seconds(class) } else { bout_seconds(class) };

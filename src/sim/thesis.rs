@@ -13,7 +13,8 @@
 //!   posture more closely than a hand rubbing an ear).
 //! - Each behaviour's movement is the classic one (its rotation and displacement scaled per axis) plus a larger
 //!   quasi-periodic wrist rotation (mostly pronation and supination, about x) sized to the published gyroscope
-//!   stds; bouts last about a minute.
+//!   stds; how far it lifts the arm (hair pulling's pull, smoking's puff) is scaled too (`Movement::lift_gain`);
+//!   bouts last about a minute.
 //! - The tables were then searched, behaviour by behaviour, toward windows the judge recognises within the
 //!   published statistics ([`ThesisTables`], `simulate --thesis-tables`).
 
@@ -83,6 +84,15 @@ pub struct Movement {
     /// How much each bout's posture is tilted away from its mode, degrees (std per axis; 7 unless a table says).
     #[serde(default = "default_tilt")]
     pub tilt_deg: f64,
+    /// Factor on how far the classic movement takes the arm from its bout posture and back (hair pulling's pull,
+    /// smoking's puff, nail biting's hand at the mouth): 1 as the classic movement does (when a table leaves it
+    /// out), 0 none.
+    #[serde(default = "default_lift")]
+    pub lift_gain: f64,
+}
+
+fn default_lift() -> f64 {
+    1.0
 }
 
 /// A bout's posture tilt when a table does not give one, degrees.
@@ -99,17 +109,17 @@ fn default_tilt() -> f64 {
 #[allow(clippy::approx_constant)]
 pub const MOTION: [Movement; CLASS_COUNT] = [
     // BEGIN MOTION
-    Movement { gain: [0.12, 0.204, 0.462], disp_gain: [0.94, 0.585, 1.018], extra: RubSpec::new((3.2, 3.42), [1.31, 0.29, 0.2], [0.8, 1.7, 0.9]), duty: 1.0, tilt_deg: 2.0 },
-    Movement { gain: [0.322, 0.07, 0.789], disp_gain: [0.64, 0.291, 1.2], extra: RubSpec::new((1.38, 1.83), [2.93, 0.29, 1.84], [1.2, 0.9, 2.6]), duty: 1.0, tilt_deg: 2.11 },
-    Movement { gain: [0.408, 0.024, 1.618], disp_gain: [0.677, 0.77, 1.306], extra: RubSpec::new((1.03, 1.26), [15.69, 0.01, 1.59], [1.7, 0.9, 4.4]), duty: 1.0, tilt_deg: 2.8 },
-    Movement { gain: [0.91, 0.82, 0.713], disp_gain: [0.793, 0.701, 1.475], extra: RubSpec::new((2.66, 4.76), [4.23, 0.54, 0.44], [1.0, 1.4, 2.3]), duty: 0.56, tilt_deg: 2.0 },
-    Movement { gain: [1.093, 0.384, 1.188], disp_gain: [1.488, 0.848, 1.033], extra: RubSpec::new((3.4, 4.89), [0.62, 0.24, 0.38], [0.5, 0.3, 0.5]), duty: 1.0, tilt_deg: 1.81 },
-    Movement { gain: [0.557, 0.945, 0.291], disp_gain: [1.054, 0.582, 1.912], extra: RubSpec::new((4.41, 8.34), [2.93, 0.33, 0.42], [1.4, 1.1, 1.5]), duty: 1.0, tilt_deg: 2.0 },
-    Movement { gain: [0.87, 0.056, 0.079], disp_gain: [0.644, 0.872, 0.941], extra: RubSpec::new((1.77, 2.08), [4.52, 0.05, 0.08], [1.0, 1.1, 1.0]), duty: 0.11, tilt_deg: 0.87 },
-    Movement { gain: [0.399, 0.482, 0.568], disp_gain: [0.872, 1.541, 0.626], extra: RubSpec::new((1.35, 2.7), [1.13, 1.15, 1.19], [1.3, 2.1, 3.0]), duty: 1.0, tilt_deg: 1.94 },
-    Movement { gain: [1.033, 0.909, 0.626], disp_gain: [1.0, 1.0, 1.0], extra: RubSpec::new((0.6, 1.2), [2.07, 1.36, 0.64], [1.0, 1.0, 1.0]), duty: 0.3, tilt_deg: 1.0 },
-    Movement { gain: [2.43, 1.128, 0.28], disp_gain: [0.3, 0.476, 0.458], extra: RubSpec::new((1.27, 1.34), [1.35, 3.96, 0.38], [2.0, 4.8, 2.4]), duty: 1.0, tilt_deg: 2.0 },
-    Movement { gain: [1.27, 0.787, 1.158], disp_gain: [1.0, 1.0, 1.0], extra: RubSpec::new((0.6, 1.2), [1.66, 0.54, 0.91], [1.0, 1.0, 1.0]), duty: 0.5, tilt_deg: 2.0 },
+    Movement { gain: [0.12, 0.204, 0.462], disp_gain: [0.94, 0.585, 1.018], extra: RubSpec::new((3.2, 3.42), [1.31, 0.29, 0.2], [0.8, 1.7, 0.9]), duty: 1.0, tilt_deg: 2.0, lift_gain: 1.0 },
+    Movement { gain: [0.322, 0.07, 0.789], disp_gain: [0.64, 0.291, 1.2], extra: RubSpec::new((1.38, 1.83), [2.93, 0.29, 1.84], [1.2, 0.9, 2.6]), duty: 1.0, tilt_deg: 2.11, lift_gain: 1.0 },
+    Movement { gain: [0.408, 0.024, 1.618], disp_gain: [0.677, 0.77, 1.306], extra: RubSpec::new((1.03, 1.26), [15.69, 0.01, 1.59], [1.7, 0.9, 4.4]), duty: 1.0, tilt_deg: 2.8, lift_gain: 1.0 },
+    Movement { gain: [0.91, 0.82, 0.713], disp_gain: [0.793, 0.701, 1.475], extra: RubSpec::new((2.66, 4.76), [4.23, 0.54, 0.44], [1.0, 1.4, 2.3]), duty: 0.56, tilt_deg: 2.0, lift_gain: 1.0 },
+    Movement { gain: [1.093, 0.384, 1.188], disp_gain: [1.488, 0.848, 1.033], extra: RubSpec::new((3.4, 4.89), [0.62, 0.24, 0.38], [0.5, 0.3, 0.5]), duty: 1.0, tilt_deg: 1.81, lift_gain: 1.0 },
+    Movement { gain: [0.557, 0.945, 0.291], disp_gain: [1.054, 0.582, 1.912], extra: RubSpec::new((4.41, 8.34), [2.93, 0.33, 0.42], [1.4, 1.1, 1.5]), duty: 1.0, tilt_deg: 2.0, lift_gain: 1.0 },
+    Movement { gain: [0.87, 0.056, 0.079], disp_gain: [0.644, 0.872, 0.941], extra: RubSpec::new((1.77, 2.08), [4.52, 0.05, 0.08], [1.0, 1.1, 1.0]), duty: 0.11, tilt_deg: 0.87, lift_gain: 1.0 },
+    Movement { gain: [0.399, 0.482, 0.568], disp_gain: [0.872, 1.541, 0.626], extra: RubSpec::new((1.35, 2.7), [1.13, 1.15, 1.19], [1.3, 2.1, 3.0]), duty: 1.0, tilt_deg: 1.94, lift_gain: 1.0 },
+    Movement { gain: [1.033, 0.909, 0.626], disp_gain: [1.0, 1.0, 1.0], extra: RubSpec::new((0.6, 1.2), [2.07, 1.36, 0.64], [1.0, 1.0, 1.0]), duty: 0.3, tilt_deg: 1.0, lift_gain: 1.0 },
+    Movement { gain: [2.43, 1.128, 0.28], disp_gain: [0.3, 0.476, 0.458], extra: RubSpec::new((1.27, 1.34), [1.35, 3.96, 0.38], [2.0, 4.8, 2.4]), duty: 1.0, tilt_deg: 2.0, lift_gain: 1.0 },
+    Movement { gain: [1.27, 0.787, 1.158], disp_gain: [1.0, 1.0, 1.0], extra: RubSpec::new((0.6, 1.2), [1.66, 0.54, 0.91], [1.0, 1.0, 1.0]), duty: 0.5, tilt_deg: 2.0, lift_gain: 1.0 },
     // END MOTION
 ];
 
@@ -230,6 +240,8 @@ const MAX_ROTATION_DEG: f64 = 90.0;
 const MAX_DISPLACEMENT_MM: f64 = 100.0;
 /// Smallest burst duty: a burst's amplitude grows as 1/√duty, to keep the overall std.
 const MIN_DUTY: f64 = 0.01;
+/// Largest factor on the classic movement's arm lift.
+const MAX_LIFT_GAIN: f64 = 2.0;
 /// Largest posture tilt of a bout, degrees.
 const MAX_TILT_DEG: f64 = 30.0;
 /// Largest extra-movement frequency, Hz (the thesis samples at 50 Hz; wrist movements stay far below).
@@ -288,6 +300,9 @@ impl ThesisTables {
             axes_within(&field("extra.disp_mm"), movement.extra.disp_mm, MAX_DISPLACEMENT_MM, " mm")?;
             if !(movement.duty.is_finite() && (MIN_DUTY..=1.0).contains(&movement.duty)) {
                 return Err(format!("{}: {} is not within {MIN_DUTY}..1", field("duty"), movement.duty));
+            }
+            if !(movement.lift_gain.is_finite() && (0.0..=MAX_LIFT_GAIN).contains(&movement.lift_gain)) {
+                return Err(format!("{}: {} is not within 0..{MAX_LIFT_GAIN}", field("lift_gain"), movement.lift_gain));
             }
             if !(movement.tilt_deg.is_finite() && (0.0..=MAX_TILT_DEG).contains(&movement.tilt_deg)) {
                 return Err(format!(
