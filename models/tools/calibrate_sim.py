@@ -16,14 +16,17 @@ models. This script
             gyroscope std (measured on fitting users FIT_ARGS) approaches the published one (repeat fit --motion +
             build until it settles). The frequencies and burst duties are set by hand, from probes of the judge.
   search  per behaviour, an evolution strategy over its row of both tables (three posture modes; the classic
-          movement's rotation and displacement gains; the extra rotation's frequencies, amplitudes and burst duty)
-          toward windows the judge recognises (the mean clipped margin log p_c - max log p_other), with the
-          published means and stds as soft bounds (SEARCH_MEAN_Z, SEARCH_STD_RATIO). Each candidate is simulated by
+          movement's rotation and displacement gains; the extra rotation's frequencies, amplitudes and burst duty;
+          the bout's posture tilt and the arm's lift), the hand kept above the elbow in the behaviours that bring it
+          to the head (HAND_TO_HEAD), toward windows the judge recognises (the mean clipped margin log p_c - max
+          log p_other), with the published means and stds as soft bounds (SEARCH_MEAN_Z, SEARCH_STD_RATIO). Each candidate is simulated by
           `har-monitor simulate --thesis-tables` on sessions of that behaviour alone (SEARCH_USERS: other seeds
           and user ids than the fit and the table). --write puts the result into src/sim/thesis.rs.
   pick    per behaviour, the row of several candidate tables (the built-in ones, search results) the judge
-          recognises best on validation users (PICK_ARGS: neither the search's nor the table's); --write puts the
-          chosen tables into src/sim/thesis.rs.
+          recognises best on validation users (PICK_ARGS: neither the search's nor the table's), each cell outside
+          the statistics goals costing --cell-cost of recall; --write puts the chosen tables into src/sim/thesis.rs.
+  motion  one step of the gyroscope fit on tables as JSON: rotation gains of the axes whose std is off by more
+          than --within rescaled toward the published std (MOTION_BLOCK_ARGS).
   table   simulates fresh users (another seed and other user ids than the fit and the search) as the thesis
           recorded its users, each behaviour in one block of two minutes (TABLE_BLOCK_ARGS), and prints per class
           the simulated vs published mean and std of each channel and the judge model's recall, and the goals; then
@@ -37,6 +40,7 @@ repository, e.g. /work/thesis/retrained/retrained_model.onnx with its scaler_con
       --judge retrained_model.onnx --out tables.json [--start tables.json] [--classes a,b] [--write]
   .venv/bin/python models/tools/calibrate_sim.py pick --published training_baseline.json \
       --judge retrained_model.onnx --tables builtin.json found.json --out tables.json --write
+  .venv/bin/python models/tools/calibrate_sim.py motion --published training_baseline.json --tables t.json --out m.json
   .venv/bin/python models/tools/calibrate_sim.py table --published training_baseline.json \
       --judge retrained_model.onnx [--tables tables.json]
 """
