@@ -320,35 +320,23 @@ fn other_thesis_tables_change_only_the_thesis_profile_and_bad_ones_exit_2_naming
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("only the thesis profile"));
 
-    tables["motion"][3]["duty"] = serde_json::json!(1.5);
+    // Each value out of its range, alone: exit 2 naming the file, the field and the value; nothing is written.
     let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, tables.to_string()).unwrap();
-    let (out, output) =
-        simulate(dir.path(), "bad.csv", &[&args[..], &["--thesis-tables", bad.to_str().unwrap()]].concat());
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("bad.json") && stderr.contains("motion.hand_scratching.duty"), "{stderr}");
-    assert!(!out.exists(), "nothing is written");
-
-    tables["motion"][3]["duty"] = serde_json::json!(0.5);
-    tables["motion"][10]["tilt_deg"] = serde_json::json!(45.0);
-    std::fs::write(&bad, tables.to_string()).unwrap();
-    let (out, output) =
-        simulate(dir.path(), "bad.csv", &[&args[..], &["--thesis-tables", bad.to_str().unwrap()]].concat());
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("motion.standing.tilt_deg") && stderr.contains("45"), "{stderr}");
-    assert!(!out.exists(), "nothing is written");
-
-    tables["motion"][10]["tilt_deg"] = serde_json::json!(2.0);
-    tables["motion"][9]["lift_gain"] = serde_json::json!(-0.5);
-    std::fs::write(&bad, tables.to_string()).unwrap();
-    let (out, output) =
-        simulate(dir.path(), "bad.csv", &[&args[..], &["--thesis-tables", bad.to_str().unwrap()]].concat());
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("motion.smoking.lift_gain") && stderr.contains("-0.5"), "{stderr}");
-    assert!(!out.exists(), "nothing is written");
+    for (class, field, value) in [(3, "duty", 1.5), (10, "tilt_deg", 45.0), (9, "lift_gain", -0.5)] {
+        let mut bad_tables = tables.clone();
+        bad_tables["motion"][class][field] = serde_json::json!(value);
+        std::fs::write(&bad, bad_tables.to_string()).unwrap();
+        let (out, output) =
+            simulate(dir.path(), "bad.csv", &[&args[..], &["--thesis-tables", bad.to_str().unwrap()]].concat());
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let named = format!("motion.{}.{field}", THESIS_CLASSES[class]);
+        assert!(
+            stderr.contains("bad.json") && stderr.contains(&named) && stderr.contains(&value.to_string()),
+            "{stderr}"
+        );
+        assert!(!out.exists(), "nothing is written");
+    }
 
     // The recording written over the tables it reads: refused, the tables kept.
     let kept = std::fs::read(&path).unwrap();

@@ -209,13 +209,17 @@ impl SensorSim {
         if thesis {
             // The thesis posture mode, reached by turning the classic posture (and with it where the behaviour's
             // own movement takes the arm).
-            let tilt = self.tables.motion[class].tilt_deg;
-            let up = thesis::mode_up(&self.tables.modes[class], &profile.mode_preference[class], tilt, &mut self.rng);
+            let movement = &self.tables.motion[class];
+            let up = thesis::mode_up(
+                &self.tables.modes[class],
+                &profile.mode_preference[class],
+                movement.tilt_deg,
+                &mut self.rng,
+            );
             let turn = thesis::rotation_between(raw.base, up);
             let alt = rotate(raw.alt, turn);
-            let lift = self.tables.motion[class].lift_gain;
             // The arm's lift scaled (1: exactly the classic movement's).
-            let alt = if lift == 1.0 { alt } else { slerp(up, alt, lift) };
+            let alt = if movement.lift_gain == 1.0 { alt } else { slerp(up, alt, movement.lift_gain) };
             raw = Posture { base: up, alt };
         }
         let posture = Posture { base: rotate(raw.base, offset), alt: rotate(raw.alt, offset) };

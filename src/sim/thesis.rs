@@ -275,12 +275,8 @@ impl ThesisTables {
                 if !(mode.weight.is_finite() && mode.weight >= 0.0) {
                     return Err(format!("{}: {} is not a weight (0 or more)", field("weight"), mode.weight));
                 }
-                if !(mode.elevation.is_finite() && mode.elevation.abs() <= 90.0) {
-                    return Err(format!("{}: {} is not within -90..90 degrees", field("elevation"), mode.elevation));
-                }
-                if !(mode.roll.is_finite() && mode.roll.abs() <= 360.0) {
-                    return Err(format!("{}: {} is not within -360..360 degrees", field("roll"), mode.roll));
-                }
+                within(&field("elevation"), mode.elevation, -90.0, 90.0, " degrees")?;
+                within(&field("roll"), mode.roll, -360.0, 360.0, " degrees")?;
             }
             if modes.iter().map(|m| m.weight).sum::<f64>() <= 0.0 {
                 return Err(format!("modes.{name}: the weights sum to 0"));
@@ -298,21 +294,20 @@ impl ThesisTables {
             }
             axes_within(&field("extra.rot_deg"), movement.extra.rot_deg, MAX_ROTATION_DEG, " degrees")?;
             axes_within(&field("extra.disp_mm"), movement.extra.disp_mm, MAX_DISPLACEMENT_MM, " mm")?;
-            if !(movement.duty.is_finite() && (MIN_DUTY..=1.0).contains(&movement.duty)) {
-                return Err(format!("{}: {} is not within {MIN_DUTY}..1", field("duty"), movement.duty));
-            }
-            if !(movement.lift_gain.is_finite() && (0.0..=MAX_LIFT_GAIN).contains(&movement.lift_gain)) {
-                return Err(format!("{}: {} is not within 0..{MAX_LIFT_GAIN}", field("lift_gain"), movement.lift_gain));
-            }
-            if !(movement.tilt_deg.is_finite() && (0.0..=MAX_TILT_DEG).contains(&movement.tilt_deg)) {
-                return Err(format!(
-                    "{}: {} is not within 0..{MAX_TILT_DEG} degrees",
-                    field("tilt_deg"),
-                    movement.tilt_deg
-                ));
-            }
+            within(&field("duty"), movement.duty, MIN_DUTY, 1.0, "")?;
+            within(&field("lift_gain"), movement.lift_gain, 0.0, MAX_LIFT_GAIN, "")?;
+            within(&field("tilt_deg"), movement.tilt_deg, 0.0, MAX_TILT_DEG, " degrees")?;
         }
         Ok(())
+    }
+}
+
+/// `value` finite and within `lo..=hi` (`unit` follows the range in the message).
+fn within(field: &str, value: f64, lo: f64, hi: f64, unit: &str) -> Result<(), String> {
+    if value.is_finite() && (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("{field}: {value} is not within {lo}..{hi}{unit}"))
     }
 }
 
