@@ -4,10 +4,14 @@
 //!
 //! A target that exists and is not a regular file (`/dev/stdout`, a FIFO, a terminal) is written directly: it
 //! has no earlier content to protect, and renaming over a device node would replace the node itself.
+//!
+//! A process stopped by a signal runs no destructor, so the temporary files in progress are also kept in a
+//! registry: [`remove_unfinished`] deletes them, for the binary's Ctrl-C / SIGTERM handler.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A failed output write; the message names the file the user asked for.
@@ -40,6 +44,43 @@ pub struct AtomicFile {
 
 /// Distinguishes the temporary files of several outputs written at once by one process.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The temporary files of the outputs being written (created, neither committed nor dropped yet).
+static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn unfinished() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    // A panic while the list was held leaves it whole (every change is one push or one removal).
+    UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn forget_unfinished(temp: &Path) {
+    let mut list = unfinished();
+    if let Some(i) = list.iter().position(|t| t == temp) {
+        list.swap_remove(i);
+    }
+}
+
+/// Deletes the temporary file of every output still being written, and returns how many there were. For a
+/// process about to end by a signal (its destructors will not run): the targets keep their earlier content, and
+/// no hidden `.NAME.PID-N.tmp` is left beside them. An output whose writer goes on after this fails at its commit.
+pub fn remove_unfinished() -> usize {
+    remove_unfinished_where(|_| true)
+}
+
+/// [`remove_unfinished`] for the temporary files `which` selects.
+fn remove_unfinished_where(which: impl Fn(&Path) -> bool) -> usize {
+    let mut list = unfinished();
+    let mut removed = 0;
+    list.retain(|temp| {
+        if !which(temp) {
+            return true;
+        }
+        let _ = std::fs::remove_file(temp);
+        removed += 1;
+        false
+    });
+    removed
+}
 
 impl AtomicFile {
     /// Starts writing `path`: creates a temporary file beside it (beside the file it links to, for a symbolic
@@ -80,6 +121,7 @@ impl AtomicFile {
                 Err(e) => return Err(error(e)),
             }
         };
+        unfinished().push(temp.clone());
         // Replacing a file keeps its permissions (a rename would otherwise give it the temporary file's).
         if let Some(meta) = existing {
             let _ = file.set_permissions(meta.permissions());
@@ -116,6 +158,7 @@ impl AtomicFile {
     fn replace_target(&mut self) -> Result<(), OutputError> {
         if let Some(temp) = &self.temp {
             std::fs::rename(temp, &self.target).map_err(|e| OutputError::new(&self.path, e))?;
+            forget_unfinished(temp);
             self.temp = None;
         }
         Ok(())
@@ -139,7 +182,8 @@ impl Write for AtomicFile {
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         if let Some(temp) = self.temp.take() {
-            let _ = std::fs::remove_file(temp);
+            let _ = std::fs::remove_file(&temp);
+            forget_unfinished(&temp);
         }
     }
 }
@@ -216,6 +260,28 @@ mod tests {
         }
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
         assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn remove_unfinished_deletes_the_files_in_progress_and_not_the_committed_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let (kept, interrupted) = (dir.path().join("kept.csv"), dir.path().join("interrupted.csv"));
+        std::fs::write(&interrupted, "old").unwrap();
+        let mut done = AtomicFile::create(&kept).unwrap();
+        done.write_all(b"complete").unwrap();
+        let mut open = AtomicFile::create(&interrupted).unwrap();
+        open.write_all(b"half of it").unwrap();
+        open.flush().unwrap();
+        done.commit().unwrap();
+        assert_eq!(leftovers(dir.path()).len(), 1, "the open file's temporary is there before");
+        // Only this test's directory: other tests write their outputs at the same time.
+        assert_eq!(remove_unfinished_where(|t| t.parent().and_then(Path::file_name) == dir.path().file_name()), 1);
+        assert!(leftovers(dir.path()).is_empty(), "{:?}", leftovers(dir.path()));
+        assert_eq!(std::fs::read_to_string(&kept).unwrap(), "complete");
+        assert_eq!(std::fs::read_to_string(&interrupted).unwrap(), "old");
+        let err = open.commit().unwrap_err();
+        assert!(err.to_string().contains("interrupted.csv"), "{err}");
+        assert_eq!(std::fs::read_to_string(&interrupted).unwrap(), "old");
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
         har_monitor::device::DeviceError::Invalid { .. } => anyhow::Error::from(InputError(e.to_string())),
         other => anyhow::Error::from(other),
     })?;
-    let stop = super::signals::install()?;
+    let stop = super::signals::polled();
     let path = device.path().unwrap_or_default();
     match &args.link {
         Some(link) => println!("virtual device on {path} (link {}), {} Hz", link.display(), args.rate),

@@ -105,6 +105,10 @@ impl ModelArgs {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    // `serve` shuts down gracefully on its own signal handling (requests in flight finish).
+    if !matches!(cli.command, Some(Command::Serve(_))) {
+        signals::install()?;
+    }
     match cli.command {
         None => gui::run(gui::GuiArgs::default()),
         Some(Command::Gui(args)) => gui::run(args),

@@ -94,7 +94,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
         drift: DriftConfig::default(),
         record: Some(RecordTarget::Dir(args.out.clone())),
     };
-    let stop = super::signals::install()?;
+    let stop = super::signals::polled();
     let mut live_metrics = match args.metrics_addr {
         None => None,
         Some(addr) => {
