@@ -21,12 +21,14 @@ models. This script
           to the head (HAND_TO_HEAD), toward windows the judge recognises (the mean clipped margin log p_c - max
           log p_other), with the published means and stds as soft bounds (SEARCH_MEAN_Z, SEARCH_STD_RATIO). Each candidate is simulated by
           `har-monitor simulate --thesis-tables` on sessions of that behaviour alone (SEARCH_USERS: other seeds
-          and user ids than the fit and the table). --write puts the result into src/sim/thesis.rs.
+          and user ids than the fit and the table). --dims posture moves the posture alone (modes and tilt), for
+          accelerometer cells; --write puts the result into src/sim/thesis.rs.
   pick    per behaviour, the row of several candidate tables (the built-in ones, search results) the judge
           recognises best on validation users (PICK_ARGS: neither the search's nor the table's), each cell outside
           the statistics goals costing --cell-cost of recall; --write puts the chosen tables into src/sim/thesis.rs.
   motion  one step of the gyroscope fit on tables as JSON: rotation gains of the axes whose std is off by more
-          than --within rescaled toward the published std (MOTION_BLOCK_ARGS).
+          than --within rescaled toward the published std (MOTION_BLOCK_ARGS), or with --target only as far as
+          that factor of it (the judge keeps the rest of the movement).
   table   simulates fresh users (another seed and other user ids than the fit and the search) as the thesis
           recorded its users, each behaviour in one block of two minutes (TABLE_BLOCK_ARGS), and prints per class
           the simulated vs published mean and std of each channel and the judge model's recall, and the goals; then
@@ -469,6 +471,9 @@ def encode(tables: dict, c: int) -> np.ndarray:
 
 # Mutation scale per coordinate of `encode`.
 MUTATION = np.r_[[0.4] * 3, [12.0] * 3, [20.0] * 3, [0.25] * 3, 0.15, 0.15, [0.25] * 3, [0.3] * 3, 0.6, [0.25] * 3, 0.3, 0.3]
+# The coordinates `search --dims` lets move: all; the posture alone (the modes' weights, elevations and rolls, and
+# the bout's tilt), which sets the accelerometer means and stds and leaves the movement as it is.
+DIMS = {"all": np.ones(len(MUTATION)), "posture": np.r_[[1.0] * 9, [0.0] * 15, 1.0, 0.0]}
 # A bout's posture tilt when the tables do not give one (src/sim/thesis.rs DEFAULT_TILT_DEG).
 DEFAULT_TILT_DEG = 7.0
 
@@ -568,7 +573,7 @@ def search(args) -> None:
             for gen in range(args.generations):
                 improved = False
                 for _ in range(args.offspring):
-                    v = best_v + sigma * MUTATION * rng.normal(size=len(MUTATION))
+                    v = best_v + sigma * MUTATION * DIMS[args.dims] * rng.normal(size=len(MUTATION))
                     trial = json.loads(json.dumps(tables))
                     trial["modes"][c], trial["motion"][c] = decode(v, c)
                     score, trial_info = score_class(binary, args.judge, trial, c, pub, tmp, args.users, args.minutes, bounds)
@@ -628,14 +633,18 @@ def motion(args) -> None:
     binary = har_monitor(args.bin)
     tables = json.loads(args.tables.read_text())
     classes = [CLASSES.index(c) for c in args.classes.split(",")] if args.classes else range(len(CLASSES))
+    users = ["--users", str(args.users), *MOTION_BLOCK_ARGS[2:]]
     for c in classes:
-        _, (_, std) = class_windows(binary, MOTION_BLOCK_ARGS, args.tables, c)
+        _, (_, std) = class_windows(binary, users, args.tables, c)
         ratio = pub[c][1][3:] / std[3:]
         mv = tables["motion"][c]
         for k in range(3):
             if 1 / args.within <= ratio[k] <= args.within:
                 continue
-            factor = float(np.clip(ratio[k], 1 / 3, 3.0))
+            # Toward the published std, or only as far as a ratio of --target (the rest of the judge's movement
+            # kept).
+            wanted = ratio[k] * args.target if ratio[k] < 1 else ratio[k] / args.target
+            factor = float(np.clip(wanted, 1 / 3, 3.0))
             mv["gain"][k] = round(float(np.clip(mv["gain"][k] * factor, 0.0, 5.0)), 3)
             mv["extra"]["rot_deg"][k] = round(float(np.clip(mv["extra"]["rot_deg"][k] * factor, 0.0, 60.0)), 2)
             print(f"{CLASSES[c]:18s} {CHANNELS[3 + k]} std {std[3 + k]:.2f} published {pub[c][1][3 + k]:.2f}: "
@@ -658,6 +667,12 @@ def main() -> None:
             p.add_argument("--classes", help="comma-separated behaviours (default: all)")
             p.add_argument("--within", type=float, default=1.4,
                            help="leave axes whose std is within this factor of the published (1.4)")
+            p.add_argument("--target", type=float, default=1.0,
+                           help="scale an axis outside --within to this factor of the published std, on its side "
+                                "(1: to the published; e.g. 1.35: only as far as the goal needs)")
+            p.add_argument("--users", type=int, default=int(MOTION_BLOCK_ARGS[1]),
+                           help=f"users measured, two-minute blocks from id {MOTION_BLOCK_ARGS[-1]} "
+                                f"({MOTION_BLOCK_ARGS[1]})")
         if name == "fit":
             p.add_argument("--motion", action="store_true",
                            help="refit the wrist-rotation amplitudes (one damped step) instead of the postures")
@@ -692,6 +707,8 @@ def main() -> None:
                            help=f"penalise stds further than this factor from the published ({SEARCH_STD_RATIO})")
             p.add_argument("--penalty", type=float, default=SEARCH_PENALTY,
                            help=f"weight of the penalty against the judge's margin ({SEARCH_PENALTY})")
+            p.add_argument("--dims", choices=sorted(DIMS), default="all",
+                           help="what the search moves: the whole row, or the posture alone (all)")
             p.add_argument("--write", action="store_true", help="also rewrite the tables of src/sim/thesis.rs")
     args = parser.parse_args()
     {"fit": fit, "table": table, "search": search, "pick": pick, "motion": motion}[args.command](args)
