@@ -115,7 +115,7 @@ pub const MOTION: [Movement; CLASS_COUNT] = [
     Movement { gain: [0.837, 0.612, 0.64], disp_gain: [0.828, 0.702, 1.502], extra: RubSpec::new((2.47, 4.44), [4.23, 0.35, 0.42], [0.9, 1.4, 2.6]), duty: 0.56, tilt_deg: 2.37, lift_gain: 1.225 },
     Movement { gain: [1.093, 0.384, 1.188], disp_gain: [1.488, 0.848, 1.033], extra: RubSpec::new((3.4, 4.89), [0.62, 0.24, 0.38], [0.5, 0.3, 0.5]), duty: 1.0, tilt_deg: 1.81, lift_gain: 1.0 },
     Movement { gain: [0.557, 0.945, 0.291], disp_gain: [1.054, 0.582, 1.912], extra: RubSpec::new((4.41, 8.34), [2.93, 0.33, 0.42], [1.4, 1.1, 1.5]), duty: 1.0, tilt_deg: 2.0, lift_gain: 1.0 },
-    Movement { gain: [1.319, 0.069, 0.084], disp_gain: [0.568, 0.646, 0.731], extra: RubSpec::new((1.77, 1.79), [5.3, 0.05, 0.11], [0.6, 1.0, 0.7]), duty: 0.2, tilt_deg: 0.57, lift_gain: 0.868 },
+    Movement { gain: [1.503, 0.062, 0.084], disp_gain: [0.568, 0.646, 0.731], extra: RubSpec::new((1.77, 1.79), [6.04, 0.04, 0.11], [0.6, 1.0, 0.7]), duty: 0.2, tilt_deg: 0.57, lift_gain: 0.868 },
     Movement { gain: [0.428, 0.472, 0.629], disp_gain: [0.854, 1.569, 0.53], extra: RubSpec::new((1.22, 2.61), [1.11, 1.28, 1.2], [1.4, 2.5, 2.8]), duty: 1.0, tilt_deg: 1.89, lift_gain: 0.966 },
     Movement { gain: [1.067, 1.021, 0.668], disp_gain: [1.066, 0.935, 0.959], extra: RubSpec::new((0.6, 1.13), [2.21, 1.23, 0.67], [1.0, 1.1, 1.0]), duty: 0.3, tilt_deg: 1.0, lift_gain: 0.885 },
     Movement { gain: [2.43, 1.128, 0.28], disp_gain: [0.3, 0.476, 0.458], extra: RubSpec::new((1.27, 1.34), [1.35, 3.96, 0.38], [2.0, 4.8, 2.4]), duty: 1.0, tilt_deg: 2.0, lift_gain: 1.0 },
