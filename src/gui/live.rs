@@ -143,8 +143,17 @@ impl LiveView {
     fn replay_controls_ui(&mut self, ui: &mut Ui, live: &LiveState, settings: &Settings, actions: &mut Vec<Action>) {
         let s = &live.status;
         {
-            let play_label = if s.playing { "⏸ Pause" } else { "▶ Play" };
-            if ui.button(RichText::new(play_label).size(15.0)).on_hover_text("Space").clicked() {
+            const PLAY_LABELS: [&str; 2] = ["⏸ Pause", "▶ Play"];
+            let play_label = PLAY_LABELS[usize::from(!s.playing)];
+            // As wide as the wider label, so that the row does not move when playing starts or stops.
+            let font = egui::FontId::proportional(15.0);
+            let widest = PLAY_LABELS
+                .iter()
+                .map(|l| ui.painter().layout_no_wrap((*l).to_owned(), font.clone(), egui::Color32::WHITE).size().x)
+                .fold(0.0, f32::max);
+            let play = egui::Button::new(RichText::new(play_label).size(15.0))
+                .min_size(egui::vec2(widest + 2.0 * ui.spacing().button_padding.x, 0.0));
+            if ui.add(play).on_hover_text("Space").clicked() {
                 actions.push(Action::TogglePlay);
             }
             if ui.button("⏮ Restart").clicked() {
