@@ -1,9 +1,13 @@
 //! Ctrl-C or SIGTERM in the middle of a long write (`simulate` of many users): the command ends with exit 130,
 //! says so, the file it was replacing keeps its earlier content, and no hidden temporary file is left beside it.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+
+use common::cli::{bin, signal_and_wait};
 
 fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> =
@@ -19,7 +23,7 @@ fn a_signal_during_a_write_keeps_the_earlier_file_and_leaves_no_temporary() {
         let out = dir.path().join("sim.csv");
         std::fs::write(&out, "the earlier file\n").unwrap();
         // Hours of data: it is still writing when the signal comes.
-        let mut child = Command::new(env!("CARGO_BIN_EXE_har-monitor"))
+        let mut child = bin()
             .args(["simulate", "--users", "200", "--minutes-per-user", "600", "--out"])
             .arg(&out)
             .stdout(Stdio::null())
@@ -40,19 +44,7 @@ fn a_signal_during_a_write_keeps_the_earlier_file_and_leaves_no_temporary() {
             assert!(Instant::now() < deadline, "no temporary file grew: {:?}", entries(dir.path()));
             std::thread::sleep(Duration::from_millis(20));
         }
-        // SAFETY: sending a signal to our own child process.
-        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("simulate did not end on signal {signal}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let status = signal_and_wait(&mut child, signal, Duration::from_secs(20));
         let stderr = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
         assert_eq!(status.code(), Some(130), "signal {signal}: {status}, {stderr}");
         assert!(stderr.contains("interrupted: removed 1 unfinished output"), "{stderr}");

@@ -11,7 +11,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::cli::{bin, run};
+use common::cli::{bin, run, signal_and_wait};
 use har_monitor::data::{self, LoadOptions};
 use har_monitor::model::ModelCard;
 
@@ -115,16 +115,7 @@ fn ctrl_c_ends_a_recording_cleanly() {
             break;
         }
     }
-    // SAFETY: sending a signal to our own child process.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "record did not end on SIGINT");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = signal_and_wait(&mut child, libc::SIGINT, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{status}");
     let s = session(&out);
     assert_eq!(s["complete"], true);

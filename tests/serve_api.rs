@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::cli::{bin, run};
+use common::cli::{bin, run, signal_and_wait};
 use common::serve::{agent, start};
 use serde_json::{Value, json};
 
@@ -337,16 +337,7 @@ fn the_token_and_the_body_limit_hold_and_sigterm_stops_cleanly() {
     assert_eq!(s, 413, "{t}");
     assert!(json_of(&t)["detail"].as_str().is_some_and(|d| d.contains("1 MiB")), "{t}");
 
-    // SAFETY: a signal to the server this test started.
-    assert_eq!(unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) }, 0);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(s) = server.child.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(std::time::Instant::now() < deadline, "serve did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = signal_and_wait(&mut server.child, libc::SIGTERM, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0));
 }
 

@@ -2,7 +2,8 @@
 //! code and output (never a panic).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output};
+use std::time::{Duration, Instant};
 
 /// `har-monitor` with no `ORT_DYLIB_PATH` from the environment (the runtime is found as on a user's machine).
 pub fn bin() -> Command {
@@ -23,4 +24,22 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
     assert!(!stderr.contains("panicked"), "no panic: {stderr}");
     let code = status.code().unwrap_or_else(|| panic!("killed by a signal ({status}): {stderr}"));
     (code, String::from_utf8_lossy(&stdout).into_owned(), stderr)
+}
+
+/// Sends `signal` to `child` (a process the test started) and waits up to `timeout` for it to end; a child still
+/// running then is killed and the test fails.
+pub fn signal_and_wait(child: &mut Child, signal: i32, timeout: Duration) -> ExitStatus {
+    // SAFETY: a signal to a child process of this test.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the child did not end within {timeout:?} of signal {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
