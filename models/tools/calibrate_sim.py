@@ -711,6 +711,8 @@ def main() -> None:
                            help="what the search moves: the whole row, or the posture alone (all)")
             p.add_argument("--write", action="store_true", help="also rewrite the tables of src/sim/thesis.rs")
     args = parser.parse_args()
+    if args.command == "motion" and not (args.target >= 1.0 and args.within >= args.target):
+        parser.error(f"motion: --target must be at least 1 and at most --within ({args.within}), not {args.target}")
     {"fit": fit, "table": table, "search": search, "pick": pick, "motion": motion}[args.command](args)
 
 
